@@ -1,0 +1,5 @@
+"""Allow ``python -m netnsfix``."""
+
+from netnsfix.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""Every failure the library reports, as one typed hierarchy.
+
+The CLI catches :class:`NetnsfixError` and prints ``str(error)`` as a single
+line, so each message names the file (or URL, or package) and what is wrong.
+Nothing below the CLI prints or exits.
+"""
+
+from __future__ import annotations
+
+
+class NetnsfixError(Exception):
+    """Base class: a failure the user can act on, with a one-line message."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return " ".join(text.split("\n")) if text else type(self).__name__
+
+
+class RecipeError(NetnsfixError):
+    """A recipe (specs/*.toml) or its lock is missing, malformed or incomplete."""
+
+
+class RepodataError(NetnsfixError):
+    """repomd.xml / primary.xml cannot be read, or a checksum in them does not match."""
+
+
+class ResolveError(NetnsfixError):
+    """The package asked for (or one of its requirements) is not in the repositories."""
+
+
+class FetchError(NetnsfixError):
+    """A download failed: HTTP error, truncated body, or every mirror failed."""
+
+
+class ChecksumError(FetchError):
+    """A downloaded file's sha256 differs from the one the repodata promised."""
+
+
+class UnpackError(NetnsfixError):
+    """An RPM cannot be read, or a member would land outside the target folder."""
+
+
+class PatchError(NetnsfixError):
+    """A patch cannot be parsed, names a missing file, or does not match at fuzz 0."""
+
+
+class SpecError(NetnsfixError):
+    """A spec file has a shape the editor does not understand."""
+
+
+class CommandError(NetnsfixError):
+    """An external command (rpmbuild, createrepo_c, ...) failed."""
+
+
+class EngineError(NetnsfixError):
+    """The Docker engine is unreachable or refused an operation."""
+
+
+class BuildError(NetnsfixError):
+    """rpmbuild failed inside the build root."""
+
+
+class PublishError(NetnsfixError):
+    """A repository cannot be written, or an input RPM does not match its manifest."""
+
+
+class VerifyError(NetnsfixError):
+    """The harness cannot run (not root, no engine, not an executable, no ip in an RPM)."""
+
+
+class HostError(NetnsfixError):
+    """A companion step cannot be planned, applied or undone."""

@@ -1,0 +1,113 @@
+"""Recipes: what to fetch, which patch to add, and how to name the result.
+
+A recipe is a TOML file in ``specs/``; its name is the file name without
+``.toml``. Paths inside it (the patch) are relative to the project root, the
+folder that holds ``specs/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netnsfix.errors import RecipeError
+
+DEFAULT_RECIPE = "iproute-3.6.0-fc18"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    path: Path
+    description: str
+    package: str
+    version: str
+    base_url: str
+    source_repos: tuple[str, ...]
+    binary_repos: tuple[str, ...]
+    patch: Path
+    bug: int
+    release_suffix: str
+    changelog_author: str
+    changelog_text: str
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock sits beside the recipe: ``NAME.lock.json``."""
+        return self.path.with_name(f"{self.name}.lock.json")
+
+
+def project_root() -> Path:
+    """The folder with ``specs/`` and ``patches/``: ``NETNSFIX_HOME``, else the source checkout."""
+    explicit = os.environ.get("NETNSFIX_HOME")
+    if explicit:
+        return Path(explicit)
+    return Path(__file__).resolve().parents[2]
+
+
+def specs_dir(root: Path | None = None) -> Path:
+    return (root or project_root()) / "specs"
+
+
+def _field(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> Any:
+    node: Any = data
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            raise RecipeError(f"{path}: missing field '{'.'.join(keys)}'")
+        node = node[key]
+    if kind is tuple:
+        if not isinstance(node, list) or not node or not all(isinstance(i, str) for i in node):
+            raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a non-empty list of strings")
+        return tuple(node)
+    if not isinstance(node, kind):
+        raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a {kind.__name__}")
+    return node
+
+
+def load_recipe(path: Path, root: Path | None = None) -> Recipe:
+    """Read and check one recipe file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no such recipe") from None
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(f"{path}: not valid TOML: {error}") from None
+    base = root or path.resolve().parent.parent
+    patch = base / _field(data, path, "patch", "file")
+    if not patch.is_file():
+        raise RecipeError(f"{path}: patch file {patch} does not exist")
+    return Recipe(
+        name=path.name.removesuffix(".toml"),
+        path=path,
+        description=data.get("description", ""),
+        package=_field(data, path, "package", "name"),
+        version=_field(data, path, "package", "version"),
+        base_url=_field(data, path, "archive", "base_url").rstrip("/"),
+        source_repos=_field(data, path, "archive", "source_repos", kind=tuple),
+        binary_repos=_field(data, path, "archive", "binary_repos", kind=tuple),
+        patch=patch,
+        bug=_field(data, path, "patch", "bug", kind=int),
+        release_suffix=_field(data, path, "release", "suffix"),
+        changelog_author=_field(data, path, "changelog", "author"),
+        changelog_text=_field(data, path, "changelog", "text"),
+    )
+
+
+def find_recipe(name_or_path: str | None, root: Path | None = None) -> Recipe:
+    """A recipe by name (``specs/NAME.toml``) or by path to a .toml file."""
+    name = name_or_path or DEFAULT_RECIPE
+    candidate = Path(name)
+    if candidate.suffix == ".toml" or candidate.exists():
+        return load_recipe(candidate, root)
+    path = specs_dir(root) / f"{name}.toml"
+    if not path.exists():
+        known = ", ".join(r.name for r in list_recipes(root)) or "none"
+        raise RecipeError(f"{path}: no such recipe (known: {known})")
+    return load_recipe(path, root)
+
+
+def list_recipes(root: Path | None = None) -> list[Recipe]:
+    return [load_recipe(p, root) for p in sorted(specs_dir(root).glob("*.toml"))]

@@ -1,0 +1,35 @@
+"""Recipes: the shipped ones load, and a broken one is one clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netnsfix.errors import RecipeError
+from netnsfix.recipe import find_recipe, list_recipes, load_recipe
+
+
+def test_shipped_recipes_load(project_root: Path) -> None:
+    names = {recipe.name for recipe in list_recipes(project_root)}
+    assert {"iproute-3.6.0-fc18", "iproute-3.6.0-fc18-upstream"} <= names
+    default = find_recipe(None, project_root)
+    assert (default.package, default.version, default.bug) == ("iproute", "3.6.0", 882047)
+    assert default.patch.name == "iproute-3.6.0-netns-keep-sys.patch"
+    assert default.lock_path.name == "iproute-3.6.0-fc18.lock.json"
+
+
+def test_missing_field_names_file_and_field(tmp_path: Path, project_root: Path) -> None:
+    text = (project_root / "specs" / "iproute-3.6.0-fc18.toml").read_text()
+    broken = tmp_path / "specs" / "broken.toml"
+    broken.parent.mkdir()
+    (tmp_path / "patches").mkdir()
+    (tmp_path / "patches" / "iproute-3.6.0-netns-keep-sys.patch").write_text("")
+    broken.write_text(text.replace('version = "3.6.0"\n', ""))
+    with pytest.raises(RecipeError, match=r"broken\.toml: missing field 'package\.version'"):
+        load_recipe(broken)
+
+
+def test_unknown_recipe_lists_known_ones(project_root: Path) -> None:
+    with pytest.raises(RecipeError, match="known: iproute-3.6.0-fc18"):
+        find_recipe("no-such-recipe", project_root)
