@@ -1,0 +1,228 @@
+"""Downloads: streamed, checked against sha256, kept in a content-addressed cache.
+
+A file enters the cache only once its checksum matches: it is streamed to
+``partial/<sha256>.part`` and renamed to ``sha256/<ab>/<sha256>`` after the
+check. A broken download is resumed with a Range request on the next try; a
+download interrupted by Ctrl-C is resumed by the next run. A wrong checksum,
+or a failure after every retry, removes the partial file. Mirrors are tried
+in order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import requests
+
+from netnsfix.errors import ChecksumError, FetchError
+from netnsfix.fsutil import cache_dir, sha256_file
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 16
+
+
+class Progress(Protocol):
+    """What the CLI passes to show a progress bar; the library never prints."""
+
+    def start(self, name: str, total: int | None, done: int = 0) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, name: str, total: int | None, done: int = 0) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Cache:
+    """The content-addressed store: ``root/sha256/ab/abcdef...``."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> "Cache":
+        return cls(cache_dir() / "downloads")
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def partial_for(self, sha256: str) -> Path:
+        return self.root / "partial" / f"{sha256}.part"
+
+    def lookup(self, sha256: str) -> Path | None:
+        path = self.path_for(sha256)
+        return path if path.is_file() else None
+
+    def add_file(self, source: Path, sha256: str | None = None) -> Path:
+        """Put a local file into the store (checked), returning its cache path."""
+        digest = sha256 or sha256_file(source)
+        if sha256 and sha256_file(source) != sha256:
+            raise ChecksumError(f"{source}: sha256 differs from {sha256}")
+        dest = self.path_for(digest)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{digest}.{os.getpid()}.tmp")
+            tmp.write_bytes(source.read_bytes())
+            os.replace(tmp, dest)
+        return dest
+
+
+class _Retryable(Exception):
+    """A failure worth another try (connection, 5xx, truncated body)."""
+
+
+class Fetcher:
+    """HTTP through one requests session, with retries and back-off."""
+
+    def __init__(
+        self,
+        cache: Cache | None = None,
+        session: requests.Session | None = None,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        progress: Progress | None = None,
+    ) -> None:
+        self.cache = cache or Cache.default()
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", "netnsfix")
+        self.retries = retries
+        self.backoff = backoff
+        self.timeout = timeout
+        self.progress: Progress = progress or _NoProgress()
+
+    # -- small files (repodata) -------------------------------------------------
+
+    def get_bytes(self, url: str) -> bytes:
+        """The whole body at ``url`` (repodata), with the same retry rules as downloads."""
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.session.get(url, timeout=self.timeout)
+            except requests.RequestException as error:
+                last = f"{url}: {type(error).__name__}: {error}"
+                continue
+            if response.status_code >= 500:
+                last = f"{url}: HTTP {response.status_code} {response.reason}"
+                continue
+            if response.status_code != 200:
+                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+            expected = response.headers.get("Content-Length")
+            if expected is not None and int(expected) != len(response.content):
+                last = f"{url}: truncated body: got {len(response.content)} of {expected} bytes"
+                continue
+            return response.content
+        raise FetchError(last)
+
+    # -- packages ---------------------------------------------------------------
+
+    def fetch(self, urls: Sequence[str], sha256: str, size: int | None = None, name: str = "") -> Path:
+        """The file with ``sha256``, from the cache or from the first mirror that serves it."""
+        cached = self.cache.lookup(sha256)
+        if cached:
+            log.info("%s: in the cache", name or cached.name)
+            return cached
+        if not urls:
+            raise FetchError(f"{name or sha256}: no URL to fetch it from")
+        errors: list[str] = []
+        for url in urls:
+            try:
+                return self._fetch_one(url, sha256, size, name or url.rsplit("/", 1)[-1])
+            except ChecksumError:
+                raise
+            except FetchError as error:
+                errors.append(str(error))
+                log.info("%s", error)
+        if len(errors) == 1:
+            raise FetchError(errors[0])
+        raise FetchError(f"every mirror failed: {'; '.join(errors)}")
+
+    def _fetch_one(self, url: str, sha256: str, size: int | None, name: str) -> Path:
+        partial = self.cache.partial_for(sha256)
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                self._stream(url, partial, size, name)
+                break
+            except _Retryable as error:
+                last = str(error)
+                log.info("%s (attempt %d of %d)", last, attempt + 1, self.retries + 1)
+        else:
+            # A definite failure leaves nothing behind; only an interrupted
+            # download (Ctrl-C) keeps its partial file to resume next time.
+            partial.unlink(missing_ok=True)
+            raise FetchError(last)
+        digest = sha256_file(partial)
+        if digest != sha256:
+            partial.unlink(missing_ok=True)
+            raise ChecksumError(f"{url}: sha256 is {digest}, expected {sha256}; nothing was kept")
+        dest = self.cache.path_for(sha256)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(partial, dest)
+        return dest
+
+    def _stream(self, url: str, partial: Path, size: int | None, name: str) -> None:
+        done = partial.stat().st_size if partial.exists() else 0
+        if size is not None and done > size:
+            partial.unlink()
+            done = 0
+        if size is not None and done == size:
+            return
+        headers = {"Range": f"bytes={done}-"} if done else {}
+        try:
+            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
+        with response:
+            if response.status_code >= 500:
+                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}")
+            if response.status_code == 416 and done:
+                partial.unlink()
+                raise _Retryable(f"{url}: the server refused to resume; starting again")
+            if response.status_code not in (200, 206):
+                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+            if response.status_code == 200 and done:
+                done = 0  # the server ignored Range: start over
+            length = response.headers.get("Content-Length")
+            total = done + int(length) if length is not None else size
+            self.progress.start(name, total, done)
+            received = done
+            try:
+                with open(partial, "ab" if done else "wb") as out:
+                    for block in response.iter_content(CHUNK):
+                        out.write(block)
+                        received += len(block)
+                        self.progress.advance(len(block))
+            except requests.RequestException as error:
+                raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from None
+            finally:
+                self.progress.finish()
+        if total is not None and received < total:
+            raise _Retryable(f"{url}: truncated body: got {received} of {total} bytes")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
