@@ -131,10 +131,12 @@ def source_tree(path: Path) -> Iterator[Path]:
         root = Path(tmp)
         _extract(path, root)
         entries = list(root.iterdir())
-        if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
-            yield entries[0]
-        else:
-            yield root
+        top = entries[0] if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() else root
+        try:
+            yield top
+        except PatchError as error:
+            # Name files as members of the tarball, not of a temporary folder that is about to vanish.
+            raise PatchError(str(error).replace(f"{root}/", f"{path}:")) from None
 
 
 def _extract(tarball: Path, dest: Path) -> None:
