@@ -178,19 +178,26 @@ def _section(lines: list[str], start: int, origin: Path) -> tuple[_Section, int]
     return section, i
 
 
-def _candidates(name: str) -> list[str]:
-    """Paths ``name`` may stand for: without copy suffixes first, fewest components dropped first."""
+def _parts(name: str) -> list[str]:
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1]
     parts = [part for part in name.split("/") if part not in ("", ".")]
-    if not parts or ".." in parts:
-        return []
-    bare = parts[-1]
-    while COPY_SUFFIX.search(bare) and COPY_SUFFIX.sub("", bare):
-        bare = COPY_SUFFIX.sub("", bare)
+    return [] if ".." in parts else parts
+
+
+def _bare(base: str) -> str:
+    """``ipnetns.c.orig`` -> ``ipnetns.c``; ``x.c.orig~`` -> ``x.c``."""
+    while COPY_SUFFIX.search(base) and COPY_SUFFIX.sub("", base):
+        base = COPY_SUFFIX.sub("", base)
+    return base
+
+
+def _candidates(name: str) -> list[str]:
+    """Paths ``name`` may stand for: fewest leading folders dropped first, without copy suffixes first."""
+    parts = _parts(name)
     found: list[str] = []
     for drop in range(len(parts)):
-        for last in dict.fromkeys((bare, parts[-1])):
+        for last in dict.fromkeys((_bare(parts[-1]), parts[-1])):
             found.append("/".join(parts[drop:-1] + [last]))
     return found
 
@@ -199,12 +206,24 @@ def _resolve(section: _Section, tree: Path, origin: Path) -> tuple[str, bool, bo
     """The path in the tree both headers mean; whether the diff creates or deletes it."""
     root = tree.resolve()
 
+    def inside(candidate: str) -> bool:
+        path = (root / candidate).resolve()
+        return root in path.parents and path.is_file()
+
     def existing(name: str) -> str | None:
         for candidate in _candidates(name):
-            path = (root / candidate).resolve()
-            if root in path.parents and path.is_file():
+            if inside(candidate):
                 return candidate
-        return None
+        parts = _parts(name)
+        if not parts:
+            return None
+        # Last resort: a diff made inside a subfolder (ipnetns.c for ip/ipnetns.c), if only one file fits.
+        base = _bare(parts[-1])
+        fits = [
+            rel for path in root.rglob("*")
+            if path.name == base and inside(rel := path.relative_to(root).as_posix())
+        ]
+        return fits[0] if len(fits) == 1 else None
 
     created = section.old_name == DEV_NULL
     deleted = section.new_name == DEV_NULL
