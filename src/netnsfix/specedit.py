@@ -67,10 +67,12 @@ def add_patch(
         mode = spec.stat().st_mode & 0o7777
     except FileNotFoundError:
         raise SpecError(f"{spec}: no such spec file") from None
+    if not re.search(r"^Release\s*:", original, re.IGNORECASE | re.MULTILINE):
+        raise SpecError(f"{spec}: has no Release tag")
     try:
         edited = _edit(spec, original, patch_name, release_suffix, bug, author, text, day)
     except SpecfileException as error:
-        raise SpecError(f"{spec}: {error}") from None
+        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from None
     content, change = edited
     atomic_write_text(spec, content, mode)
     return change
