@@ -176,3 +176,13 @@ def test_the_spec_keeps_its_mode(demo_spec: Path) -> None:
     demo_spec.chmod(0o640)
     edit(demo_spec)
     assert demo_spec.stat().st_mode & 0o777 == 0o640
+
+
+def test_source0_is_the_tarball_beside_the_spec(demo_spec: Path, tmp_path: Path) -> None:
+    from netnsfix.specedit import source0
+
+    assert source0(demo_spec) == demo_spec.parent / "iproute2-3.6.0.tar.gz"
+    spec = tmp_path / "none.spec"
+    spec.write_text(AUTOSETUP.replace("Source0:        hello-%{version}.tar.gz\n", "").replace("%autosetup -p1", "true"))
+    with pytest.raises(SpecError, match="has no Source tag"):
+        source0(spec)

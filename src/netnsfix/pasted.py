@@ -29,8 +29,6 @@ _TIMESTAMP = re.compile(
     r"|\s+(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d"
     r" \d\d:\d\d:\d\d \d{4})\s*$"
 )
-# Lines that may sit between two file sections of one diff.
-_BETWEEN_FILES = re.compile(r"^(\s*[#$]\s*)?(diff |Index: |={5,}$|index |new file mode|deleted file mode|old mode|new mode|similarity|rename |Only in )")
 _COMMAND = re.compile(r"^\s*[#$]?\s*diff\s")
 DEV_NULL = "/dev/null"
 
@@ -240,7 +238,9 @@ def _resolve(section: _Section, tree: Path, origin: Path) -> tuple[str, bool, bo
     hits = {path for path in resolved.values() if path}
     if not hits:
         tried = " or ".join(dict.fromkeys(names))
-        raise PatchError(f"{origin}: names {tried}; no such file (with or without copy suffixes and leading folders) in {tree}")
+        raise PatchError(
+            f"{origin}: names {tried}; no such file (with or without copy suffixes and leading folders) in {tree}"
+        )
     if len(hits) > 1:
         raise PatchError(f"{origin}: the headers name two different files in {tree}: {' and '.join(sorted(hits))}")
     return hits.pop(), False, deleted

@@ -161,11 +161,15 @@ def _check_member(tarball: Path, member: tarfile.TarInfo) -> None:
         target = PurePosixPath(member.linkname)
         resolved = _normalize(name.parent / target)
         if target.is_absolute() or resolved is None:
-            raise UnpackError(f"{tarball}: symlink {member.name!r} -> {member.linkname!r} points out of the target folder")
+            raise UnpackError(
+                f"{tarball}: symlink {member.name!r} -> {member.linkname!r} points out of the target folder"
+            )
     elif member.islnk():
         target = PurePosixPath(member.linkname)
         if target.is_absolute() or ".." in target.parts:
-            raise UnpackError(f"{tarball}: hard link {member.name!r} -> {member.linkname!r} points out of the target folder")
+            raise UnpackError(
+                f"{tarball}: hard link {member.name!r} -> {member.linkname!r} points out of the target folder"
+            )
     elif not (member.isfile() or member.isdir()):
         raise UnpackError(f"{tarball}: member {member.name!r} is a device or fifo, not a source file")
 
@@ -355,9 +359,8 @@ def _matches_at(work: _Text, side: _Side, pos: int) -> bool:
         return False
     if tuple(work.lines[pos:end]) != side.old:
         return False
-    if side.old_no_eol and (end != len(work.lines) or work.final_newline):
-        return False
-    return True
+    # A "\ No newline at end of file" on the old side pins the hunk to a file without one.
+    return not (side.old_no_eol and (end != len(work.lines) or work.final_newline))
 
 
 def _locate(work: _Text, side: _Side, guess: int, floor: int) -> int | None:
@@ -390,7 +393,7 @@ def _nearest_miss(work: _Text, side: _Side, guess: int) -> int:
 
     def run(pos: int) -> int:
         count = 0
-        for expected, found in zip(side.old, work.lines[pos:]):
+        for expected, found in zip(side.old, work.lines[pos:], strict=False):
             if expected != found:
                 break
             count += 1
@@ -417,7 +420,8 @@ def _mismatch(
     if side.old_no_eol:
         return f"{where}: expected no newline at the end of the file"
     if side.prefix_context != side.suffix_context:
-        return f"{where}: its context is uneven, so it must sit at the {'start' if side.prefix_context < side.suffix_context else 'end'} of the file"
+        edge = "start" if side.prefix_context < side.suffix_context else "end"
+        return f"{where}: its context is uneven, so it must sit at the {edge} of the file"
     return f"{where}: it would overlap the previous hunk"
 
 

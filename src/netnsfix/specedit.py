@@ -78,6 +78,24 @@ def add_patch(
     return change
 
 
+def source0(spec: Path) -> Path:
+    """The file ``Source0`` names (macros expanded), beside the spec as an unpacked SRPM has it.
+
+    That tarball is what a patch is checked against before the spec is touched.
+    """
+    try:
+        specfile = Specfile(content=spec.read_text(encoding="utf-8", errors="surrogateescape"), sourcedir=spec.parent)
+        with specfile.sources() as sources:
+            numbered = sorted((source.number, source.expanded_location) for source in sources)
+    except FileNotFoundError:
+        raise SpecError(f"{spec}: no such spec file") from None
+    except SpecfileException as error:
+        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from None
+    if not numbered:
+        raise SpecError(f"{spec}: has no Source tag")
+    return spec.parent / Path(numbered[0][1]).name
+
+
 def _edit(
     spec: Path, original: str, patch_name: str, suffix: str, bug: int, author: str, text: str, day: datetime.date
 ) -> tuple[str, SpecChange]:
@@ -102,7 +120,9 @@ def _edit(
     specfile.raw_release = new_release
     new_evr = _evr(specfile)
     if rpm.labelCompare(_evr_tuple(old_evr), _evr_tuple(new_evr)) >= 0:
-        raise SpecError(f"{spec}: release suffix {suffix!r} gives {new_evr}, which rpm does not sort newer than {old_evr}")
+        raise SpecError(
+            f"{spec}: release suffix {suffix!r} gives {new_evr}, which rpm does not sort newer than {old_evr}"
+        )
 
     if "changelog" not in ids:
         specfile = Specfile(content=str(specfile).rstrip("\n") + "\n\n%changelog\n", sourcedir=spec.parent)
@@ -155,7 +175,10 @@ def _add_prep_line(specfile: Specfile, spec: Path, number: int) -> str | None:
             after = setups[-1]
             name, options = f"%patch{number}", f"-p{STRIP}"
         else:
-            raise SpecError(f"{spec}: %prep has neither %setup/%autosetup nor %patch lines, so netnsfix cannot tell where to apply the patch")
+            raise SpecError(
+                f"{spec}: %prep has neither %setup/%autosetup nor %patch lines, "
+                "so netnsfix cannot tell where to apply the patch"
+            )
         macro = PatchMacro(name, Options(Options.tokenize(options), PatchMacro.OPTSTRING, PatchMacro.DEFAULTS), " ")
         macros.insert(after + 1, macro)
         return f"{name} {options}"
@@ -190,4 +213,4 @@ def _evr_tuple(evr: str) -> tuple[str | None, str, str]:
     return (epoch or None, version, release)
 
 
-__all__ = ["SpecChange", "add_patch"]
+__all__ = ["SpecChange", "add_patch", "source0"]
