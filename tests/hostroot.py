@@ -12,7 +12,13 @@ The files are written for these tests, not copied from the packages.
 from __future__ import annotations
 
 import os
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 UNITS = {
     "quantum-dhcp-agent": ("Quantum DHCP Agent", "quantum-dhcp-agent", "dhcp_agent.ini"),
@@ -256,3 +262,71 @@ def snapshot(root: Path) -> dict[str, tuple[str, object, int]]:
             else:
                 result[key] = ("file", path.read_bytes(), info.st_mode & 0o7777)
     return result
+
+
+@contextmanager
+def running_ovsdb(folder: Path) -> Iterator[str]:
+    """A private ovsdb-server (Debian's openvswitch-switch) on a socket in ``folder``; yields its address.
+
+    The server is this process's child, with its own database, socket, control
+    socket and log in ``folder``: the system's Open vSwitch is never touched.
+    It is stopped, and waited for, whatever happens.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    db, sock = folder / "conf.db", folder / "db.sock"
+    subprocess.run(["ovsdb-tool", "create", str(db), SCHEMA], check=True, capture_output=True)
+    server = subprocess.Popen(
+        ["ovsdb-server", str(db), f"--remote=punix:{sock}", f"--unixctl={folder / 'ovsdb.ctl'}",
+         f"--log-file={folder / 'ovsdb.log'}", "--no-chdir"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"ovsdb-server did not start: {(folder / 'ovsdb.log').read_text(errors='replace')}")
+            time.sleep(0.02)
+        address = f"unix:{sock}"
+        subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", "init"], check=True, capture_output=True)
+        yield address
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def vsctl(address: str, *args: str) -> list[str]:
+    """ovs-vsctl against the private server: its output, one entry a line."""
+    done = subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", *args], check=True, capture_output=True, text=True)
+    return done.stdout.split()
+
+
+@contextmanager
+def read_only(*folders: Path) -> Iterator[None]:
+    """Make ``folders`` refuse new entries without a mount: ``chattr +i`` as root, else ``chmod a-w``."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", *map(str, folders)], check=True)
+    else:
+        for folder in folders:
+            folder.chmod(folder.stat().st_mode & ~0o222)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", *map(str, folders)], check=True)
+        else:
+            for folder in folders:
+                folder.chmod(folder.stat().st_mode | 0o200)
+
+
+def all_folders(root: Path) -> list[Path]:
+    return [root] + [Path(d) / n for d, names, _ in os.walk(root) for n in names if not (Path(d) / n).is_symlink()]
+
+
+def cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001 - pytest's capsys
+    """Run ``netnsfix ARGS`` in-process; exit code, stdout, stderr."""
+    from netnsfix.cli import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -84,6 +84,9 @@ class BackupStore:
         tx = _Transaction(self, runner, self.load())
         try:
             yield tx
+        except HostError as error:
+            tx.rollback(existed)
+            raise HostError(f"{error}; everything this apply had changed was rolled back") from None
         except BaseException:
             tx.rollback(existed)
             raise

@@ -54,7 +54,12 @@ def wanted_bridges(node: Node) -> list[tuple[str, str | None]]:
 def current_state(node: Node) -> dict[str, list[str]]:
     """Every bridge in ovsdb with its ports."""
     runner = node.runner
-    bridges = runner.run(vsctl(node, "list-br")).stdout.split()
+    listing = runner.run(vsctl(node, "list-br"), check=False)
+    if listing.returncode != 0:
+        where = ovs_db(node) or "ovs-vsctl's default socket"
+        detail = " ".join(listing.stderr.split())
+        raise HostError(f"ovs-bridges: cannot read the bridges from ovsdb at {where} ({detail}); is openvswitch running? (--ovs-db)")
+    bridges = listing.stdout.split()
     return {bridge: runner.run(vsctl(node, "list-ports", bridge)).stdout.split() for bridge in bridges}
 
 

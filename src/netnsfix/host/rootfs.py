@@ -109,7 +109,7 @@ def check_writable(path: Path) -> None:
     while not folder.exists():
         folder = folder.parent
     if not os.access(folder, os.W_OK):
-        reason = "read-only file system" if _read_only_fs(folder) else "permission denied"
+        reason = "read-only file system" if _read_only_fs(folder) else "immutable, or no write permission"
         raise HostError(f"{path}: cannot write: {folder} is not writable ({reason}); nothing was changed")
     if path.exists() and not os.access(path, os.W_OK):
         raise HostError(f"{path}: cannot write: the file is read-only or immutable; nothing was changed")

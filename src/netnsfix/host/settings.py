@@ -78,7 +78,7 @@ KEYS = {f.name for f in fields(HostSettings)} - {"source"}
 def load_settings(config: Path | None, overrides: Mapping[str, Any]) -> HostSettings:
     """Settings from ``config`` (TOML) with ``overrides`` (CLI options, None = unset) on top."""
     raw: dict[str, Any] = {}
-    source = "options"
+    source = "command line"
     if config is not None:
         source = str(config)
         try:
