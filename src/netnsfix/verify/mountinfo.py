@@ -21,9 +21,15 @@ class Mount:
     mount_point: str
     fstype: str
     source: str
+    device: str  # major:minor of the file system (a new sysfs gets a new one)
 
     def describe(self) -> str:
-        return f"{self.mount_point} ({self.fstype}, id {self.mount_id})"
+        return f"{self.mount_point} ({self.fstype} {self.device}, id {self.mount_id})"
+
+    def same(self, other: Mount) -> bool:
+        """The same mount, not just one at the same place (ids are reused quickly)."""
+        return (self.mount_id, self.mount_point, self.fstype, self.device) == (
+            other.mount_id, other.mount_point, other.fstype, other.device)
 
 
 def _unescape(field: str) -> str:
@@ -41,7 +47,7 @@ def parse(text: str) -> tuple[Mount, ...]:
         fields, tail = left.split(), right.split()
         if not sep or len(fields) < 5 or len(tail) < 2 or not fields[0].isdigit():
             continue
-        mounts.append(Mount(int(fields[0]), _unescape(fields[4]), tail[0], _unescape(tail[1])))
+        mounts.append(Mount(int(fields[0]), _unescape(fields[4]), tail[0], _unescape(tail[1]), fields[2]))
     return tuple(mounts)
 
 
@@ -66,8 +72,8 @@ def sys_damage(before: tuple[Mount, ...], after: tuple[Mount, ...]) -> tuple[str
     sys_before, sys_after = _visible(before, SYS), _visible(after, SYS)
     if sys_before is not None:
         if sys_after is None:
-            problems.append("/sys is no longer mounted")
-        elif sys_after.mount_id != sys_before.mount_id:
+            problems.append("/sys is gone: nothing is mounted there any more")
+        elif not sys_after.same(sys_before):
             problems.append(
                 f"/sys was replaced: {sys_before.describe()} before, {sys_after.describe()} after"
             )
@@ -76,4 +82,10 @@ def sys_damage(before: tuple[Mount, ...], after: tuple[Mount, ...]) -> tuple[str
     if lost:
         names = ", ".join(m.mount_point for m in lost)
         problems.append(f"{len(lost)} cgroup mount(s) gone: {names}")
+
     return tuple(problems)
+
+
+def short(problem: str) -> str:
+    """The part of a problem before its first ': ' (problems read "what: details")."""
+    return problem.split(": ", 1)[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.hostrun import host_shell_runner
-from netnsfix.verify.mountinfo import CGROUP, SYS, sys_damage, under
+from netnsfix.verify.mountinfo import CGROUP, SYS, short, sys_damage, under
 from netnsfix.verify.report import CheckResult, Status
 from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, Trace, run_scenario
 
@@ -41,7 +41,8 @@ def judge(name: str, trace: Trace, extra_problems: tuple[str, ...] = ()) -> Chec
     if trace.leftovers:
         problems += (f"left in /run/netns: {', '.join(trace.leftovers)}",)
     if problems:
-        return CheckResult(name, Status.FAIL, problems[0], problems=problems, **evidence)
+        summary = "; ".join(short(p) for p in problems)
+        return CheckResult(name, Status.FAIL, summary, problems=problems, **evidence)
     for step in ("probe", "delete"):
         if not trace.step(step).ok:
             return CheckResult(name, Status.ERROR, f"ip netns {_verb(step)} failed: {trace.describe(step)}", **evidence)

@@ -63,13 +63,17 @@ def systemd_problems(trace: Trace) -> tuple[str, ...]:
     problems: list[str] = []
     run = trace.step("systemd-run")
     if run.rc != 0:
-        why = " (219/CGROUP: systemd cannot place units in cgroups)" if run.rc == 219 else ""
-        problems.append(f"systemd-run --wait true exited {run.rc}{why}")
+        why = "219/CGROUP, systemd cannot put the unit in a cgroup" if run.rc == 219 else _one_line(run.output)
+        problems.append(f"systemd-run --wait true exited {run.rc}: {why}")
     state = trace.step("state").output.strip()
     if state != "running":
         failed = " ".join(trace.step("failed-units").output.split())
-        problems.append(f"systemctl is-system-running: {state or 'no answer'}" + (f" (failed: {failed})" if failed else ""))
+        problems.append(f"systemd is {state or 'not answering'}: failed units: {failed or 'none'}")
     return tuple(problems)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200] or "no output"
 
 
 def copy_in(container: Any, binary: Path, inside: str) -> None:
