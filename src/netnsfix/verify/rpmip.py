@@ -7,7 +7,6 @@ is followed.
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 
 import rpmfile
@@ -34,12 +33,12 @@ def extract_ip(rpm: Path, dest: Path) -> tuple[Path, str]:
             for name in CANDIDATES:
                 member = members.get(name)
                 hops = 0
-                while member is not None and stat.S_ISLNK(member.mode) and hops < 5:
+                while member is not None and member.issymlink and hops < 5:
                     target = package.extractfile(member).read().decode()
                     base = Path("/" + name).parent
                     name = _clean(str((base / target).resolve()) if not target.startswith("/") else target)
                     member, hops = members.get(name), hops + 1
-                if member is not None and stat.S_ISREG(member.mode):
+                if member is not None and not member.isdir and not member.issymlink:
                     data = package.extractfile(member).read()
                     break
             else:
