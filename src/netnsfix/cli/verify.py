@@ -72,8 +72,8 @@ def print_report(result: VerifyResult, expect_bug: bool) -> None:
     from rich.table import Table
 
     console = Console(highlight=False)
-    console.print(f"ip: {result.ip}")
-    console.print(f"    sha256 {result.sha256}" + (f", {result.version}" if result.version else ""))
+    console.print(f"ip: {result.ip}", soft_wrap=True)
+    console.print(f"    sha256 {result.sha256}" + (f", {result.version}" if result.version else ""), soft_wrap=True)
     if result.image:
         console.print(f"    systemd image {result.image}")
     table = Table(show_lines=False)
@@ -89,7 +89,7 @@ def print_report(result: VerifyResult, expect_bug: bool) -> None:
         if check.status in (Status.FAIL, Status.ERROR):
             console.print(f"[bold]{check.name}[/]: evidence")
             for line in evidence_lines(check):
-                console.print(f"  {line}", markup=False)
+                console.print(f"  {line}", markup=False, soft_wrap=True)
     if not result.host_untouched:
         console.print("[yellow]warning: the host's mounts under /sys changed during the run[/]")
     console.print(f"verdict: {verdict(result, expect_bug)} ({result.seconds:.2f} s)")
