@@ -69,6 +69,8 @@ class PublishError(NetnsfixError):
 class VerifyError(NetnsfixError):
     """The harness cannot run (not root, no engine, not an executable, no ip in an RPM)."""
 
+    exit_code = 2  # "no answer", apart from 1: "the checks did not come out as expected"
+
 
 class HostError(NetnsfixError):
     """A companion step cannot be planned, applied or undone."""
