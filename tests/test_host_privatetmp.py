@@ -57,3 +57,13 @@ def test_a_folder_where_a_dropin_belongs_is_an_error(root, capsys) -> None:
     code, _, err = cli(capsys, "host", "apply", "privatetmp", "--root", str(root))
     assert code == 1 and f"{root / DROPINS[0]}: exists and is not a file" in err
     assert snapshot(root) == before
+
+
+def test_an_absolute_symlink_in_the_root_does_not_lead_outside_it(root, tmp_path, capsys) -> None:
+    """/etc/systemd/system -> /srv/units inside the root means ROOT/srv/units, never the machine's /srv."""
+    (root / "srv/units").mkdir(parents=True)
+    (root / "etc/systemd/system").rmdir()
+    (root / "etc/systemd/system").symlink_to("/srv/units")
+    assert cli(capsys, "host", "apply", "privatetmp", "--root", str(root))[0] == 0
+    assert (root / "srv/units/quantum-l3-agent.service.d/netnsfix-privatetmp.conf").is_file()
+    assert not Path("/srv/units").exists()

@@ -93,3 +93,8 @@ def test_bad_settings_name_the_file(root, tmp_path, capsys, text, message) -> No
 def test_a_missing_config_file_is_one_error(root, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", "--root", str(root), "--config", str(tmp_path / "nope.toml"))
     assert code == 1 and err == f"netnsfix: error: {tmp_path / 'nope.toml'}: missing\n"
+
+
+def test_no_mapping_at_all_is_an_error_not_an_empty_value(root, capsys) -> None:
+    code, _, err = cli(capsys, "host", "plan", "quantum-config", "--root", str(root), "--role", "compute")
+    assert code == 1 and "command line: no bridge_mappings for plugin.ini: set private_nic" in err

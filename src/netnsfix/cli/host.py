@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from netnsfix.recipe import project_root
 from netnsfix.host.backups import STORE, BackupStore
 from netnsfix.host.core import Node, StepPlan, apply_steps, plan_steps, undo_steps
 from netnsfix.host.runner import SubprocessRunner
 from netnsfix.host.settings import HostSettings, load_settings
 from netnsfix.host.steps import STEPS, select_steps
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
+from netnsfix.recipe import project_root
 
 EXAMPLE = project_root() / "examples" / "overlapping-subnets.toml"
 

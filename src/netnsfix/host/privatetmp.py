@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Command, FileChange, Node, StepPlan, verify_by_replanning
-from netnsfix.host.rootfs import host_path, systemd_runs
+from netnsfix.host.rootfs import host_path, resolve, systemd_runs
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"
@@ -36,7 +36,7 @@ class PrivateTmp:
     def plan(self, node: Node) -> StepPlan:
         files = []
         for unit in UNITS:
-            path = dropin_path(unit)
+            path = resolve(node.root, dropin_path(unit))  # an absolute symlink must not lead out of the root
             on_disk = host_path(node.root, path)
             current = on_disk.read_bytes() if on_disk.is_file() else None
             if on_disk.exists() and current is None:
@@ -51,4 +51,11 @@ class PrivateTmp:
         return StepPlan(self.name, tuple(files), commands)
 
     def verify(self, node: Node) -> None:
+        """The drop-ins are in place and, where systemd runs the root, systemd has taken them."""
         verify_by_replanning(self, node)
+        if not systemd_runs(node.root):
+            return
+        for unit in UNITS:
+            shown = node.runner.run(("systemctl", "show", "-p", "PrivateTmp", f"{unit}.service")).stdout.strip()
+            if shown == "PrivateTmp=yes":
+                raise HostError(f"{unit}.service: systemd still has PrivateTmp=yes after daemon-reload")

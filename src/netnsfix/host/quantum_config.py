@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from netnsfix.errors import HostError
 from netnsfix.host.core import Node, StepPlan, verify_by_replanning
 from netnsfix.host.inifile import ini_change
 
@@ -21,6 +22,10 @@ CINDER_CONF = PurePosixPath("/etc/cinder/cinder.conf")
 
 def wanted(node: Node) -> list[tuple[PurePosixPath, dict[str, dict[str, str]]]]:
     settings = node.settings
+    if not settings.mappings:
+        raise HostError(
+            f"{settings.source}: no bridge_mappings for plugin.ini: set private_nic (or bridge_mappings)"
+        )
     edits: list[tuple[PurePosixPath, dict[str, dict[str, str]]]] = [
         (
             PLUGIN_INI,
