@@ -95,7 +95,7 @@ def test_undo_refuses_a_file_edited_since_apply(node, capsys) -> None:
     nova.write_text(nova.read_text() + "debug = True\n")
     edited = snapshot(root)
     code, _, err = cli(capsys, "host", "undo", "--root", str(root))
-    assert code == 1
+    assert code == 2
     assert "etc/nova/nova.conf: changed since netnsfix applied it" in err
     assert snapshot(root) == edited
     code, out, _ = cli(capsys, "host", "undo", "--force", "--root", str(root))
@@ -120,7 +120,7 @@ def test_a_missing_file_is_one_error_and_nothing_changes(node, capsys) -> None:
     (root / "etc/nova/nova.conf").unlink()
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", *FILE_STEPS, "--root", str(root), "--config", str(config))
-    assert code == 1
+    assert code == 2
     assert err.count("\n") == 1
     assert f"{root}/etc/nova/nova.conf: missing (vif-driver edits it)" in err
     assert snapshot(root) == before
@@ -131,7 +131,7 @@ def test_a_read_only_root_is_one_error_and_nothing_changes(node, capsys) -> None
     before = snapshot(root)
     with read_only(*all_folders(root)):
         code, _, err = cli(capsys, "host", "apply", *FILE_STEPS, "--root", str(root), "--config", str(config))
-    assert code == 1
+    assert code == 2
     assert err.count("\n") == 1
     assert "is not writable" in err and "nothing was changed" in err
     assert snapshot(root) == before
@@ -142,7 +142,7 @@ def test_one_read_only_folder_stops_the_run_before_anything_changes(node, capsys
     before = snapshot(root)
     with read_only(root / "etc/cinder"):
         code, _, err = cli(capsys, "host", "apply", *FILE_STEPS, "--root", str(root), "--config", str(config))
-    assert code == 1
+    assert code == 2
     assert f"{root}/etc/cinder/cinder.conf: cannot write" in err
     assert snapshot(root) == before, "files were changed, or the backup store was left behind"
 
@@ -153,7 +153,7 @@ def test_a_failure_mid_apply_rolls_everything_back(node, ovsdb, capsys) -> None:
     vsctl(ovsdb, "add-br", "br-int", "--", "add-port", "br-int", "br-em2")
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", "--root", str(root), "--config", str(config), "--ovs-db", ovsdb)
-    assert code == 1
+    assert code == 2
     assert "add-br br-em2" in err
     assert snapshot(root) == before
     assert vsctl(ovsdb, "list-br") == ["br-int"], "the bridges made before the failure were not removed"
@@ -163,7 +163,7 @@ def test_a_failure_mid_apply_rolls_everything_back(node, ovsdb, capsys) -> None:
 def test_unknown_step_is_refused(node, capsys) -> None:
     root, config = node
     code, _, err = cli(capsys, "host", "plan", "privatetemp", "--root", str(root), "--config", str(config))
-    assert code == 1 and "unknown step 'privatetemp'" in err
+    assert code == 2 and "unknown step 'privatetemp'" in err
 
 
 def test_list_names_every_step(capsys) -> None:

@@ -83,7 +83,7 @@ def test_a_file_netnsfix_does_not_know_is_refused(root, capsys, edit, message) -
     path.write_text(edit(path.read_text()))
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", "iptables-path", "--root", str(root))
-    assert code == 1 and message in err and str(path) in err
+    assert code == 2 and message in err and str(path) in err
     assert snapshot(root) == before
 
 
@@ -93,7 +93,7 @@ def test_lines_outside_apply_are_refused(root, capsys) -> None:
     text = text.replace("class IptablesManager(object):\n", "s = [('/sbin/iptables', self.ipv4)]\n\nclass IptablesManager(object):\n")
     path.write_text(text)
     code, _, err = cli(capsys, "host", "plan", "iptables-path", "--root", str(root))
-    assert code == 1 and "is not inside IptablesManager._apply" in err
+    assert code == 2 and "is not inside IptablesManager._apply" in err
 
 
 def test_quantum_is_found_under_lib64_and_missing_quantum_is_an_error(root, capsys) -> None:
@@ -104,7 +104,7 @@ def test_quantum_is_found_under_lib64_and_missing_quantum_is_an_error(root, caps
     assert code == 1 and "+++ b/usr/lib64/python2.7/site-packages/quantum/agent/linux/iptables_manager.py" in out
     (lib64 / "agent/linux/iptables_manager.py").unlink()
     code, _, err = cli(capsys, "host", "plan", "iptables-path", "--root", str(root))
-    assert code == 1 and "quantum/agent/linux/iptables_manager.py is not installed" in err
+    assert code == 2 and "quantum/agent/linux/iptables_manager.py is not installed" in err
 
 
 def test_the_check_refuses_a_diff_that_changes_anything_else(root) -> None:

@@ -73,17 +73,17 @@ def test_only_what_is_missing_is_added_and_undo_removes_only_that(root, ovsdb, c
 def test_a_nic_already_on_another_bridge_is_an_error(root, ovsdb, capsys) -> None:
     vsctl(ovsdb, "add-br", "br-old", "--", "add-port", "br-old", "em2")
     code, _, err = cli(capsys, "host", "apply", *opts(root, ovsdb, *NETWORK))
-    assert code == 1 and "em2 is already a port of br-old, not br-em2" in err
+    assert code == 2 and "em2 is already a port of br-old, not br-em2" in err
     assert vsctl(ovsdb, "list-br") == ["br-old"]
 
 
 def test_missing_nics_and_a_missing_server_are_clear_errors(root, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", *opts(root, f"unix:{tmp_path}/none.sock", "--private-nic", "em2"))
-    assert code == 1 and "public_nic is not set" in err
+    assert code == 2 and "public_nic is not set" in err
     code, _, err = cli(capsys, "host", "plan", *opts(root, f"unix:{tmp_path}/none.sock", *NETWORK))
-    assert code == 1 and f"cannot read the bridges from ovsdb at unix:{tmp_path}/none.sock" in err
+    assert code == 2 and f"cannot read the bridges from ovsdb at unix:{tmp_path}/none.sock" in err
 
 
 def test_without_ovs_db_a_root_uses_its_own_socket(root, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", "ovs-bridges", "--root", str(root), *NETWORK)
-    assert code == 1 and f"ovsdb at unix:{root}/var/run/openvswitch/db.sock" in err
+    assert code == 2 and f"ovsdb at unix:{root}/var/run/openvswitch/db.sock" in err

@@ -55,7 +55,7 @@ def test_a_folder_where_a_dropin_belongs_is_an_error(root, capsys) -> None:
     (root / DROPINS[0]).mkdir(parents=True)
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", "privatetmp", "--root", str(root))
-    assert code == 1 and f"{root / DROPINS[0]}: exists and is not a file" in err
+    assert code == 2 and f"{root / DROPINS[0]}: exists and is not a file" in err
     assert snapshot(root) == before
 
 

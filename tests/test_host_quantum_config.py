@@ -53,7 +53,7 @@ def test_a_host_name_for_iscsi_ip_address_is_refused(root, tmp_path, capsys, nam
     config.write_text(f'iscsi_ip_address = "{name}"\n')
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", "--root", str(root), "--config", str(config))
-    assert code == 1
+    assert code == 2
     assert err == f"netnsfix: error: {config}: iscsi_ip_address {name!r} is not an IP address; cinder needs the address itself (a host name, even one in /etc/hosts, fails)\n"
     assert snapshot(root) == before
 
@@ -68,7 +68,7 @@ def test_a_mapping_to_an_unknown_physnet_is_refused(root, tmp_path, capsys) -> N
     config.write_text('physnets = ["physnet1", "physnet2:100:199"]\nbridge_mappings = {physnet1 = "br-ex", physnet3 = "br-em3"}\n')
     before = snapshot(root)
     code, _, err = cli(capsys, "host", "apply", "--root", str(root), "--config", str(config))
-    assert code == 1
+    assert code == 2
     assert f"{config}: bridge_mappings: physnet3:br-em3 maps an unknown physnet 'physnet3' (physnets: physnet1, physnet2)" in err
     assert snapshot(root) == before
 
@@ -87,14 +87,14 @@ def test_bad_settings_name_the_file(root, tmp_path, capsys, text, message) -> No
     config = tmp_path / "node.toml"
     config.write_text(text)
     code, _, err = cli(capsys, "host", "plan", "--root", str(root), "--config", str(config))
-    assert code == 1 and str(config) in err and message in err and err.count("\n") == 1
+    assert code == 2 and str(config) in err and message in err and err.count("\n") == 1
 
 
 def test_a_missing_config_file_is_one_error(root, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", "--root", str(root), "--config", str(tmp_path / "nope.toml"))
-    assert code == 1 and err == f"netnsfix: error: {tmp_path / 'nope.toml'}: missing\n"
+    assert code == 2 and err == f"netnsfix: error: {tmp_path / 'nope.toml'}: missing\n"
 
 
 def test_no_mapping_at_all_is_an_error_not_an_empty_value(root, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", "quantum-config", "--root", str(root), "--role", "compute")
-    assert code == 1 and "command line: no bridge_mappings for plugin.ini: set private_nic" in err
+    assert code == 2 and "command line: no bridge_mappings for plugin.ini: set private_nic" in err

@@ -86,5 +86,5 @@ def test_bad_references_are_one_error_naming_the_file(tmp_path, capsys, extra, m
     path = tmp_path / "topology.toml"
     path.write_text(BASE + extra)
     code, out, err = cli(capsys, "host", "topology", str(path))
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert err.startswith(f"netnsfix: error: {path}: ") and message in err

@@ -51,4 +51,4 @@ def test_a_commented_key_gets_the_new_line_beside_it(root, capsys) -> None:
 def test_a_broken_nova_conf_is_one_error(root, capsys) -> None:
     (root / NOVA).write_text("libvirt_vif_driver = x\n[DEFAULT]\n")
     code, _, err = cli(capsys, "host", "plan", "vif-driver", "--root", str(root))
-    assert code == 1 and f"{root / NOVA}: not an INI file netnsfix can edit" in err
+    assert code == 2 and f"{root / NOVA}: not an INI file netnsfix can edit" in err

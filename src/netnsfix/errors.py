@@ -73,4 +73,10 @@ class VerifyError(NetnsfixError):
 
 
 class HostError(NetnsfixError):
-    """A companion step cannot be planned, applied or undone."""
+    """A companion step cannot be planned, applied or undone.
+
+    Exit status 2, as diff(1) does for trouble: ``netnsfix host plan`` exits 1
+    for "something would change", so a check can tell drift from failure.
+    """
+
+    exit_code = 2
