@@ -18,6 +18,7 @@ import shutil
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from netnsfix.host.rootfs import check_writable, host_path, missing_parents, wri
 from netnsfix.host.runner import Runner
 
 if TYPE_CHECKING:
-    from netnsfix.host.core import FileChange, UndoResult
+    from netnsfix.host.core import FileChange
 
 STORE = PurePosixPath("/var/lib/netnsfix/backups")
 VERSION = 1
@@ -34,6 +35,16 @@ VERSION = 1
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    """What undo did for one step: files put back, files removed, commands run."""
+
+    step: str
+    restored: tuple[PurePosixPath, ...] = ()
+    removed: tuple[PurePosixPath, ...] = ()
+    commands: tuple[tuple[str, ...], ...] = ()
 
 
 class BackupStore:
@@ -92,8 +103,6 @@ class BackupStore:
             raise
 
     def undo(self, steps: Sequence[str], runner: Runner, force: bool) -> tuple[UndoResult, ...]:
-        from netnsfix.host.core import UndoResult
-
         journal = self.load()
         files = [e for e in journal["files"] if e["step"] in steps]
         commands = [c for c in journal["commands"] if c["step"] in steps]

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from netnsfix.errors import HostError
-from netnsfix.host.backups import BackupStore
+from netnsfix.host.backups import BackupStore, UndoResult
 from netnsfix.host.runner import Runner
 from netnsfix.host.settings import HostSettings
 
@@ -81,14 +81,6 @@ class Step(Protocol):
     def plan(self, node: Node) -> StepPlan: ...
 
     def verify(self, node: Node) -> None: ...
-
-
-@dataclass(frozen=True)
-class UndoResult:
-    step: str
-    restored: tuple[PurePosixPath, ...] = ()
-    removed: tuple[PurePosixPath, ...] = ()
-    commands: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
 def verify_by_replanning(step: Step, node: Node) -> None:
