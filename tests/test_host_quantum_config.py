@@ -98,3 +98,13 @@ def test_a_missing_config_file_is_one_error(root, tmp_path, capsys) -> None:
 def test_no_mapping_at_all_is_an_error_not_an_empty_value(root, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", "quantum-config", "--root", str(root), "--role", "compute")
     assert code == 2 and "command line: no bridge_mappings for plugin.ini: set private_nic" in err
+
+
+def test_the_shipped_node_example_gives_the_seeds_plugin_ini(root, capsys) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "network-node.toml"
+    assert cli(capsys, "host", "apply", "quantum-config", "--root", str(root), "--config", str(example))[0] == 0
+    plugin = (root / PLUGIN).read_text()
+    assert "network_vlan_ranges = physnet1,physnet2:100:199\nbridge_mappings" not in plugin
+    for line in ("tenant_network_type = vlan", "network_vlan_ranges = physnet1,physnet2:100:199",
+                 "bridge_mappings = physnet1:br-ex,physnet2:br-em2"):
+        assert line + "\n" in plugin
