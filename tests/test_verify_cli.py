@@ -22,14 +22,24 @@ from verify_fixtures import build_rpm, debian_ip, host_netns, systemd_image, var
 HOST_CHECKS = "mounts,view"
 
 
-def netnsfix(*args: str, env: dict[str, str] | None = None, user: int | None = None) -> subprocess.CompletedProcess:
+class Run(subprocess.CompletedProcess):
+    pid: int
+
+
+def netnsfix(*args: str, env: dict[str, str] | None = None, user: int | None = None) -> Run:
+    """Run ``netnsfix verify ARGS``; the result's pid finds the containers it booted."""
     command = [sys.executable, "-m", "netnsfix", "verify", *args]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})}) as process:
+        stdout, stderr = process.communicate(timeout=300)
+    result = Run(command, process.returncode, stdout, stderr)
+    result.pid = process.pid
+    return result
 
 
-def one_line_error(result: subprocess.CompletedProcess) -> str:
+def one_line_error(result: Run) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("netnsfix: error: ")
@@ -69,7 +79,7 @@ def test_regression_check_with_every_check(
     bug = name == "unpatched"
     assert statuses == {"mounts": "fail" if bug else "pass", "view": "info", "systemd": "fail" if bug else "pass"}
     assert report["as_expected"] is (code == 0)
-    assert not verify_containers(docker_client)
+    assert not verify_containers(docker_client, result.pid)
     assert host_netns() == before
 
 
