@@ -6,9 +6,11 @@ and runs on purpose. Every container is removed.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from netnsfix.systemd_image import booted, ensure_systemd_image, system_state
+from netnsfix.systemd_image import PID_LABEL, booted, ensure_systemd_image, system_state
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -28,6 +30,7 @@ def test_image_is_reused_by_its_content_key(docker_client, systemd_image: str) -
 def test_booted_container_runs_systemd_and_is_removed(docker_client, systemd_image: str) -> None:
     with booted(docker_client, systemd_image, name_prefix="netnsfix-test-verify") as container:
         name = container.name
+        assert container.labels[PID_LABEL] == str(os.getpid())
         assert system_state(container) == "running"
         pid1 = container.exec_run(["cat", "/proc/1/comm"]).output.decode().strip()
         assert pid1 == "systemd"
@@ -35,7 +38,7 @@ def test_booted_container_runs_systemd_and_is_removed(docker_client, systemd_ima
         assert "systemd" in cgroups or "unified" in cgroups
         unit = container.exec_run(["systemctl", "cat", "dbus.service"])
         assert unit.exit_code == 0 and b"[Service]" in unit.output
-    assert not docker_client.containers.list(all=True, filters={"name": name})
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
 
 
 def test_container_is_removed_when_the_body_fails(docker_client, systemd_image: str) -> None:
@@ -43,4 +46,4 @@ def test_container_is_removed_when_the_body_fails(docker_client, systemd_image: 
         with booted(docker_client, systemd_image, name_prefix="netnsfix-test-verify") as container:
             name = container.name
             raise RuntimeError("boom")
-    assert not docker_client.containers.list(all=True, filters={"name": name})
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})

@@ -22,14 +22,24 @@ from verify_fixtures import build_rpm, debian_ip, host_netns, systemd_image, var
 HOST_CHECKS = "mounts,view"
 
 
-def netnsfix(*args: str, env: dict[str, str] | None = None, user: int | None = None) -> subprocess.CompletedProcess:
+class Run(subprocess.CompletedProcess):
+    pid: int
+
+
+def netnsfix(*args: str, env: dict[str, str] | None = None, user: int | None = None) -> Run:
+    """Run ``netnsfix verify ARGS``; the result's pid finds the containers it booted."""
     command = [sys.executable, "-m", "netnsfix", "verify", *args]
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})}) as process:
+        stdout, stderr = process.communicate(timeout=300)
+    result = Run(command, process.returncode, stdout, stderr)
+    result.pid = process.pid
+    return result
 
 
-def one_line_error(result: subprocess.CompletedProcess) -> str:
+def one_line_error(result: Run) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("netnsfix: error: ")
@@ -69,7 +79,7 @@ def test_regression_check_with_every_check(
     bug = name == "unpatched"
     assert statuses == {"mounts": "fail" if bug else "pass", "view": "info", "systemd": "fail" if bug else "pass"}
     assert report["as_expected"] is (code == 0)
-    assert not verify_containers(docker_client)
+    assert not verify_containers(docker_client, result.pid)
     assert host_netns() == before
 
 
@@ -128,7 +138,9 @@ def test_binary_under_another_name_still_runs_as_ip(need_root, debian_ip: Path, 
 
 @pytest.mark.root
 @pytest.mark.parametrize(("name", "code"), [("unpatched", 0), ("upstream", 1)])
-def test_rpm_carrying_the_variant_as_sbin_ip(need_root, need_tool, variants: dict[str, Path], tmp_path: Path, name: str, code: int) -> None:
+def test_rpm_carrying_the_variant_as_sbin_ip(
+    need_root, need_tool, variants: dict[str, Path], tmp_path: Path, name: str, code: int
+) -> None:
     need_tool("rpmbuild")
     rpm = build_rpm(variants[name], tmp_path, ippath="/sbin/ip", payload="xz")
     result = netnsfix("--rpm", str(rpm), "--checks", HOST_CHECKS, "--expect-bug")
@@ -139,7 +151,9 @@ def test_rpm_carrying_the_variant_as_sbin_ip(need_root, need_tool, variants: dic
 @pytest.mark.root
 @pytest.mark.engine
 @pytest.mark.slow
-def test_rpm_with_every_check(need_root, docker_client, systemd_image: str, need_tool, variants: dict[str, Path], tmp_path: Path) -> None:
+def test_rpm_with_every_check(
+    need_root, docker_client, systemd_image: str, need_tool, variants: dict[str, Path], tmp_path: Path
+) -> None:
     need_tool("rpmbuild")
     rpm = build_rpm(variants["upstream"], tmp_path, ippath="/usr/sbin/ip", payload="zstd")
     result = netnsfix("--rpm", str(rpm), "--image", systemd_image)
@@ -192,3 +206,22 @@ def test_unknown_check_and_expect_bug_without_a_bug_check(debian_ip: Path) -> No
 def test_ip_or_rpm_is_required() -> None:
     result = netnsfix()
     assert result.returncode == 2 and "one of the arguments --ip --rpm is required" in result.stderr
+
+
+@pytest.mark.root
+def test_junit_with_expect_bug_counts_the_reproduced_bug_as_success(need_root, variants: dict[str, Path], tmp_path: Path) -> None:
+    junit = tmp_path / "verify.xml"
+    caught = netnsfix("--ip", str(variants["unpatched"]), "--checks", "mounts", "--expect-bug", "--junit", str(junit))
+    assert caught.returncode == 0 and "reproduced, as expected" in caught.stdout
+    assert ET.parse(junit).getroot().get("failures") == "0"
+    missed = netnsfix("--ip", str(variants["upstream"]), "--checks", "mounts", "--expect-bug", "--junit", str(junit))
+    assert missed.returncode == 1 and "did not show" in missed.stdout
+    failure = ET.parse(junit).getroot().find("testcase[@name='mounts']/failure")
+    assert failure is not None and failure.get("message") == "the bug was not reproduced"
+
+
+@pytest.mark.engine
+def test_an_image_that_does_not_exist(docker_client, debian_ip: Path) -> None:
+    result = netnsfix("--ip", str(debian_ip), "--checks", "systemd", "--image", "netnsfix-test-verify-missing:nope")
+    assert result.returncode == 2
+    assert "image netnsfix-test-verify-missing:nope not found" in one_line_error(result)

@@ -22,7 +22,8 @@ def build_needing_a_library(tmp_path: Path, *, rpath: bool) -> Path:
     (tmp_path / "lib.c").write_text(LIB)
     (tmp_path / "main.c").write_text(MAIN)
     lib = tmp_path / "libnetnsfixtest.so.1"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libnetnsfixtest.so.1", "-o", str(lib), str(tmp_path / "lib.c")], check=True)
+    soname = "-Wl,-soname,libnetnsfixtest.so.1"
+    subprocess.run(["gcc", "-shared", "-fPIC", soname, "-o", str(lib), str(tmp_path / "lib.c")], check=True)
     (tmp_path / "libnetnsfixtest.so").symlink_to(lib.name)
     out = tmp_path / "needs-lib"
     flags = [f"-Wl,-rpath,{tmp_path}"] if rpath else []
@@ -59,7 +60,7 @@ def test_library_missing_on_the_host_is_named(need_root, need_tool, tmp_path: Pa
 def test_library_missing_in_the_image_is_named(docker_client, systemd_image: str, need_tool, tmp_path: Path) -> None:
     need_tool("gcc")
     binary = build_needing_a_library(tmp_path, rpath=True)
-    with pytest.raises(VerifyError, match=rf"lacks: libnetnsfixtest\.so\.1$") as caught:
+    with pytest.raises(VerifyError, match=r"lacks: libnetnsfixtest\.so\.1$") as caught:
         verify_binary(binary, ("systemd",), systemd_image, client=docker_client)
     assert f"image {systemd_image}" in str(caught.value)
     assert not verify_containers(docker_client)

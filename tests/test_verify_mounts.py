@@ -33,7 +33,8 @@ def test_unpatched_ip_replaces_sys_and_loses_the_cgroups(need_root, variants: di
     result = run_mounts(variants["unpatched"])
     assert result.status is Status.FAIL
     assert result.problems[0].startswith("/sys was replaced")
-    assert any(p.startswith(f"{len([m for m in result.sys_before if m.mount_point.startswith('/sys/fs/cgroup')])} cgroup mount(s) gone") for p in result.problems)
+    cgroups = [m for m in result.sys_before if m.mount_point.startswith("/sys/fs/cgroup")]
+    assert any(p.startswith(f"{len(cgroups)} cgroup mount(s) gone") for p in result.problems)
     # evidence: every cgroup hierarchy was there before and none is after
     assert any(m.mount_point == "/sys/fs/cgroup" for m in result.sys_before)
     assert not any(m.mount_point.startswith("/sys/fs/cgroup") for m in result.sys_after)

@@ -5,6 +5,7 @@ Imported by tests/test_verify_*.py (kept out of conftest.py, which every helper 
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -51,8 +52,15 @@ def host_netns() -> set[str]:
     return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
 
 
-def verify_containers(client) -> list:
-    return client.containers.list(all=True, filters={"name": "netnsfix-verify-"})
+def verify_containers(client, pid: int | None = None) -> list:
+    """Containers that process ``pid`` (default: this one) booted and left behind.
+
+    Filtered by the creator's pid label, since other test runs on this machine
+    boot containers with the same names at the same time.
+    """
+    from netnsfix.systemd_image import PID_LABEL
+
+    return client.containers.list(all=True, filters={"label": f"{PID_LABEL}={pid or os.getpid()}"})
 
 
 def netns_of(pid: int = 1) -> str:

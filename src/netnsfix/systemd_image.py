@@ -12,6 +12,7 @@ describes the same steps for readers.
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import time
 import uuid
@@ -44,6 +45,9 @@ RUN_OPTIONS: dict[str, Any] = {
     "network_mode": "none",
 }
 BOOT_TIMEOUT = 90.0
+# Labels on every container booted here: who made it, so leftovers of a crashed run can be found.
+OWNER_LABEL = "org.netnsfix.owner"
+PID_LABEL = "org.netnsfix.pid"
 
 
 def ensure_systemd_image(client: Any) -> str:
@@ -100,7 +104,8 @@ def booted(client: Any, image: str, *, name_prefix: str = "netnsfix-systemd") ->
     """Boot ``image`` with systemd as PID 1, wait until it is up, yield the container, remove it."""
     name = f"{name_prefix}-{uuid.uuid4().hex[:10]}"
     try:
-        container = client.containers.create(image, name=name, detach=True, **RUN_OPTIONS)
+        labels = {OWNER_LABEL: name_prefix, PID_LABEL: str(os.getpid())}
+        container = client.containers.create(image, name=name, detach=True, labels=labels, **RUN_OPTIONS)
     except Exception as error:  # noqa: BLE001 - image missing, engine refused, ...
         raise EngineError(f"cannot create a container from {image}: {error}") from None
     with removed_afterwards(container):

@@ -7,7 +7,7 @@ does stays in there: the host never changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from netnsfix.verify.elf import require_libraries
@@ -32,24 +32,24 @@ class MountsCheck:
 def judge(name: str, trace: Trace, extra_problems: tuple[str, ...] = ()) -> CheckResult:
     """Turn a scenario's trace into pass (the fix held), fail (the bug's damage) or error."""
     before, after = under(trace.before, SYS), under(trace.after, SYS)
-    evidence = dict(sys_before=before, sys_after=after, log=_log(trace))
+    evidence = CheckResult(name, Status.ERROR, "", sys_before=before, sys_after=after, log=_log(trace))
     if not trace.step("setup").ok:
-        return CheckResult(name, Status.ERROR, f"could not prepare the mount namespace: {trace.describe('setup')}", **evidence)
+        return replace(evidence, summary=f"could not prepare the mount namespace: {trace.describe('setup')}")
     if not trace.step("add").ok:
-        return CheckResult(name, Status.ERROR, f"ip netns add failed: {trace.describe('add')}", **evidence)
+        return replace(evidence, summary=f"ip netns add failed: {trace.describe('add')}")
     problems = sys_damage(before, after) + extra_problems
     if trace.leftovers:
         problems += (f"left in /run/netns: {', '.join(trace.leftovers)}",)
     if problems:
         summary = "; ".join(short(p) for p in problems)
-        return CheckResult(name, Status.FAIL, summary, problems=problems, **evidence)
+        return replace(evidence, status=Status.FAIL, summary=summary, problems=problems)
     for step in ("probe", "delete"):
         if not trace.step(step).ok:
-            return CheckResult(name, Status.ERROR, f"ip netns {_verb(step)} failed: {trace.describe(step)}", **evidence)
+            return replace(evidence, summary=f"ip netns {_verb(step)} failed: {trace.describe(step)}")
     if not trace.complete:
-        return CheckResult(name, Status.ERROR, "the scenario stopped early", **evidence)
+        return replace(evidence, summary="the scenario stopped early")
     cgroups = len(under(before, CGROUP))
-    return CheckResult(name, Status.PASS, f"/sys kept, {cgroups} mount(s) under /sys/fs/cgroup kept", **evidence)
+    return replace(evidence, status=Status.PASS, summary=f"/sys kept, {cgroups} mount(s) under /sys/fs/cgroup kept")
 
 
 def _verb(step: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from netnsfix.verify.mountinfo import Mount
@@ -12,7 +12,7 @@ from netnsfix.verify.mountinfo import Mount
 BUG_CHECKS = ("mounts", "systemd")
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     PASS = "pass"  # the check ran and the fix held
     FAIL = "fail"  # the check ran and found the bug's damage
     INFO = "info"  # informational (the view), never a failure

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from netnsfix.errors import NetnsfixError
+from netnsfix.errors import NetnsfixError, VerifyError
 from netnsfix.fsutil import sha256_file
 from netnsfix.verify.report import CheckResult, Status, VerifyResult
 from netnsfix.verify.scenario import host_sys_mounts
@@ -64,9 +64,9 @@ def _timed(check: Check, ip: Path, clock: Callable[[], float]) -> CheckResult:
     start = clock()
     try:
         result = check.run(ip)
+    except VerifyError:
+        raise  # the input cannot be verified at all (missing libraries, ...): one error, no report
     except NetnsfixError as error:
-        if type(error).__name__ == "VerifyError":
-            raise
         result = CheckResult(check.name, Status.ERROR, str(error))
     return replace(result, seconds=clock() - start)
 
