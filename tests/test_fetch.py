@@ -151,9 +151,7 @@ def test_get_bytes_retries_and_reports(cache: Cache, scripted_server: ScriptedSe
     assert files_in(cache.root) == []
 
 
-def test_unreachable_server_is_an_error(cache: Cache, scripted_server: ScriptedServer) -> None:
-    url = f"{scripted_server.url}/f.rpm"
-    port = int(scripted_server.url.rsplit(":", 1)[1])
-    with pytest.raises(FetchError, match=r"ConnectionError"):
-        fetcher(cache, retries=0).fetch([f"http://127.0.0.1:1/f.rpm"], SHA, len(BODY))
-    assert port and url
+def test_unreachable_server_is_an_error(cache: Cache) -> None:
+    with pytest.raises(FetchError, match=r"^http://127\.0\.0\.1:1/f\.rpm: ConnectionError"):
+        fetcher(cache, retries=0).fetch(["http://127.0.0.1:1/f.rpm"], SHA, len(BODY))
+    assert files_in(cache.root) == []
