@@ -50,6 +50,7 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         help="replace the archive's base URL (the part before releases/18/...); repeat to fetch from several in order",
     )
     parser.add_argument("--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)")
+    parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
 
 
 def _recipes(args: argparse.Namespace) -> int:
@@ -104,7 +105,7 @@ def _resolved(args: argparse.Namespace, fetcher: Fetcher):
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default()))
+    recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
     print(f"nevra   {resolved.nevra}")
     print(f"url     {resolved.url}")
     print(f"sha256  {resolved.sha256}")
@@ -114,7 +115,7 @@ def _resolve(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    fetcher = Fetcher(Cache.default(), progress=progress_for(sys.stderr))
+    fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
     recipe, mirrors, _lock, _how, resolved = _resolved(args, fetcher)
     path = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
     print(path)
