@@ -155,3 +155,13 @@ def test_unreachable_server_is_an_error(cache: Cache) -> None:
     with pytest.raises(FetchError, match=r"^http://127\.0\.0\.1:1/f\.rpm: ConnectionError"):
         fetcher(cache, retries=0).fetch(["http://127.0.0.1:1/f.rpm"], SHA, len(BODY))
     assert files_in(cache.root) == []
+
+
+def test_get_bytes_gives_the_files_own_bytes(cache: Cache, scripted_server: ScriptedServer) -> None:
+    import gzip as gz
+
+    packed = gz.compress(b"<metadata/>")
+    url = scripted_server.route("/primary.xml.gz", packed)
+    assert fetcher(cache).get_bytes(url) == packed
+    with pytest.raises(FetchError, match=r"/cut\.xml\.gz: truncated body.*\(after 2 tries\)"):
+        fetcher(cache, retries=1).get_bytes(scripted_server.route("/cut.xml.gz", packed, Truncate(5)))

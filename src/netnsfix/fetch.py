@@ -115,27 +115,40 @@ class Fetcher:
     # -- small files (repodata) -------------------------------------------------
 
     def get_bytes(self, url: str) -> bytes:
-        """The whole body at ``url`` (repodata), with the same retry rules as downloads."""
+        """The whole body at ``url`` (repodata), byte for byte, with the same retry rules as downloads.
+
+        The bytes are the file's own (``Accept-Encoding: identity``, nothing
+        decoded), so a server that labels ``.gz`` files with a Content-Encoding
+        cannot change what the checksums in repomd.xml are compared with.
+        """
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.session.get(url, timeout=self.timeout)
+                response = self.session.get(
+                    url, headers={"Accept-Encoding": "identity"}, stream=True, timeout=self.timeout
+                )
             except requests.RequestException as error:
                 last = f"{url}: {type(error).__name__}: {error}"
                 continue
-            if response.status_code >= 500:
-                last = f"{url}: HTTP {response.status_code} {response.reason}"
-                continue
-            if response.status_code != 200:
-                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+            with response:
+                if response.status_code >= 500:
+                    last = f"{url}: HTTP {response.status_code} {response.reason}"
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+                try:
+                    body = response.raw.read(decode_content=False)
+                except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+                    last = f"{url}: truncated body: {error}"
+                    continue
             expected = response.headers.get("Content-Length")
-            if expected is not None and int(expected) != len(response.content):
-                last = f"{url}: truncated body: got {len(response.content)} of {expected} bytes"
+            if expected is not None and expected.isdigit() and int(expected) != len(body):
+                last = f"{url}: truncated body: got {len(body)} of {expected} bytes"
                 continue
-            return response.content
-        raise FetchError(last)
+            return body
+        raise FetchError(f"{last} (after {self.retries + 1} tries)")
 
     # -- packages ---------------------------------------------------------------
 
