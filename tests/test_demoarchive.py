@@ -99,3 +99,19 @@ def test_a_damaged_archive_is_made_again(demo_archive, tmp_path: Path) -> None:
     assert build_demo_archive(root, cache).srpm_sha256 == made.srpm_sha256
     assert hashlib.sha256(made.srpm_path.read_bytes()).hexdigest() == made.srpm_sha256
     assert not [p for p in root.rglob(".*") if p.name != STAMP]  # no temporary folders left
+
+
+def test_dnf_reads_it_and_picks_the_same_srpm(demo_archive, demo_mirror: str, tmp_path: Path, need_tool) -> None:
+    """dnf (what a Fedora user would run) agrees with netnsfix's resolution."""
+    need_tool("dnf")
+    import subprocess
+
+    command = [
+        "dnf", "-q", "--setopt=reposdir=/dev/null", f"--setopt=cachedir={tmp_path / 'dnf'}", "--releasever=18",
+        f"--repofrompath=release,{demo_mirror}/{RELEASE}", f"--repofrompath=updates,{demo_mirror}/{UPDATES}",
+        "--repo=release", "--repo=updates", "repoquery", "--arch=src", "--latest-limit=1",
+        "--qf=%{name}-%{evr}.%{arch} %{location}", "iproute-3.6.0",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [demo_archive.nevra, demo_archive.srpm_name]

@@ -6,7 +6,6 @@ import bz2
 import gzip
 import lzma
 import os
-import shutil
 import stat
 import subprocess
 from pathlib import Path
