@@ -246,3 +246,20 @@ def test_spec_of_needs_exactly_one(tmp_path: Path) -> None:
         spec_of([tmp_path / "a.tar.gz"])
     with pytest.raises(UnpackError, match=r"more than one \.spec file"):
         spec_of([tmp_path / "a.spec", tmp_path / "b.spec"])
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "payload bytes flipped"])
+def test_damaged_rpm_is_one_error_and_nothing_written(demo_archive, tmp_path: Path, damage: str) -> None:
+    data = demo_archive.srpm_path.read_bytes()
+    with rpmfile.open(str(demo_archive.srpm_path)) as package:
+        offset = package.data_offset
+    if damage == "cut in half":
+        data = data[: offset + (len(data) - offset) // 2]
+    else:
+        data = data[: offset + 200] + bytes(b ^ 0xFF for b in data[offset + 200 : offset + 400]) + data[offset + 400 :]
+    broken = tmp_path / "broken.src.rpm"
+    broken.write_bytes(data)
+    dest = tmp_path / "src"
+    with pytest.raises(UnpackError, match=rf"^{broken}: (cannot extract the xz payload|the payload ends)"):
+        extract(broken, dest)
+    assert nothing_left(dest)
