@@ -115,3 +115,9 @@ def test_dnf_reads_it_and_picks_the_same_srpm(demo_archive, demo_mirror: str, tm
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [demo_archive.nevra, demo_archive.srpm_name]
+
+
+def test_the_same_bytes_wherever_it_is_built(demo_archive, tmp_path: Path) -> None:
+    """Fixed times, owner, host and relative build paths: two cold builds give one sha256."""
+    again = build_demo_archive(tmp_path / "archive", tmp_path / "another-cache")
+    assert again.packages == demo_archive.packages

@@ -150,9 +150,9 @@ def make_tarball(tree: Path, out: Path, top: str | None = None, mtime: int = DEM
     out.write_bytes(compressed.getvalue())
 
 
-def _run(command: Sequence[str], env: dict[str, str] | None = None) -> str:
+def _run(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     try:
-        result = subprocess.run(list(command), capture_output=True, text=True, env=env, check=False)
+        result = subprocess.run(list(command), capture_output=True, text=True, env=env, cwd=cwd, check=False)
     except FileNotFoundError:
         raise CommandError(f"{command[0]}: not installed (scripts/setup installs it)") from None
     if result.returncode != 0:
@@ -162,7 +162,10 @@ def _run(command: Sequence[str], env: dict[str, str] | None = None) -> str:
 
 
 def build_srpm(spec: Path, sources: Path, out_dir: Path, work: Path) -> Path:
-    """``rpmbuild -bs`` the way Fedora 18 did (dist .fc18, xz payload), reproducibly; the SRPM's path."""
+    """``rpmbuild -bs`` the way Fedora 18 did (dist .fc18, xz payload), reproducibly; the SRPM's path.
+
+    ``work`` is rpmbuild's HOME (so no ~/.rpmmacros of the user's applies).
+    """
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.fspath(work),  # no ~/.rpmmacros of the user's
@@ -170,10 +173,13 @@ def build_srpm(spec: Path, sources: Path, out_dir: Path, work: Path) -> Path:
         "TZ": "UTC",
         "SOURCE_DATE_EPOCH": str(DEMO_EPOCH),
     }
+    # Relative folders, run from ``sources``: the header keeps the expanded spec, paths and all,
+    # so absolute temporary paths would make every build's bytes differ.
     defines = {
-        "_topdir": os.fspath(work / "rpmbuild"),
-        "_sourcedir": os.fspath(sources),
-        "_srcrpmdir": os.fspath(out_dir),
+        "_topdir": ".",
+        "_sourcedir": ".",
+        "_builddir": ".",
+        "_srcrpmdir": os.fspath(out_dir.resolve()),
         "dist": DIST,
         "_source_payload": SOURCE_PAYLOAD,
         "use_source_date_epoch_as_buildtime": "1",
@@ -184,7 +190,7 @@ def build_srpm(spec: Path, sources: Path, out_dir: Path, work: Path) -> Path:
     for name, value in defines.items():
         command += ["--define", f"{name} {value}"]
     before = set(out_dir.glob("*.src.rpm")) if out_dir.exists() else set()
-    _run([*command, os.fspath(spec)], env)
+    _run([*command, os.fspath(spec.resolve())], env, cwd=sources)
     made = sorted(set(out_dir.glob("*.src.rpm")) - before)
     if len(made) != 1:
         raise CommandError(f"rpmbuild -bs {spec}: expected one new source RPM in {out_dir}, found {len(made)}")
