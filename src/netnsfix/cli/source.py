@@ -1,4 +1,4 @@
-"""Commands of the source pipeline: recipes, resolve, fetch, demo-archive."""
+"""Commands of the source pipeline: recipes, resolve, fetch, srpm, demo-archive."""
 
 from __future__ import annotations
 
@@ -31,6 +31,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _recipe_arguments(fetch)
     fetch.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
     fetch.set_defaults(handler=_fetch)
+
+    srpm = subparsers.add_parser(
+        "srpm",
+        help="resolve, fetch, verify and add the recipe's patch: write the patched SRPM and its manifest",
+        description="Resolve the recipe's source package in the archive's repodata, fetch it (sha256 checked), "
+        "check the patch at fuzz 0 against Source0, add it to the spec (Patch/%%patch, Release, %%changelog) "
+        "and write the patched SRPM with manifest.json beside it.",
+    )
+    _recipe_arguments(srpm)
+    srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
+    srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
+    srpm.set_defaults(handler=_srpm)
 
     demo = subparsers.add_parser(
         "demo-archive", help="make the demo archive (Fedora 18's source repositories' layout) in DIR"
@@ -120,6 +132,31 @@ def _fetch(args: argparse.Namespace) -> int:
     path = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
     print(path)
     return 0
+
+
+def _srpm(args: argparse.Namespace) -> int:
+    from netnsfix.srpm import build_patched_srpm
+
+    recipe = find_recipe(args.recipe)
+    fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
+    out = args.out or Path("out") / recipe.name / "srpm"
+    result = build_patched_srpm(
+        recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
+    )
+    print_srpm_result(result)
+    return 0
+
+
+def print_srpm_result(result) -> None:
+    """What the srpm stage did, one fact a line (also used by the demo)."""
+    print(f"resolved  {result.resolved.nevra}  sha256 {result.resolved.sha256}")
+    for hunk in result.report.hunks:
+        print(f"hunk      {hunk.file} #{hunk.hunk} {hunk.header} at line {hunk.found_line}, offset {hunk.offset}")
+    change = result.change
+    print(f"spec      {change.patch_line.split()[0]} {result.report.patch.name}; Release {change.old_release} -> {change.new_release}")
+    print(f"evr       {change.old_evr} -> {change.new_evr} (dist {result.dist or 'none'})")
+    print(f"srpm      {result.srpm}")
+    print(f"manifest  {result.manifest}")
 
 
 def _demo_archive(args: argparse.Namespace) -> int:
