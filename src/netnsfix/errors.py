@@ -72,3 +72,7 @@ class VerifyError(NetnsfixError):
 
 class HostError(NetnsfixError):
     """A companion step cannot be planned, applied or undone."""
+
+
+class SigningError(PublishError):
+    """gpg or rpmsign cannot sign: no such secret key, a locked key, or the tool failed."""

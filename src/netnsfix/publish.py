@@ -1,0 +1,351 @@
+"""Publish a build folder's RPMs into a yum repository that Fedora 18's yum and dnf read.
+
+``publish()`` is one short function over injected steps (pypa/installer's
+_core.py is the model): check every RPM against the build's manifest, plan
+what changes, place the files (hard links, or signed copies), build the new
+repodata aside, swap it in. Nothing in the repository is touched until every
+input has passed its checks, and the previous repodata stays whole until the
+swap.
+
+Layout (Fedora's since release 17; location is in primary.xml, so hosts never
+care): binary RPMs in DIR/Packages/<first letter>/, SRPMs in a repository of
+their own at DIR/SRPMS (Packages/<first letter>/ and repodata/), so an
+install never picks a source package; DIR/netnsfix.repo names both.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import createrepo_c as cr
+
+from netnsfix import repodata_writer, repofile, repolock, signing
+from netnsfix.errors import NetnsfixError, PublishError
+from netnsfix.fsutil import atomic_write_bytes, sha256_file
+from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
+
+PACKAGE_KINDS = ("rpm", "srpm")
+
+
+def nevra(pkg: cr.Package) -> str:
+    epoch = f"{pkg.epoch}:" if pkg.epoch not in (None, "", "0") else ""
+    return f"{pkg.name}-{epoch}{pkg.version}-{pkg.release}.{pkg.arch}"
+
+
+@dataclass(frozen=True, eq=False)
+class InputPackage:
+    """One RPM of the build folder that matched its manifest record."""
+
+    path: Path
+    record: FileRecord
+    pkg: cr.Package
+
+    @property
+    def nevra(self) -> str:
+        return nevra(self.pkg)
+
+    @property
+    def is_source(self) -> bool:
+        return self.pkg.arch in ("src", "nosrc")
+
+    @property
+    def href(self) -> str:
+        """Where it lands in its repository: Packages/<first letter>/<n>-<v>-<r>.<arch>.rpm."""
+        name = f"{self.pkg.name}-{self.pkg.version}-{self.pkg.release}.{self.pkg.arch}.rpm"
+        return f"Packages/{self.pkg.name[0].lower()}/{name}"
+
+
+@dataclass(frozen=True, eq=False)
+class TreePlan:
+    """What one repository (DIR, or DIR/SRPMS) keeps, gets and loses in this publish."""
+
+    root: Path
+    kept: dict[str, cr.Package]          # href -> package staying as it is
+    add: tuple[InputPackage, ...]        # new NEVRAs
+    replace: tuple[tuple[InputPackage, str], ...]  # (input, href of the file it replaces)
+    unchanged: tuple[InputPackage, ...]
+    stale: bool                          # repodata differs from the files even without inputs
+
+    @property
+    def needs_write(self) -> bool:
+        return bool(self.add or self.replace or self.stale)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish did; NEVRAs are sorted; timings are (step, seconds) pairs."""
+
+    repo: Path
+    added: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    replaced: tuple[str, ...]
+    repo_file: Path
+    baseurl: str
+    key_file: Path | None
+    repodata_written: bool
+    timings: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class PublishSteps:
+    """The seams publish() drives; tests replace one (say, swap_in) to stop a publish midway."""
+
+    read_inputs: Callable[[Path], tuple[InputPackage, ...]] = field(default=lambda outdir: read_inputs(outdir))
+    lock: Callable[[Path], AbstractContextManager[Path]] = repolock.locked
+    find_key: Callable[[str], signing.SigningKey] = signing.find_key
+    sign_rpms: Callable[[signing.SigningKey, list[Path]], None] = signing.sign_rpms
+    sign_detached: Callable[[signing.SigningKey, Path], Path] = signing.sign_detached
+    build_aside: Callable[[Path, list[cr.Package]], Path] = repodata_writer.build_aside
+    swap_in: Callable[[Path, Path], None] = repodata_writer.swap_in
+
+
+def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: bool = False,
+            baseurl: str | None = None, steps: PublishSteps | None = None) -> PublishResult:
+    """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing)."""
+    steps = steps or PublishSteps()
+    clock = _Clock()
+    with clock("check"):
+        inputs = steps.read_inputs(outdir)
+        key = steps.find_key(sign_key) if sign_key else None
+    with steps.lock(repo):
+        with clock("plan"):
+            trees = [repo, repo / repofile.SOURCE_DIR]
+            for root in trees:
+                repodata_writer.recover(root)
+                _remove_temporaries(root)
+            plans = [plan_tree(root, [i for i in inputs if i.is_source == (root != repo)], replace)
+                     for root in trees]
+            check_signing_state(repo, key, plans)
+            url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
+        with clock("place"):
+            placed = {plan.root: place(plan, key, steps) for plan in plans if plan.needs_write}
+        with clock("repodata"):
+            asides = {}
+            for plan in plans:
+                if plan.root in placed:
+                    asides[plan.root] = steps.build_aside(plan.root, list(plan.kept.values()) + placed[plan.root][1])
+                    if key:
+                        steps.sign_detached(key, asides[plan.root] / "repomd.xml")
+        with clock("swap"):
+            key_file = _write_key(repo, key) if key else None
+            for root, (staged, _) in placed.items():
+                for temporary, final in staged:
+                    os.replace(temporary, final)
+                steps.swap_in(root, asides[root])
+            for plan in plans:
+                for _, old_href in plan.replace:
+                    if old_href not in {i.href for i, _ in plan.replace}:
+                        (plan.root / old_href).unlink(missing_ok=True)
+            repo_file = repo / repofile.REPO_FILE
+            _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
+    return PublishResult(
+        repo=repo,
+        added=tuple(sorted(i.nevra for plan in plans for i in plan.add)),
+        unchanged=tuple(sorted(i.nevra for plan in plans for i in plan.unchanged)),
+        replaced=tuple(sorted(i.nevra for plan in plans for i, _ in plan.replace)),
+        repo_file=repo_file,
+        baseurl=url,
+        key_file=key_file if key else (repo / repofile.KEY_FILE if (repo / repofile.KEY_FILE).exists() else None),
+        repodata_written=bool(placed),
+        timings=clock.spans(),
+    )
+
+
+def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
+    """Every RPM/SRPM of OUTDIR, each checked against manifest.json (presence, sha256, kind)."""
+    if not outdir.is_dir():
+        raise PublishError(f"{outdir}: no such build output folder")
+    try:
+        manifest = read_manifest(outdir)
+    except NetnsfixError as error:
+        raise PublishError(str(error)) from None
+    manifest_path = outdir / MANIFEST_NAME
+    records = {record.path: record for record in manifest.outputs if record.kind in PACKAGE_KINDS}
+    on_disk = sorted(str(path.relative_to(outdir)) for path in outdir.rglob("*.rpm") if path.is_file())
+    for name in on_disk:
+        if name not in records:
+            raise PublishError(f"{outdir / name}: not listed in {manifest_path}; refusing to publish it")
+    if not records:
+        raise PublishError(f"{manifest_path}: lists no RPM or SRPM to publish")
+    inputs: list[InputPackage] = []
+    seen: dict[str, Path] = {}
+    for name, record in sorted(records.items()):
+        path = outdir / name
+        if not path.is_file():
+            raise PublishError(f"{path}: listed in {manifest_path} but missing")
+        actual = sha256_file(path)
+        if actual != record.sha256:
+            raise PublishError(f"{path}: sha256 {actual} differs from {manifest_path} ({record.sha256})")
+        pkg = repodata_writer.package_from_file(path, href=name)
+        item = InputPackage(path=path, record=record, pkg=pkg)
+        if item.is_source != (record.kind == "srpm"):
+            raise PublishError(f"{path}: {manifest_path} says {record.kind!r} but the file is "
+                               f"{'a source' if item.is_source else 'a binary'} package")
+        if item.nevra in seen:
+            raise PublishError(f"{path}: {item.nevra} is also {seen[item.nevra]}")
+        seen[item.nevra] = path
+        inputs.append(item)
+    return tuple(inputs)
+
+
+def plan_tree(root: Path, inputs: list[InputPackage], replace: bool) -> TreePlan:
+    """Decide per input: add, unchanged, replace, or refuse (same NEVRA, different file)."""
+    old = repodata_writer.load_packages(root)
+    disk = repodata_writer.scan(root)
+    current = repodata_writer.reusable(old, disk)
+    fresh = [href for href in disk if href not in current]
+    for href in fresh:  # files added or changed behind publish's back, as createrepo_c --update rereads them
+        current[href] = repodata_writer.package_from_file(root / href, href)
+    by_nevra = {nevra(pkg): href for href, pkg in current.items()}
+    add, swap, same = [], [], []
+    for item in inputs:
+        href = by_nevra.get(item.nevra)
+        if href is None:
+            add.append(item)
+        elif _same_package(item, root / href, current[href]):
+            same.append(item)
+        elif replace:
+            swap.append((item, href))
+        else:
+            raise PublishError(f"{item.path}: {item.nevra} is already in {root} as a different file "
+                               f"({href}); pass --replace to overwrite it")
+    kept = {href: pkg for href, pkg in current.items() if href not in {h for _, h in swap}}
+    stale = bool(fresh) or set(old) != set(current) or not (root / repodata_writer.REPODATA / "repomd.xml").is_file()
+    return TreePlan(root=root, kept=kept, add=tuple(add), replace=tuple(swap), unchanged=tuple(same), stale=stale)
+
+
+def _same_package(item: InputPackage, existing_path: Path, existing: cr.Package) -> bool:
+    """Same file, or the same header (a signed copy of the same build differs only in its signature)."""
+    if existing.pkgId == item.record.sha256:
+        return True
+    return _header_digest(existing_path) == _header_digest(item.path)
+
+
+def _header_digest(path: Path) -> str:
+    import rpm  # python3-rpm; imported late so the module loads where it is missing
+
+    ts = rpm.TransactionSet()
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        header = ts.hdrFromFdno(fd)
+    except rpm.error as error:
+        raise PublishError(f"{path}: not a readable RPM ({error})") from None
+    finally:
+        os.close(fd)
+    return header.format("%{SHA256HEADER}:%{SHA1HEADER}")
+
+
+def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[TreePlan]) -> None:
+    """A repository is signed by one key from its first publish, or not signed at all."""
+    key_path = repo / repofile.KEY_FILE
+    repo_key = signing.key_file_fingerprint(key_path) if key_path.is_file() else None
+    has_packages = any(plan.kept for plan in plans)
+    if key is None and repo_key:
+        raise PublishError(f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); "
+                           f"publish with --sign {repo_key[-16:]}")
+    if key is not None and repo_key and repo_key != key.fingerprint:
+        raise PublishError(f"{repo}: signed with key {repo_key[-16:]}, not {key.name} ({key.long_id}); "
+                           "publish into a new repository to change keys")
+    if key is not None and not repo_key and has_packages:
+        raise PublishError(f"{repo}: holds unsigned packages; a repository is signed from its first publish")
+
+
+def place(plan: TreePlan, key: signing.SigningKey | None,
+          steps: PublishSteps) -> tuple[list[tuple[Path, Path]], list[cr.Package]]:
+    """Put each new file under a temporary name beside its final one; return (temporary, final) pairs and packages.
+
+    Unsigned: a hard link to the build output (RPMs are never rewritten in place: every
+    writer in netnsfix renames a new file over an old one), or a copy across file systems.
+    Signed: a copy, signed, so the build output keeps its own bytes.
+    """
+    staged: list[tuple[Path, Path, InputPackage, bool]] = []
+    try:
+        for item in list(plan.add) + [i for i, _ in plan.replace]:
+            final = plan.root / item.href
+            final.parent.mkdir(parents=True, exist_ok=True)
+            temporary = final.parent / f".{final.name}.{os.getpid()}.tmp"
+            copied = key is not None or not _try_link(item.path, temporary)
+            if copied:
+                shutil.copyfile(item.path, temporary)
+            staged.append((temporary, final, item, copied))
+        if key is not None:
+            steps.sign_rpms(key, [temporary for temporary, *_ in staged])
+    except OSError as error:
+        for temporary, *_ in staged:
+            temporary.unlink(missing_ok=True)
+        raise PublishError(f"{error.filename or plan.root}: cannot write into the repository: {error.strerror}") from None
+    except BaseException:
+        for temporary, *_ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    packages = []
+    for temporary, final, item, copied in staged:
+        if copied:
+            pkg = repodata_writer.package_from_file(temporary, item.href)
+        else:
+            pkg = item.pkg.copy()
+            pkg.location_href = item.href
+        packages.append(pkg)
+    return [(temporary, final) for temporary, final, *_ in staged], packages
+
+
+def _try_link(source: Path, target: Path) -> bool:
+    try:
+        os.link(source, target)
+        return True
+    except OSError as error:
+        if error.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            return False
+        raise
+
+
+def _remove_temporaries(root: Path) -> None:
+    """Temporary files a killed publish left beside the packages."""
+    packages = root / "Packages"
+    if packages.is_dir():
+        for leftover in packages.glob("*/.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def _write_key(repo: Path, key: signing.SigningKey) -> Path:
+    path = repo / repofile.KEY_FILE
+    _write_if_changed(path, signing.export_public_key(key))
+    return path
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as error:
+        raise PublishError(f"{path}: cannot write: {error.strerror}") from None
+
+
+class _Clock:
+    """Named wall-clock spans, for PublishResult.timings and the benchmark."""
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[str, float]] = []
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._spans.append((name, time.perf_counter() - start))
+
+    def spans(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self._spans)
