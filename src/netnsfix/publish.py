@@ -2,7 +2,7 @@
 
 ``publish()`` is one short function over injected steps (pypa/installer's
 _core.py is the model): check every RPM against the build's manifest, plan
-what changes, place the files (hard links, or signed copies), build the new
+what changes, copy the files in (signing the copies), build the new
 repodata aside, swap it in. Nothing in the repository is touched until every
 input has passed its checks, and the previous repodata stays whole until the
 swap.
@@ -15,11 +15,11 @@ install never picks a source package; DIR/netnsfix.repo names both.
 
 from __future__ import annotations
 
-import errno
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,25 +126,28 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         with clock("place"):
             placed = {plan.root: place(plan, key, steps) for plan in plans if plan.needs_write}
-        with clock("repodata"):
-            asides = {}
-            for plan in plans:
-                if plan.root in placed:
-                    asides[plan.root] = steps.build_aside(plan.root, list(plan.kept.values()) + placed[plan.root][1])
-                    if key:
-                        steps.sign_detached(key, asides[plan.root] / "repomd.xml")
-        with clock("swap"):
-            key_file = _write_key(repo, key) if key else None
+        try:
+            with clock("repodata"):
+                asides = {root: steps.build_aside(root, list(plan.kept.values()) + placed[root][1])
+                          for plan in plans if (root := plan.root) in placed}
+                if key:
+                    for aside in asides.values():
+                        steps.sign_detached(key, aside / "repomd.xml")
+            with clock("swap"):
+                key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
+                for root, (staged, _) in placed.items():
+                    for temporary, final in staged:
+                        os.replace(temporary, final)
+                    steps.swap_in(root, asides[root])
+        except BaseException:
             for root, (staged, _) in placed.items():
-                for temporary, final in staged:
-                    os.replace(temporary, final)
-                steps.swap_in(root, asides[root])
-            for plan in plans:
-                for _, old_href in plan.replace:
-                    if old_href not in {i.href for i, _ in plan.replace}:
-                        (plan.root / old_href).unlink(missing_ok=True)
-            repo_file = repo / repofile.REPO_FILE
-            _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
+                for temporary, _final in staged:
+                    temporary.unlink(missing_ok=True)
+                shutil.rmtree(root / repodata_writer.ASIDE, ignore_errors=True)
+            raise
+        _remove_replaced(plans)
+        repo_file = repo / repofile.REPO_FILE
+        _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
     return PublishResult(
         repo=repo,
         added=tuple(sorted(i.nevra for plan in plans for i in plan.add)),
@@ -152,7 +155,7 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
         replaced=tuple(sorted(i.nevra for plan in plans for i, _ in plan.replace)),
         repo_file=repo_file,
         baseurl=url,
-        key_file=key_file if key else (repo / repofile.KEY_FILE if (repo / repofile.KEY_FILE).exists() else None),
+        key_file=key_file if key_file.exists() else None,
         repodata_written=bool(placed),
         timings=clock.spans(),
     )
@@ -260,51 +263,50 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
 
 def place(plan: TreePlan, key: signing.SigningKey | None,
           steps: PublishSteps) -> tuple[list[tuple[Path, Path]], list[cr.Package]]:
-    """Put each new file under a temporary name beside its final one; return (temporary, final) pairs and packages.
+    """Copy each new file to a temporary name beside its final one; return (temporary, final) pairs and packages.
 
-    Unsigned: a hard link to the build output (RPMs are never rewritten in place: every
-    writer in netnsfix renames a new file over an old one), or a copy across file systems.
-    Signed: a copy, signed, so the build output keeps its own bytes.
+    Always a copy, never a hard link: the repository must not change when someone edits
+    the build folder afterwards. Signed: the copy is signed, the build output keeps its bytes.
     """
-    staged: list[tuple[Path, Path, InputPackage, bool]] = []
+    items = list(plan.add) + [item for item, _ in plan.replace]
+    staged = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
     try:
-        for item in list(plan.add) + [i for i, _ in plan.replace]:
-            final = plan.root / item.href
-            final.parent.mkdir(parents=True, exist_ok=True)
-            temporary = final.parent / f".{final.name}.{os.getpid()}.tmp"
-            copied = key is not None or not _try_link(item.path, temporary)
-            if copied:
-                shutil.copyfile(item.path, temporary)
-            staged.append((temporary, final, item, copied))
+        for folder in {path.parent for path in staged}:
+            folder.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(max_workers=4) as pool:  # copies are syscalls: threads overlap them
+            list(pool.map(lambda pair: shutil.copyfile(pair[0].path, pair[1]), zip(items, staged)))
         if key is not None:
-            steps.sign_rpms(key, [temporary for temporary, *_ in staged])
+            steps.sign_rpms(key, staged)
     except OSError as error:
-        for temporary, *_ in staged:
-            temporary.unlink(missing_ok=True)
+        _unlink_all(staged)
         raise PublishError(f"{error.filename or plan.root}: cannot write into the repository: {error.strerror}") from None
     except BaseException:
-        for temporary, *_ in staged:
-            temporary.unlink(missing_ok=True)
+        _unlink_all(staged)
         raise
     packages = []
-    for temporary, final, item, copied in staged:
-        if copied:
+    for item, temporary in zip(items, staged):
+        if key is not None:  # signing rewrote the header: read it again
             pkg = repodata_writer.package_from_file(temporary, item.href)
         else:
             pkg = item.pkg.copy()
             pkg.location_href = item.href
+            pkg.time_file = int(temporary.stat().st_mtime)
         packages.append(pkg)
-    return [(temporary, final) for temporary, final, *_ in staged], packages
+    return [(temporary, plan.root / item.href) for item, temporary in zip(items, staged)], packages
 
 
-def _try_link(source: Path, target: Path) -> bool:
-    try:
-        os.link(source, target)
-        return True
-    except OSError as error:
-        if error.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
-            return False
-        raise
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _remove_replaced(plans: list[TreePlan]) -> None:
+    """Delete files whose NEVRA now lives under another name (same name: already overwritten)."""
+    for plan in plans:
+        new_hrefs = {item.href for item, _ in plan.replace}
+        for _, old_href in plan.replace:
+            if old_href not in new_hrefs:
+                (plan.root / old_href).unlink(missing_ok=True)
 
 
 def _remove_temporaries(root: Path) -> None:
