@@ -9,6 +9,7 @@ file it is given.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from netnsfix.errors import SigningError
 
 def _run(argv: Sequence[str], what: str, input_bytes: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(list(argv), input=input_bytes, capture_output=True, check=False)
+        done = subprocess.run(list(argv), input=input_bytes, capture_output=True, check=False,
+                              stdin=None if input_bytes is not None else subprocess.DEVNULL)
     except FileNotFoundError:
         raise SigningError(f"{argv[0]}: not installed (needed to {what})") from None
     if done.returncode != 0:
@@ -93,7 +95,10 @@ def sign_rpms(key: SigningKey, paths: Sequence[Path]) -> None:
     """Add an RSA header signature to each RPM in place (callers pass copies)."""
     if not paths:
         return
-    argv = ["rpmsign", "--addsign", "--define", f"_gpg_name {key.fingerprint}"]
+    # Debian's rpm names /usr/bin/gpg2, which gnupg 2.2 no longer installs; SHA256 because
+    # gpg would pick SHA512 from the key's preferences and rpm 4.10-era hosts are better served so.
+    argv = ["rpmsign", "--addsign", "--define", f"_gpg_name {key.fingerprint}",
+            "--define", f"__gpg {shutil.which('gpg') or 'gpg'}", "--define", "_gpg_digest_algo sha256"]
     if os.environ.get("GNUPGHOME"):
         argv += ["--define", f"_gpg_path {os.environ['GNUPGHOME']}"]
     _run(argv + [str(path) for path in paths], f"sign {len(paths)} RPM(s) with {key.name}")
@@ -102,6 +107,7 @@ def sign_rpms(key: SigningKey, paths: Sequence[Path]) -> None:
 def sign_detached(key: SigningKey, path: Path) -> Path:
     """Write ``path``.asc, an armored detached signature (repomd.xml.asc for repo_gpgcheck)."""
     target = path.with_name(path.name + ".asc")
-    _run(["gpg", "--batch", "--yes", "--armor", "--detach-sign", "--local-user", key.fingerprint,
+    _run(["gpg", "--batch", "--yes", "--armor", "--detach-sign", "--digest-algo", "SHA256",
+          "--local-user", key.fingerprint,
           "--output", str(target), str(path)], f"sign {path} with {key.name}")
     return target

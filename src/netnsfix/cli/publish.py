@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from netnsfix import repofile
+from netnsfix.errors import NetnsfixError
 from netnsfix.httpserve import make_server
 from netnsfix.publish import publish
 
@@ -48,8 +49,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
-        print(f"netnsfix: error: {args.dir}: no such folder")
-        return 1
+        raise NetnsfixError(f"{args.dir}: no such folder")
     server = make_server(args.dir, args.bind, args.port, quiet=False)
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
