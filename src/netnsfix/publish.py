@@ -15,11 +15,11 @@ install never picks a source package; DIR/netnsfix.repo names both.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from netnsfix.fsutil import atomic_write_bytes, sha256_file
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
 
 PACKAGE_KINDS = ("rpm", "srpm")
+IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
 
 
 def nevra(pkg: cr.Package) -> str:
@@ -46,6 +47,7 @@ class InputPackage:
     path: Path
     record: FileRecord
     pkg: cr.Package
+    data: bytes | None = None  # the checked bytes (small files), so the repository gets exactly those
 
     @property
     def nevra(self) -> str:
@@ -171,7 +173,8 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
         raise PublishError(str(error)) from None
     manifest_path = outdir / MANIFEST_NAME
     records = {record.path: record for record in manifest.outputs if record.kind in PACKAGE_KINDS}
-    on_disk = sorted(str(path.relative_to(outdir)) for path in outdir.rglob("*.rpm") if path.is_file())
+    on_disk = sorted(os.path.relpath(os.path.join(folder, name), outdir)
+                     for folder, _, names in os.walk(outdir) for name in names if name.endswith(".rpm"))
     for name in on_disk:
         if name not in records:
             raise PublishError(f"{outdir / name}: not listed in {manifest_path}; refusing to publish it")
@@ -181,13 +184,14 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
     seen: dict[str, Path] = {}
     for name, record in sorted(records.items()):
         path = outdir / name
-        if not path.is_file():
-            raise PublishError(f"{path}: listed in {manifest_path} but missing")
-        actual = sha256_file(path)
+        try:
+            data, actual = _read_checked(path)
+        except (FileNotFoundError, IsADirectoryError):
+            raise PublishError(f"{path}: listed in {manifest_path} but missing") from None
         if actual != record.sha256:
             raise PublishError(f"{path}: sha256 {actual} differs from {manifest_path} ({record.sha256})")
         pkg = repodata_writer.package_from_file(path, href=name)
-        item = InputPackage(path=path, record=record, pkg=pkg)
+        item = InputPackage(path=path, record=record, pkg=pkg, data=data)
         if item.is_source != (record.kind == "srpm"):
             raise PublishError(f"{path}: {manifest_path} says {record.kind!r} but the file is "
                                f"{'a source' if item.is_source else 'a binary'} package")
@@ -196,6 +200,36 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
         seen[item.nevra] = path
         inputs.append(item)
     return tuple(inputs)
+
+
+def _read_checked(path: Path) -> tuple[bytes | None, str]:
+    """(bytes, sha256) of a small file in one read; (None, sha256) of a big one."""
+    with open(path, "rb") as stream:
+        if os.fstat(stream.fileno()).st_size > IN_MEMORY_LIMIT:
+            return None, sha256_file(path)
+        data = stream.read()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _copy_checked(item: InputPackage, target: Path) -> None:
+    """Write the input to ``target`` (a new file), making sure it is the file the manifest names.
+
+    Small files: the very bytes that were checked. Big ones: streamed and hashed again on
+    the way, so a build output changed after the check is caught, not published.
+    """
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    with open(fd, "wb") as out:
+        if item.data is not None:
+            out.write(item.data)
+            return
+        digest = hashlib.sha256()
+        with open(item.path, "rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+    if digest.hexdigest() != item.record.sha256:
+        target.unlink()
+        raise PublishError(f"{item.path}: changed while being published (sha256 {digest.hexdigest()})")
 
 
 def plan_tree(root: Path, inputs: list[InputPackage], replace: bool) -> TreePlan:
@@ -267,14 +301,17 @@ def place(plan: TreePlan, key: signing.SigningKey | None,
 
     Always a copy, never a hard link: the repository must not change when someone edits
     the build folder afterwards. Signed: the copy is signed, the build output keeps its bytes.
+    One file at a time: creating files in one folder from several threads only queues them
+    on the folder's lock.
     """
     items = list(plan.add) + [item for item, _ in plan.replace]
     staged = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
     try:
         for folder in {path.parent for path in staged}:
             folder.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max_workers=4) as pool:  # copies are syscalls: threads overlap them
-            list(pool.map(lambda pair: shutil.copyfile(pair[0].path, pair[1]), zip(items, staged)))
+        for item, temporary in zip(items, staged):
+            temporary.unlink(missing_ok=True)
+            _copy_checked(item, temporary)
         if key is not None:
             steps.sign_rpms(key, staged)
     except OSError as error:
