@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from netnsfix.dnfcheck import DnfRun, run_dnf
 from netnsfix.fsutil import cache_dir
 from netnsfix.manifest import FileRecord, Manifest
 
@@ -104,25 +105,12 @@ def make_outdir(folder: Path, rpms: list[Path]) -> Path:
     return folder
 
 
-def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    """Debian's real dnf with everything private under BASE: config, reposdir, cache, installroot.
-
-    The host's dnf state is never read or written. ``repo_text`` replaces the .repo file first.
-    """
-    reposdir, cachedir, root = base / "repos", base / "cache", base / "root"
-    for folder in (reposdir, cachedir, root):
-        folder.mkdir(parents=True, exist_ok=True)
-    config = base / "dnf.conf"
-    config.write_text(f"[main]\ncachedir={cachedir}\nreposdir={reposdir}\nkeepcache=0\ninstall_weak_deps=0\n"
-                      f"logdir={base / 'log'}\npersistdir={base / 'persist'}\n")
-    if repo_text is not None:
-        (reposdir / "netnsfix.repo").write_text(repo_text)
-    argv = ["dnf", "-c", str(config), "--installroot", str(root), f"--setopt=reposdir={reposdir}",
-            f"--setopt=cachedir={cachedir}", "--releasever=18", "--disableplugin=*", "-y", *args]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
-    return done
+def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True) -> DnfRun:
+    """netnsfix.dnfcheck.run_dnf, failing the test with dnf's output unless told not to."""
+    run = run_dnf(base, *args, repo_text=repo_text)
+    if check and run.returncode != 0:
+        raise AssertionError(f"{' '.join(run.argv)} exited {run.returncode}:\n{run.stdout}\n{run.stderr}")
+    return run
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -344,3 +344,34 @@ def test_cli_publish_prints_how_to_use_it(tmp_path: Path, outdir: Path, capsys: 
     assert main(["publish", str(tmp_path / "nowhere"), "--repo", str(repo)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"netnsfix: error: {tmp_path / 'nowhere'}: no such build output folder"
+
+
+def test_repository_keeps_its_own_copies(tmp_path: Path, outdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Editing the build folder afterwards (in place) leaves the repository alone; big files too."""
+    import netnsfix.publish as publish_module
+
+    for limit in (publish_module.IN_MEMORY_LIMIT, 0):  # 0: every file takes the streaming path
+        monkeypatch.setattr(publish_module, "IN_MEMORY_LIMIT", limit)
+        repo = tmp_path / f"repo-{limit}"
+        publish(outdir, repo)
+        published = repo / "Packages/n/nfxpub-0001-1.0-1.noarch.rpm"
+        original = (outdir / "nfxpub-0001-1.0-1.noarch.rpm").read_bytes()
+        assert published.read_bytes() == original
+        with open(outdir / "nfxpub-0001-1.0-1.noarch.rpm", "r+b") as stream:
+            stream.seek(100)
+            stream.write(b"\0\0\0\0")
+        assert published.read_bytes() == original
+        with open(outdir / "nfxpub-0001-1.0-1.noarch.rpm", "wb") as stream:
+            stream.write(original)
+
+
+def test_packages_dropped_in_by_hand_are_listed(tmp_path: Path, outdir: Path, rpms_other: Path) -> None:
+    """As with createrepo_c: the repository is what lies in the folder, wherever the operator put it."""
+    repo = tmp_path / "repo"
+    publish(outdir, repo)
+    by_hand = next(rpms_other.glob("*.x86_64.rpm"))
+    shutil.copyfile(by_hand, repo / by_hand.name)
+    result = publish(outdir, repo)
+    assert result.repodata_written and len(result.unchanged) == 4
+    assert "nfxother.x86_64" in primary_names(repo)
+    assert "nfxother.src" not in primary_names(repo / "SRPMS")

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from netnsfix.dnfcheck import install_from
+from netnsfix.errors import CommandError
 from netnsfix.publish import publish
 from rpmkit import build_rpms, dnf, make_outdir
 
@@ -72,3 +74,12 @@ def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert done.stderr.strip() == f"netnsfix: error: {tmp_path / 'nope'}: no such folder"
+
+
+@pytest.mark.slow
+def test_install_from_for_the_demo(tmp_path: Path, published: Path) -> None:
+    installed = install_from(published, ["nfxpub", "nfxpub-0001"], tmp_path / "dnf")
+    assert installed.packages == ("nfxpub-0001-1.0-1.noarch", "nfxpub-1.0-1.x86_64")
+    assert (installed.root / "usr/share/nfxpub/nfxpub.bin").is_file()
+    with pytest.raises(CommandError, match=r"dnf install no-such-package from .* failed: .*no-such-package"):
+        install_from(published, ["no-such-package"], tmp_path / "dnf2")

@@ -122,8 +122,8 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
             for root in trees:
                 repodata_writer.recover(root)
                 _remove_temporaries(root)
-            plans = [plan_tree(root, [i for i in inputs if i.is_source == (root != repo)], replace)
-                     for root in trees]
+            plans = [plan_tree(repo, [i for i in inputs if not i.is_source], replace, skip=(repofile.SOURCE_DIR,)),
+                     plan_tree(trees[1], [i for i in inputs if i.is_source], replace)]
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         with clock("place"):
@@ -232,10 +232,13 @@ def _copy_checked(item: InputPackage, target: Path) -> None:
         raise PublishError(f"{item.path}: changed while being published (sha256 {digest.hexdigest()})")
 
 
-def plan_tree(root: Path, inputs: list[InputPackage], replace: bool) -> TreePlan:
-    """Decide per input: add, unchanged, replace, or refuse (same NEVRA, different file)."""
+def plan_tree(root: Path, inputs: list[InputPackage], replace: bool, skip: tuple[str, ...] = ()) -> TreePlan:
+    """Decide per input: add, unchanged, replace, or refuse (same NEVRA, different file).
+
+    The repository is what lies on disk under ROOT (less ``skip``), as for createrepo_c:
+    a file dropped in by hand is listed too."""
     old = repodata_writer.load_packages(root)
-    disk = repodata_writer.scan(root)
+    disk = repodata_writer.scan(root, skip=skip)
     current = repodata_writer.reusable(old, disk)
     fresh = [href for href in disk if href not in current]
     for href in fresh:  # files added or changed behind publish's back, as createrepo_c --update rereads them

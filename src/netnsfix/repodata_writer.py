@@ -58,17 +58,19 @@ def package_from_file(path: Path, href: str) -> cr.Package:
         raise PublishError(f"{path}: not a readable RPM ({str(error).strip() or type(error).__name__})") from None
 
 
-def scan(root: Path, folder: str = "Packages") -> dict[str, OnDisk]:
-    """Every *.rpm under ROOT/FOLDER (dot files are a publish's temporaries), by href."""
+def scan(root: Path, skip: tuple[str, ...] = ()) -> dict[str, OnDisk]:
+    """Every *.rpm under ROOT, by href, as createrepo_c finds them: dot entries (a publish's
+    temporaries, .repodata.new), repodata/ and the top-level names in ``skip`` are left out."""
     found: dict[str, OnDisk] = {}
-    pending = [root / folder]
+    pending = [root]
     while pending:
+        folder = pending.pop()
         try:
-            entries = list(os.scandir(pending.pop()))
-        except FileNotFoundError:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or (folder == root and entry.name in (REPODATA, *skip)):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 pending.append(Path(entry.path))
