@@ -163,10 +163,14 @@ def build_aside(root: Path, packages: Sequence[cr.Package], revision: int | None
             db_record.db_ver = DB_VERSION
             db_paths[kind].unlink()
             records += [record, db_record]
+        # One time for the revision and every record: the same packages and revision give the
+        # same repomd.xml bytes (the data files' checksums are already reproducible).
+        stamp = revision if revision is not None else int(time.time())
         repomd = cr.Repomd()
-        repomd.set_revision(str(revision if revision is not None else int(time.time())))
+        repomd.set_revision(str(stamp))
         for record in records:
             record.rename_file()
+            record.set_timestamp(stamp)
             repomd.set_record(record)
         (aside / "repomd.xml").write_text(repomd.xml_dump(), encoding="utf-8")
     except OSError as error:
