@@ -118,35 +118,23 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
         key = steps.find_key(sign_key) if sign_key else None
     with steps.lock(repo):
         with clock("plan"):
-            trees = [repo, repo / repofile.SOURCE_DIR]
-            for root in trees:
-                repodata_writer.recover(root)
-                _remove_temporaries(root)
-            plans = [plan_tree(repo, [i for i in inputs if not i.is_source], replace, skip=(repofile.SOURCE_DIR,)),
-                     plan_tree(trees[1], [i for i in inputs if i.is_source], replace)]
+            plans = plan_repository(repo, inputs, replace)
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         with clock("place"):
             placed = {plan.root: place(plan, key, steps) for plan in plans if plan.needs_write}
-        try:
+        with _undo_on_failure(placed):
             with clock("repodata"):
-                asides = {root: steps.build_aside(root, list(plan.kept.values()) + placed[root][1])
-                          for plan in plans if (root := plan.root) in placed}
-                if key:
-                    for aside in asides.values():
-                        steps.sign_detached(key, aside / "repomd.xml")
+                asides = {plan.root: steps.build_aside(plan.root, list(plan.kept.values()) + placed[plan.root][1])
+                          for plan in plans if plan.root in placed}
+                for aside in asides.values() if key else ():
+                    steps.sign_detached(key, aside / "repomd.xml")
             with clock("swap"):
                 key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
                 for root, (staged, _) in placed.items():
                     for temporary, final in staged:
                         os.replace(temporary, final)
                     steps.swap_in(root, asides[root])
-        except BaseException:
-            for root, (staged, _) in placed.items():
-                for temporary, _final in staged:
-                    temporary.unlink(missing_ok=True)
-                shutil.rmtree(root / repodata_writer.ASIDE, ignore_errors=True)
-            raise
         _remove_replaced(plans)
         repo_file = repo / repofile.REPO_FILE
         _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
@@ -161,6 +149,29 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
         repodata_written=bool(placed),
         timings=clock.spans(),
     )
+
+
+def plan_repository(repo: Path, inputs: tuple[InputPackage, ...], replace: bool) -> list[TreePlan]:
+    """Plans for DIR (binary RPMs) and DIR/SRPMS, after mending what a killed publish left."""
+    source = repo / repofile.SOURCE_DIR
+    for root in (repo, source):
+        repodata_writer.recover(root)
+        _remove_temporaries(root)
+    return [plan_tree(repo, [i for i in inputs if not i.is_source], replace, skip=(repofile.SOURCE_DIR,)),
+            plan_tree(source, [i for i in inputs if i.is_source], replace)]
+
+
+@contextmanager
+def _undo_on_failure(placed: dict[Path, tuple[list[tuple[Path, Path]], list[cr.Package]]]) -> Iterator[None]:
+    """On any failure before the swap, remove the staged copies and the half-built repodata."""
+    try:
+        yield
+    except BaseException:
+        for root, (staged, _) in placed.items():
+            for temporary, _final in staged:
+                temporary.unlink(missing_ok=True)
+            shutil.rmtree(root / repodata_writer.ASIDE, ignore_errors=True)
+        raise
 
 
 def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
