@@ -20,6 +20,8 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,20 +123,22 @@ def publish(outdir: Path, repo: Path, *, sign_key: str | None = None, replace: b
             plans = plan_repository(repo, inputs, replace)
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
-        with clock("place"):
-            placed = {plan.root: place(plan, key, steps) for plan in plans if plan.needs_write}
+        placed: list[Placement] = []
         with _undo_on_failure(placed):
+            with clock("place"):
+                placed += [place(plan, key, steps) for plan in plans if plan.needs_write]
             with clock("repodata"):
-                asides = {plan.root: steps.build_aside(plan.root, list(plan.kept.values()) + placed[plan.root][1])
-                          for plan in plans if plan.root in placed}
+                asides = {p.root: steps.build_aside(p.root, list(plan.kept.values()) + list(p.packages))
+                          for plan, p in _pairs(plans, placed)}
                 for aside in asides.values() if key else ():
                     steps.sign_detached(key, aside / "repomd.xml")
             with clock("swap"):
                 key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
-                for root, (staged, _) in placed.items():
-                    for temporary, final in staged:
+                for placement in placed:
+                    placement.wait()
+                    for temporary, final in placement.staged:
                         os.replace(temporary, final)
-                    steps.swap_in(root, asides[root])
+                    steps.swap_in(placement.root, asides[placement.root])
         _remove_replaced(plans)
         repo_file = repo / repofile.REPO_FILE
         _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
@@ -161,16 +165,20 @@ def plan_repository(repo: Path, inputs: tuple[InputPackage, ...], replace: bool)
             plan_tree(source, [i for i in inputs if i.is_source], replace)]
 
 
+def _pairs(plans: list[TreePlan], placed: list[Placement]) -> list[tuple[TreePlan, Placement]]:
+    by_root = {plan.root: plan for plan in plans}
+    return [(by_root[placement.root], placement) for placement in placed]
+
+
 @contextmanager
-def _undo_on_failure(placed: dict[Path, tuple[list[tuple[Path, Path]], list[cr.Package]]]) -> Iterator[None]:
+def _undo_on_failure(placed: list[Placement]) -> Iterator[None]:
     """On any failure before the swap, remove the staged copies and the half-built repodata."""
     try:
         yield
     except BaseException:
-        for root, (staged, _) in placed.items():
-            for temporary, _final in staged:
-                temporary.unlink(missing_ok=True)
-            shutil.rmtree(root / repodata_writer.ASIDE, ignore_errors=True)
+        for placement in placed:
+            placement.discard()
+            shutil.rmtree(placement.root / repodata_writer.ASIDE, ignore_errors=True)
         raise
 
 
@@ -223,22 +231,25 @@ def _read_checked(path: Path) -> tuple[bytes | None, str]:
 
 
 def _copy_checked(item: InputPackage, target: Path) -> None:
-    """Write the input to ``target`` (a new file), making sure it is the file the manifest names.
+    """Write the input to ``target``, making sure it is the file the manifest names.
 
     Small files: the very bytes that were checked. Big ones: streamed and hashed again on
     the way, so a build output changed after the check is caught, not published.
     """
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    digest = None
     with open(fd, "wb") as out:
         if item.data is not None:
             out.write(item.data)
-            return
-        digest = hashlib.sha256()
-        with open(item.path, "rb") as source:
-            for block in iter(lambda: source.read(1 << 20), b""):
-                digest.update(block)
-                out.write(block)
-    if digest.hexdigest() != item.record.sha256:
+        else:
+            digest = hashlib.sha256()
+            with open(item.path, "rb") as source:
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        os.utime(out.fileno(), (item.pkg.time_file, item.pkg.time_file))  # the mtime the metadata records
+    if digest is not None and digest.hexdigest() != item.record.sha256:
         target.unlink()
         raise PublishError(f"{item.path}: changed while being published (sha256 {digest.hexdigest()})")
 
@@ -309,41 +320,75 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
         raise PublishError(f"{repo}: holds unsigned packages; a repository is signed from its first publish")
 
 
-def place(plan: TreePlan, key: signing.SigningKey | None,
-          steps: PublishSteps) -> tuple[list[tuple[Path, Path]], list[cr.Package]]:
-    """Copy each new file to a temporary name beside its final one; return (temporary, final) pairs and packages.
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """The files of one tree on their way in: (temporary, final) pairs, their packages, the writer."""
+
+    root: Path
+    staged: tuple[tuple[Path, Path], ...]
+    packages: tuple[cr.Package, ...]
+    writing: Future[None] | None = None
+
+    def wait(self) -> None:
+        """Block until every copy is written; a failed copy becomes one PublishError."""
+        if self.writing is not None:
+            _as_publish_error(self.root, self.writing.result)
+
+    def discard(self) -> None:
+        if self.writing is not None:
+            futures_wait([self.writing])
+        _unlink_all([temporary for temporary, _ in self.staged])
+
+
+def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -> Placement:
+    """Copy each new file to a temporary name beside its final one.
 
     Always a copy, never a hard link: the repository must not change when someone edits
-    the build folder afterwards. Signed: the copy is signed, the build output keeps its bytes.
-    One file at a time: creating files in one folder from several threads only queues them
-    on the folder's lock.
+    the build folder afterwards. Signed: the copies are signed (the build output keeps its
+    bytes) and read again. Unsigned: the metadata is known already (a copy keeps the
+    file's mtime), so one thread writes the copies while the caller builds the repodata.
     """
     items = list(plan.add) + [item for item, _ in plan.replace]
-    staged = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
-    try:
-        for folder in {path.parent for path in staged}:
-            folder.mkdir(parents=True, exist_ok=True)
-        for item, temporary in zip(items, staged):
-            temporary.unlink(missing_ok=True)
-            _copy_checked(item, temporary)
-        if key is not None:
-            steps.sign_rpms(key, staged)
-    except OSError as error:
-        _unlink_all(staged)
-        raise PublishError(f"{error.filename or plan.root}: cannot write into the repository: {error.strerror}") from None
-    except BaseException:
-        _unlink_all(staged)
-        raise
-    packages = []
-    for item, temporary in zip(items, staged):
-        if key is not None:  # signing rewrote the header: read it again
-            pkg = repodata_writer.package_from_file(temporary, item.href)
-        else:
+    temporaries = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
+    staged = tuple((temporary, plan.root / item.href) for item, temporary in zip(items, temporaries))
+    _as_publish_error(plan.root, lambda: [folder.mkdir(parents=True, exist_ok=True)
+                                          for folder in {path.parent for path in temporaries}])
+    if key is None:
+        packages = []
+        for item in items:
             pkg = item.pkg.copy()
             pkg.location_href = item.href
-            pkg.time_file = int(temporary.stat().st_mtime)
-        packages.append(pkg)
-    return [(temporary, plan.root / item.href) for item, temporary in zip(items, staged)], packages
+            packages.append(pkg)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-copy")
+        writing = pool.submit(_copy_all, items, temporaries)
+        pool.shutdown(wait=False)  # the thread ends with its one task; Placement.wait() joins it
+        return Placement(plan.root, staged, tuple(packages), writing)
+    try:
+        _as_publish_error(plan.root, lambda: _copy_all(items, temporaries))
+        steps.sign_rpms(key, temporaries)
+        packages = [repodata_writer.package_from_file(temporary, item.href)  # signing rewrote the header
+                    for item, temporary in zip(items, temporaries)]
+    except BaseException:
+        _unlink_all(temporaries)
+        raise
+    return Placement(plan.root, staged, tuple(packages))
+
+
+def _copy_all(items: list[InputPackage], temporaries: list[Path]) -> None:
+    """One file at a time: threads creating files in one folder only queue on its lock."""
+    try:
+        for item, temporary in zip(items, temporaries):
+            _copy_checked(item, temporary)
+    except BaseException:
+        _unlink_all(temporaries)
+        raise
+
+
+def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
+    try:
+        action()
+    except OSError as error:
+        raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from None
 
 
 def _unlink_all(paths: list[Path]) -> None:
