@@ -83,3 +83,9 @@ def test_install_from_for_the_demo(tmp_path: Path, published: Path) -> None:
     assert (installed.root / "usr/share/nfxpub/nfxpub.bin").is_file()
     with pytest.raises(CommandError, match=r"dnf install no-such-package from .* failed: .*no-such-package"):
         install_from(published, ["no-such-package"], tmp_path / "dnf2")
+    # a second repository can supply what the published packages require
+    other = tmp_path / "other-repo"
+    publish(make_outdir(tmp_path / "other-out", sorted(build_rpms("nfxother", 1).iterdir())), other)
+    both = install_from(published, ["nfxpub-0002", "nfxother-0001"], tmp_path / "dnf3",
+                        dependencies=[other.resolve().as_uri()])
+    assert "nfxother-0001-1.0-1.noarch" in both.packages

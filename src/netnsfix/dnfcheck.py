@@ -52,9 +52,15 @@ def run_dnf(base: Path, *args: str, repo_text: str | None = None, releasever: st
     return DnfRun(argv, done.returncode, done.stdout, done.stderr)
 
 
-def install_from(repo: Path, packages: Sequence[str], base: Path) -> Installed:
-    """Install PACKAGES from REPO (through its netnsfix.repo, gpgcheck as published) into BASE/root."""
+def install_from(repo: Path, packages: Sequence[str], base: Path, dependencies: Sequence[str] = ()) -> Installed:
+    """Install PACKAGES from REPO (through its netnsfix.repo, gpgcheck as published) into BASE/root.
+
+    ``dependencies``: base URLs of repositories that hold what the packages require (for
+    the demo, its Fedora-18-like archive), since the private root starts empty.
+    """
     repo_text = (repo / REPO_FILE).read_text(encoding="utf-8")
+    for index, url in enumerate(dependencies):
+        repo_text += f"\n[deps{index}]\nname=dependencies {index}\nbaseurl={url}\nenabled=1\ngpgcheck=0\n"
     run = run_dnf(base, "install", *packages, repo_text=repo_text)
     if run.returncode != 0:
         lines = [line for line in (run.stderr + run.stdout).splitlines() if line.strip()]
