@@ -80,3 +80,7 @@ class HostError(NetnsfixError):
     """
 
     exit_code = 2
+
+
+class SigningError(PublishError):
+    """gpg or rpmsign cannot sign: no such secret key, a locked key, or the tool failed."""
