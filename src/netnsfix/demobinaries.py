@@ -77,6 +77,7 @@ EXTRA_PROVIDES: dict[str, tuple[str, ...]] = {
 }
 EXTRA_REQUIRES: dict[str, tuple[str, ...]] = {
     "glibc": ("filesystem", "setup"),
+    "gcc": ("glibc-devel",),  # Debian only recommends libc6-dev; Fedora's gcc requires it
     "redhat-rpm-config": ("fedora-release",),
     "rpm-build": (
         "bash", "binutils", "bzip2", "coreutils", "cpio", "diffutils", "file", "findutils",
@@ -107,6 +108,8 @@ SETUP_FILES = (
 )  # fmt: skip
 GLIBC_FILES = ("/etc/ld.so.cache",)
 MERGED_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
+# Fedora's modes where the engine mounts over a directory (rpm -V compares the mount point).
+DIR_MODES = {"/proc": 0o555, "/sys": 0o555}
 # Directories of the root that belong to no build: left out of `filesystem`.
 SKIP_DIRS = ("/dev/", "/proc/", "/sys/", "/run/", "/var/lib/dpkg", "/var/lib/apt", "/var/cache/apt", "/var/log/apt")
 
@@ -416,7 +419,7 @@ def stage(root: Path, stage_dir: Path, specs: Iterable[Spec]) -> None:
             dst.mkdir(parents=True, exist_ok=True)
             info = src.lstat()
             os.chown(dst, info.st_uid, info.st_gid)
-            os.chmod(dst, stat.S_IMODE(info.st_mode))
+            os.chmod(dst, DIR_MODES.get(path, stat.S_IMODE(info.st_mode)))
         for path in spec.files:
             dst = dpkgdb.inside(stage_dir, path)
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -435,12 +438,12 @@ def stage(root: Path, stage_dir: Path, specs: Iterable[Spec]) -> None:
             info = src.lstat()
             if stat.S_ISLNK(info.st_mode):
                 os.symlink(os.readlink(src), dst)
+                os.lchown(dst, info.st_uid, info.st_gid)
             else:
                 shutil.copyfile(src, dst)
-                os.chown(dst, info.st_uid, info.st_gid)
+                os.chown(dst, info.st_uid, info.st_gid)  # before chmod: chown clears setgid
                 os.chmod(dst, stat.S_IMODE(info.st_mode))
             os.utime(dst, ns=(info.st_atime_ns, info.st_mtime_ns), follow_symlinks=False)
-            os.lchown(dst, info.st_uid, info.st_gid)
 
 
 def _escape(text: str) -> str:
@@ -582,7 +585,7 @@ def file_into_repo(rpms: list[Path], repo: Path, label: str, debian_of: dict[str
 
 def createrepo(repo: Path) -> None:
     """gzip XML and sqlite databases with sha256, as Fedora 18's repositories had."""
-    command = ["createrepo_c", "--quiet", "--database", "--checksum", "sha256", "--general-compress-type", "gz", str(repo)]
+    command = ["createrepo_c", "--quiet", "--database", "--checksum", "sha256", "--compress-type", "bz2", str(repo)]
     try:
         result = subprocess.run(command, capture_output=True, text=True)
     except FileNotFoundError:
