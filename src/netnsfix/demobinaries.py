@@ -265,6 +265,16 @@ class Ownership:
     dropped: int  # paths listed twice, under symlinked dirs, or missing
 
 
+def _left_out(path: str, is_link: bool) -> bool:
+    """Translations and documentation (80 MB of the root) are no use in a build root;
+    licences stay, as tsflags=nodocs keeps them on Fedora."""
+    if path.startswith("/usr/share/locale/"):
+        return True
+    if path.startswith("/usr/share/doc/"):
+        return not (is_link or path.endswith("/copyright"))
+    return False
+
+
 def assign_files(root: Path, installed: dict[str, dpkgdb.DebPackage]) -> Ownership:
     """Give every file and symlink of the root to one rpm package, and no path to two."""
     diversions = dpkgdb.read_diversions(root)
@@ -292,7 +302,7 @@ def assign_files(root: Path, installed: dict[str, dpkgdb.DebPackage]) -> Ownersh
             if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)) or not dpkgdb.real_parent(root, path):
                 dropped += 1
                 continue
-            if path in owners:
+            if path in owners or _left_out(path, stat.S_ISLNK(mode)):
                 dropped += 1
                 continue
             owner = MOVES.get(path, name)
