@@ -50,7 +50,7 @@ class Spec:
             lines.append(f"mkdir -p %{{buildroot}}{d}")
         for path, content in self.files.items():
             lines.append(f"mkdir -p %{{buildroot}}$(dirname {path})")
-            lines.append(f"printf '%s' '{content}' > %{{buildroot}}{path}")
+            lines.append(f"printf '%b' '{content}' > %{{buildroot}}{path}")
         for path, target in self.hardlinks.items():
             lines.append(f"ln %{{buildroot}}{target} %{{buildroot}}{path}")
         for path, target in self.symlinks.items():
