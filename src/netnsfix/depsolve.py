@@ -47,18 +47,19 @@ from netnsfix.repodata import Dependency, Package, RepoIndex
 
 ARCHES = ("x86_64", "noarch")
 
-# Fedora 18's minimal build root (mock's fedora-18 "chroot_setup_cmd": install
-# @buildsys-build), spelled out: what rpmbuild needs to run any spec at all.
+# Fedora 18's minimal build root: mock's fedora-18 "chroot_setup_cmd" installs
+# the @buildsys-build group; these are its packages, less gcc-c++ (no C package
+# needs a C++ compiler; a spec that does says "BuildRequires: gcc-c++").
 BASE_BUILD_SET: tuple[str, ...] = (
     "bash",
     "bzip2",
     "coreutils",
     "cpio",
     "diffutils",
+    "fedora-release",
     "findutils",
     "gawk",
     "gcc",
-    "gcc-c++",
     "grep",
     "gzip",
     "info",
