@@ -67,7 +67,9 @@ def rebuild(
     client = None
     if not image.key and not image.id:  # an image given by name: its id says what it is
         client = engine()
-        image = replace(image, id=_image_id(client, image.tag))
+        found = _image(client, image.tag)
+        packages = tuple((found.labels or {}).get("netnsfix.packages", "").split())
+        image = replace(image, id=found.id, packages=packages or image.packages)
     if not force:
         current = up_to_date(srpm, image, out)
         if current is not None:
@@ -76,7 +78,7 @@ def rebuild(
         raise BuildError(f"{srpm}: no such source RPM")
     srpm_sha = sha256_file(srpm)
     client = client or engine()
-    image_id = image.id or _image_id(client, image.tag)
+    image_id = image.id or _image(client, image.tag).id
     out.mkdir(parents=True, exist_ok=True)
     _forget_previous(out)
     log_path = out / LOG_NAME
@@ -170,11 +172,11 @@ def _forget_previous(out: Path) -> None:
     (out / "manifest.json").unlink(missing_ok=True)
 
 
-def _image_id(client: Any, ref: str) -> str:
+def _image(client: Any, ref: str) -> Any:
     from docker.errors import ImageNotFound
 
     try:
-        return client.images.get(ref).id
+        return client.images.get(ref)
     except ImageNotFound:
         raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')") from None
     except Exception as error:  # noqa: BLE001

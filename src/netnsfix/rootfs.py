@@ -184,7 +184,7 @@ def read_files(rpm_path: Path) -> PackageFiles:
 
 
 def _nevra(h: dict[str, Any]) -> str:
-    epoch = h.get("epoch")
+    epoch = h.get("serial")
     epoch_text = f"{_list(epoch)[0]}:" if epoch not in (None, [], ()) else ""
     arch = _text(h.get("arch", b"")) if h.get("sourcerpm") else "src"
     return f"{_text(h.get('name'))}-{epoch_text}{_text(h.get('version'))}-{_text(h.get('release'))}.{arch}"

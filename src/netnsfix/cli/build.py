@@ -19,6 +19,7 @@ from netnsfix.recipe import find_recipe
 def register(subparsers: argparse._SubParsersAction) -> None:
     image = subparsers.add_parser("image", help="make (or find) the Fedora build root image for a recipe")
     _common(image)
+    image.add_argument("--list", action="store_true", help="list the resolved packages and why each is there")
     image.set_defaults(handler=_image)
 
     build = subparsers.add_parser("build", help="rebuild the patched SRPM in the build root, network off")
@@ -50,6 +51,9 @@ def _closure(args: argparse.Namespace, fetcher: Fetcher):
 def _image(args: argparse.Namespace) -> int:
     fetcher = Fetcher()
     _, closure = _closure(args, fetcher)
+    if args.list:
+        for reason in closure.reasons:
+            print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")
     image = ensure_image(closure, fetcher, connect(), notify=_say)
     print(f"{image.tag} {image.id} ({len(image.packages)} packages{', reused' if image.reused else ''})")
     return 0
