@@ -49,7 +49,9 @@ ARCHES = ("x86_64", "noarch")
 
 # Fedora 18's minimal build root: mock's fedora-18 "chroot_setup_cmd" installs
 # the @buildsys-build group; these are its packages, less gcc-c++ (no C package
-# needs a C++ compiler; a spec that does says "BuildRequires: gcc-c++").
+# needs a C++ compiler; a spec that does says "BuildRequires: gcc-c++"), plus
+# glibc-devel: Fedora's gcc requires it, so it is in every Fedora build root;
+# naming it keeps C compiling in a root whose gcc does not say so.
 BASE_BUILD_SET: tuple[str, ...] = (
     "bash",
     "bzip2",
@@ -60,6 +62,7 @@ BASE_BUILD_SET: tuple[str, ...] = (
     "findutils",
     "gawk",
     "gcc",
+    "glibc-devel",
     "grep",
     "gzip",
     "info",
