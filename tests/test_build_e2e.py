@@ -156,7 +156,7 @@ def test_broken_spec_fails_keeps_log_leaves_no_container(archive, srpms, image, 
     out = tmp_path / "out"
     code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["broken"]), "--out", str(out)])
     assert code != 0
-    assert "failed (exit 3)" in err and str(out / "build.log") in err
+    assert "failed (exit 1)" in err and str(out / "build.log") in err
     assert "this build fails on purpose" in (out / "build.log").read_text()
     assert not list(out.glob("*.x86_64.rpm")) and not (out / "manifest.json").exists()
     assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
