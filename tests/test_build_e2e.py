@@ -202,3 +202,17 @@ def test_engine_not_running(srpms, tmp_path, monkeypatch):
     assert "not answering" in out and "scripts/engine start" in out and "something needed is missing" in out
     code, _, err = _cli(["build", "--image", "netnsfix/buildroot:none", "--srpm", str(srpms["good"]), "--out", str(tmp_path)])
     assert code != 0 and "not answering" in err and "scripts/engine start" in err
+
+
+def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, docker_client):
+    from netnsfix.buildroot import BuildImage
+    from netnsfix.rebuild import rebuild
+
+    def interrupt(line: str) -> None:
+        raise KeyboardInterrupt
+
+    target = BuildImage(tag=image["tag"], id=image["id"], packages=(), key="")
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(srpms["good"], target, tmp_path / "out", lambda: docker_client, interrupt, force=True)
+    assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
+    assert (tmp_path / "out" / "build.log").exists() and not (tmp_path / "out" / "manifest.json").exists()

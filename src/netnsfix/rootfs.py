@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import lzma
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 import os
 import posixpath
 import queue
@@ -47,6 +48,9 @@ from netnsfix.errors import UnpackError
 RPMFILE_GHOST = 1 << 6
 TAG_FILERDEVS = 1033
 CHUNK = 1 << 20
+SPOOL = 32 << 20  # a decompressed payload up to this size stays in memory
+WORKERS = max(2, min(4, os.cpu_count() or 2))
+AHEAD = WORKERS + 1  # payloads decompressed ahead of the one being written
 
 
 @dataclass(frozen=True)
@@ -316,11 +320,31 @@ class _Bounded(io.RawIOBase):
             self.read(CHUNK)
 
 
-def _members(rpm_path: Path, want: set[str] | None = None) -> Iterator[tuple[str, int, _Bounded | None]]:
+def _decompressed(rpm_path: Path) -> BinaryIO:
+    """The whole decompressed payload, spooled (memory up to SPOOL bytes, then a temporary file)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+    try:
+        with rpmfile.open(str(rpm_path)) as package:
+            stream = package.data_file
+            while block := _safe_read(stream, CHUNK):
+                spool.write(block)
+    except UnpackError as error:
+        spool.close()
+        raise UnpackError(f"{rpm_path}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - rpmfile raises plain exceptions
+        spool.close()
+        raise UnpackError(f"{rpm_path}: cannot open the payload: {error}") from None
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+def _members(
+    rpm_path: Path, want: set[str] | None = None, payload: BinaryIO | None = None
+) -> Iterator[tuple[str, int, _Bounded | None]]:
     """(path, cpio size, data) for each payload member; data is None for members not wanted."""
     try:
         package = rpmfile.open(str(rpm_path))
-        stream = package.data_file
+        stream = payload or package.data_file
     except Exception as error:  # noqa: BLE001
         raise UnpackError(f"{rpm_path}: cannot open the payload: {error}") from None
     with package:
@@ -366,8 +390,23 @@ def write_tar(rpms: Sequence[Path], out: BinaryIO, plan: Plan | None = None) -> 
     """Write the union of the packages' files as one tar stream to ``out``."""
     plan = plan or plan_rootfs(rpms)
     writer = _TarWriter(plan, out)
-    for index, pkg in enumerate(plan.packages):
-        writer.package(index, pkg)
+    # Decompression is nearly all the work (xz): a few payloads are decompressed
+    # ahead in threads (lzma releases the GIL) while the tar is written in order.
+    packages = plan.packages
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="payload") as pool:
+        ahead = [pool.submit(_decompressed, pkg.rpm) for pkg in packages[:AHEAD]]
+        try:
+            for index, pkg in enumerate(packages):
+                if index + AHEAD < len(packages):
+                    ahead.append(pool.submit(_decompressed, packages[index + AHEAD].rpm))
+                payload = ahead[index].result()
+                ahead[index] = None  # type: ignore[call-overload]
+                with payload:
+                    writer.package(index, pkg, payload)
+        finally:
+            for future in ahead:
+                if future is not None and future.cancel() is False and future.done() and not future.exception():
+                    future.result().close()
     writer.close()
     return RootfsReport(
         files=writer.count,
@@ -380,7 +419,7 @@ def write_tar(rpms: Sequence[Path], out: BinaryIO, plan: Plan | None = None) -> 
 class _TarWriter:
     def __init__(self, plan: Plan, out: BinaryIO) -> None:
         self.plan = plan
-        self.tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT)
+        self.tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=CHUNK)
         self.emitted: set[str] = {"/"}
         self.count = 0
         self.data_bytes = 0
@@ -444,7 +483,7 @@ class _TarWriter:
             return None
         return canonical, owner[1]
 
-    def package(self, index: int, pkg: PackageFiles) -> None:
+    def package(self, index: int, pkg: PackageFiles, payload: BinaryIO | None = None) -> None:
         by_path = {e.path: e for e in pkg.entries}
         sets: dict[int, list[Entry]] = {}
         for e in pkg.entries:
@@ -453,7 +492,7 @@ class _TarWriter:
         linked = {e.path: e.inode for group in sets.values() if len(group) > 1 for e in group}
         waiting: dict[int, list[tuple[str, Entry]]] = {}  # hard-link members seen before their data
         first_written: dict[int, str] = {}
-        for path, size, data in _members(pkg.rpm):
+        for path, size, data in _members(pkg.rpm, payload=payload):
             entry = by_path.get(path)
             if entry is None:
                 raise UnpackError(f"{pkg.rpm}: payload member {path} is not in the header")
