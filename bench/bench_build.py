@@ -4,7 +4,7 @@
    `docker run --network none IMAGE rpmbuild --rebuild` of the same SRPM in the
    same image (target: ratio <= 1.10);
 2. the no-op `netnsfix build` (target: < 0.5 s, no container started);
-3. making the build root image from cached packages against a plain
+3. making the build root image from cached packages (payloads decompressed before, and not) against a plain
    `tar -c | docker import -` of the same files (target: ratio <= 1.5).
 
 Run as root with a Docker engine: .venv/bin/python bench/bench_build.py [--rounds N]
@@ -13,6 +13,7 @@ Run as root with a Docker engine: .venv/bin/python bench/bench_build.py [--round
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from srpmfixture import make_patched_srpm  # noqa: E402
 
 from netnsfix.buildinputs import resolve_build_root  # noqa: E402
-from netnsfix.buildroot import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages  # noqa: E402
+from netnsfix.buildroot import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image  # noqa: E402
 from netnsfix.demobinaries import build_demo_binary_repo  # noqa: E402
 from netnsfix.engine import connect  # noqa: E402
 from netnsfix.fetch import Fetcher  # noqa: E402
@@ -85,12 +86,18 @@ def main() -> int:
         with open(work / "rootfs.tar", "wb") as tar_out:
             write_tar(rpms, tar_out)
         subprocess.run(["tar", "-C", str(rootdir), "-xpf", str(work / "rootfs.tar")], check=True)
-        made, imported = [], []
+        made, cold, imported = [], [], []
+        ensure_image(closure, fetcher, client, dist=".fc18bench-warmup")  # fills the payload cache
+        client.images.remove(planned_image(closure, ".fc18bench-warmup").tag, force=True)
         for i in range(args.rounds):
-            started = time.monotonic()
-            fresh = ensure_image(closure, fetcher, client, dist=f".fc18bench{i}{time.time_ns()}")
-            made.append(time.monotonic() - started)
-            client.images.remove(fresh.tag, force=True)
+            for times, payloads in ((made, None), (cold, work / f"cold-cache-{i}")):
+                if payloads is not None:  # an empty cache: every payload is decompressed again
+                    os.environ["NETNSFIX_CACHE"] = str(payloads)
+                started = time.monotonic()
+                fresh = ensure_image(closure, fetcher, client, dist=f".fc18bench{i}{time.time_ns()}")
+                times.append(time.monotonic() - started)
+                os.environ.pop("NETNSFIX_CACHE", None)
+                client.images.remove(fresh.tag, force=True)
             started = time.monotonic()
             result = subprocess.run(
                 f"tar -C {rootdir} -c . | docker import - netnsfix-bench/plain:{i}",
@@ -103,12 +110,13 @@ def main() -> int:
     def med(values: list[float]) -> float:
         return statistics.median(values)
 
-    print(f"packages in the build root: {len(closure.packages)}, payload files: {(work / 'rootfs.tar')}")
+    print(f"packages in the build root: {len(closure.packages)}; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"build:  netnsfix build {med(ours):.2f} s  vs  plain rpmbuild --rebuild {med(plain):.2f} s  ratio {med(ours) / med(plain):.3f} (target <= 1.10)")
     print(f"        rebuild() in-process {med(library):.2f} s  ratio {med(library) / med(plain):.3f} (no interpreter start, no repodata)")
     print(f"no-op:  netnsfix build {med(noop):.3f} s (target < 0.5 s; engine unreachable, so no container)")
     print(f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio {med(made) / med(imported):.3f} (target <= 1.5)")
-    print(f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} import {imported}")
+    print(f"        same, payloads not yet decompressed {med(cold):.2f} s  ratio {med(cold) / med(imported):.3f}")
+    print(f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} cold {cold} import {imported}")
     return 0
 
 

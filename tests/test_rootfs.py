@@ -101,3 +101,14 @@ def test_errors_in_the_producer_reach_the_consumer(rpms, tmp_path: Path):
     bad.write_bytes(data[: len(data) - 200])
     with pytest.raises(UnpackError):
         b"".join(tar_chunks([rpms["filesystem"], bad]))
+
+
+def test_payload_cache_gives_the_same_tar(rpms, tmp_path: Path):
+    order = [rpms["filesystem"], rpms["setup"], rpms["tools"]]
+    plain, first, second = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    write_tar(order, plain)
+    write_tar(order, first, payload_cache=tmp_path / "payloads")
+    kept = sorted((tmp_path / "payloads").rglob("*.cpio"))
+    assert len(kept) == 3 and not list((tmp_path / "payloads").rglob("*.partial"))
+    write_tar(order, second, payload_cache=tmp_path / "payloads")
+    assert plain.getvalue() == first.getvalue() == second.getvalue()

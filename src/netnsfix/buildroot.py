@@ -27,6 +27,7 @@ from netnsfix import rootfs
 from netnsfix.depsolve import Closure
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.fetch import Fetcher
+from netnsfix.fsutil import cache_dir
 from netnsfix.recipe import project_root
 from netnsfix.repodata import Package
 
@@ -80,6 +81,11 @@ def image_key(packages: Sequence[Package], files: dict[str, bytes], dist: str = 
         "container": {name: hashlib.sha256(body).hexdigest() for name, body in sorted(files.items())},
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def payload_cache() -> Path:
+    """Decompressed payloads by package sha256: a changed package set decompresses only what is new."""
+    return cache_dir() / "payloads"
 
 
 def image_tag(key: str) -> str:
@@ -148,7 +154,8 @@ def _find(engine: Any, tag: str) -> Any | None:
 def _import(engine: Any, rpms: Sequence[Path], layout: rootfs.Plan) -> str:
     """``docker import`` of the payloads' tar, streamed; returns the new image's id."""
     try:
-        answer = engine.api.import_image_from_stream(rootfs.tar_chunks(rpms, layout))
+        chunks = rootfs.tar_chunks(rpms, layout, payload_cache=payload_cache())
+        answer = engine.api.import_image_from_stream(chunks)
     except rootfs.UnpackError:
         raise
     except Exception as error:  # noqa: BLE001

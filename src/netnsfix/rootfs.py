@@ -44,6 +44,7 @@ from typing import Any, BinaryIO
 import rpmfile
 
 from netnsfix.errors import UnpackError
+from netnsfix.fsutil import sha256_file
 
 RPMFILE_GHOST = 1 << 6
 TAG_FILERDEVS = 1033
@@ -320,9 +321,29 @@ class _Bounded(io.RawIOBase):
             self.read(CHUNK)
 
 
-def _decompressed(rpm_path: Path) -> BinaryIO:
-    """The whole decompressed payload, spooled (memory up to SPOOL bytes, then a temporary file)."""
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL)
+def _decompressed(rpm_path: Path, cache: Path | None = None) -> BinaryIO:
+    """The whole decompressed payload: from ``cache`` when it was decompressed before, else
+    decompressed now (into the cache when there is one, or spooled in memory up to SPOOL bytes)."""
+    if cache is None:
+        return _decompress_into(rpm_path, tempfile.SpooledTemporaryFile(max_size=SPOOL))  # type: ignore[arg-type]
+    digest = sha256_file(rpm_path)
+    kept = cache / digest[:2] / f"{digest}.cpio"
+    try:
+        return open(kept, "rb")
+    except FileNotFoundError:
+        pass
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = tempfile.NamedTemporaryFile(dir=kept.parent, prefix=f".{digest}.", suffix=".partial", delete=False)
+    try:
+        _decompress_into(rpm_path, partial).close()
+        os.replace(partial.name, kept)
+    except BaseException:
+        Path(partial.name).unlink(missing_ok=True)
+        raise
+    return open(kept, "rb")
+
+
+def _decompress_into(rpm_path: Path, spool: Any) -> BinaryIO:
     try:
         with rpmfile.open(str(rpm_path)) as package:
             stream = package.data_file
@@ -386,19 +407,26 @@ def _members(
 # -- writing the tar ----------------------------------------------------------
 
 
-def write_tar(rpms: Sequence[Path], out: BinaryIO, plan: Plan | None = None) -> RootfsReport:
-    """Write the union of the packages' files as one tar stream to ``out``."""
+def write_tar(
+    rpms: Sequence[Path], out: BinaryIO, plan: Plan | None = None, payload_cache: Path | None = None
+) -> RootfsReport:
+    """Write the union of the packages' files as one tar stream to ``out``.
+
+    With ``payload_cache``, each package's decompressed payload is kept there
+    (by the package's sha256), so the next image with that package skips the
+    decompression, which is nearly all of this function's time (xz).
+    """
     plan = plan or plan_rootfs(rpms)
     writer = _TarWriter(plan, out)
     # Decompression is nearly all the work (xz): a few payloads are decompressed
     # ahead in threads (lzma releases the GIL) while the tar is written in order.
     packages = plan.packages
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="payload") as pool:
-        ahead = [pool.submit(_decompressed, pkg.rpm) for pkg in packages[:AHEAD]]
+        ahead = [pool.submit(_decompressed, pkg.rpm, payload_cache) for pkg in packages[:AHEAD]]
         try:
             for index, pkg in enumerate(packages):
                 if index + AHEAD < len(packages):
-                    ahead.append(pool.submit(_decompressed, packages[index + AHEAD].rpm))
+                    ahead.append(pool.submit(_decompressed, packages[index + AHEAD].rpm, payload_cache))
                 payload = ahead[index].result()
                 ahead[index] = None  # type: ignore[call-overload]
                 with payload:
@@ -572,7 +600,12 @@ class _Stopped(Exception):
     pass
 
 
-def tar_chunks(rpms: Sequence[Path], plan: Plan | None = None, report: list[RootfsReport] | None = None) -> Iterator[bytes]:
+def tar_chunks(
+    rpms: Sequence[Path],
+    plan: Plan | None = None,
+    report: list[RootfsReport] | None = None,
+    payload_cache: Path | None = None,
+) -> Iterator[bytes]:
     """The tar of :func:`write_tar` as chunks, produced in a thread while the consumer sends them.
 
     Errors in the producer are raised here, in the consumer; a consumer that
@@ -585,7 +618,7 @@ def tar_chunks(rpms: Sequence[Path], plan: Plan | None = None, report: list[Root
     def produce() -> None:
         writer = _QueueWriter(chunks, stop)
         try:
-            result = write_tar(rpms, writer, plan)  # type: ignore[arg-type]
+            result = write_tar(rpms, writer, plan, payload_cache)  # type: ignore[arg-type]
             writer.flush_buffer()
             if report is not None:
                 report.append(result)
