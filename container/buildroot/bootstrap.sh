@@ -8,7 +8,8 @@
 #    (--justdb: the database only; --noscripts: nothing ran, as in the import).
 # 2. The unprivileged build user, with mock's names and home (/builddir).
 # 3. rpmbuild's macros for that user: _topdir under the home, the dist tag.
-# The package files are removed afterwards, so they are not in the image.
+# The package files (copies, or links into the download cache mounted read-only
+# on /mnt) are removed afterwards with this script, so they are not in the image.
 set -eu
 rpmdir=$1 user=$2 uid=$3 group=$4 gid=$5 dist=$6
 
@@ -35,5 +36,5 @@ cat > /builddir/.rpmmacros <<MACROS
 %dist $dist
 MACROS
 chown -R "$uid:$gid" /builddir
-rm -rf "$rpmdir"
+rm -rf "$(dirname "$rpmdir")"
 echo "netnsfix-bootstrap: build user $user ($uid:$gid), home /builddir, dist $dist"

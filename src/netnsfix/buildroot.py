@@ -43,6 +43,7 @@ BUILD_GID = 135
 BUILD_HOME = "/builddir"
 DEFAULT_DIST = ".fc18"
 _STAGE = "/netnsfix-bootstrap"
+_MOUNT = "/mnt"  # the download cache, read-only, while the packages are registered (a local engine)
 
 Notify = Callable[[str], None]
 
@@ -173,15 +174,27 @@ def _import(engine: Any, rpms: Sequence[Path], layout: rootfs.Plan) -> str:
     return image_id
 
 
-def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], into: Any) -> None:
-    """The bootstrap folder: the script and the package files under their NEVRA names."""
+def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], into: Any, mounted: Path | None) -> None:
+    """The bootstrap folder: the script, and the package files under their NEVRA names
+    (symbolic links into the read-only mount of ``mounted`` when the engine is local, else copies)."""
     with tarfile.open(fileobj=into, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for name, body in files.items():
             info = tarfile.TarInfo(f"{_STAGE.lstrip('/')}/{name}")
             info.size, info.mode = len(body), 0o755
             tar.addfile(info, io.BytesIO(body))
         for pkg, path in zip(closure.packages, rpms):
-            tar.add(str(path), arcname=f"{_STAGE.lstrip('/')}/rpms/{pkg.nevra}.rpm", recursive=False)
+            arcname = f"{_STAGE.lstrip('/')}/rpms/{pkg.nevra}.rpm"
+            if mounted is None:
+                tar.add(str(path), arcname=arcname, recursive=False)
+                continue
+            link = tarfile.TarInfo(arcname)
+            link.type, link.linkname = tarfile.SYMTYPE, f"{_MOUNT}/{path.relative_to(mounted)}"
+            tar.addfile(link)
+
+
+def _local_engine(engine: Any) -> bool:
+    """Whether the engine runs on this machine (a unix socket), so host paths can be mounted."""
+    return str(getattr(engine.api, "base_url", "")).startswith("http+docker://")
 
 
 def _register(
@@ -192,13 +205,17 @@ def _register(
 
     command = ["/bin/sh", f"{_STAGE}/bootstrap.sh", f"{_STAGE}/rpms", BUILD_USER, str(BUILD_UID), BUILD_GROUP, str(BUILD_GID), dist]
     name = f"netnsfix-bootstrap-{plan.key[:12]}-{secrets.token_hex(3)}"
+    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and _local_engine(engine) else None
+    volumes = {str(mounted): {"bind": _MOUNT, "mode": "ro"}} if mounted else None
     try:
-        container = engine.containers.create(base_id, command=command, name=name, network_mode="none", user="root")
+        container = engine.containers.create(
+            base_id, command=command, name=name, network_mode="none", user="root", volumes=volumes
+        )
     except Exception as error:  # noqa: BLE001
         raise EngineError(f"Docker engine: cannot create the bootstrap container: {error}") from None
     with removed_afterwards(container):
         with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR")) as staged:
-            _stage_tar(rpms, closure, files, staged)
+            _stage_tar([p.resolve() for p in rpms], closure, files, staged, mounted)
             staged.seek(0)
             if not container.put_archive("/", staged):
                 raise EngineError(f"Docker engine: cannot copy the packages into {name}")
