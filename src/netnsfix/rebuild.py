@@ -12,7 +12,6 @@ returns at once without touching the engine.
 from __future__ import annotations
 
 import io
-import logging
 import secrets
 import tarfile
 import time
@@ -26,7 +25,6 @@ from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
 
-log = logging.getLogger(__name__)
 
 LOG_NAME = "build.log"
 STAGE = "build"
