@@ -34,8 +34,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         report.longrepr = f"skipped under CI=true, which is a failure: {report.longrepr}"
 
 
+# On a machine shared with other work (several developers' test runs against one
+# engine), other people's containers come and go in mountinfo. Setting this
+# variable ignores the engine's own mounts; CI never sets it.
+IGNORE_ENGINE_MOUNTS = os.environ.get("NETNSFIX_TEST_IGNORE_ENGINE_MOUNTS") == "1" and not IN_CI
+ENGINE_MOUNTS = (" /var/lib/docker/", " /run/docker/")
+
+
 def _mountinfo() -> str:
-    return Path("/proc/self/mountinfo").read_text()
+    text = Path("/proc/self/mountinfo").read_text()
+    if IGNORE_ENGINE_MOUNTS:
+        text = "".join(line for line in text.splitlines(True) if not any(m in line for m in ENGINE_MOUNTS))
+    return text
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +95,46 @@ def docker_client():
     except Exception as error:  # noqa: BLE001 - any failure means "no engine"
         unavailable(f"no Docker engine: {error}")
     return client
+
+
+# -- the source pipeline: the demo archive over HTTP, and a server that misbehaves --
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory: pytest.TempPathFactory):
+    """The demo archive's source repositories (built with rpmbuild and createrepo_c), once a session."""
+    for tool in ("rpmbuild", "createrepo_c"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed")
+    from netnsfix.demoarchive import build_demo_archive
+
+    return build_demo_archive(
+        tmp_path_factory.mktemp("demo-archive"), cache=tmp_path_factory.mktemp("demo-archive-cache")
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_mirror(demo_archive) -> Iterator[str]:
+    """The demo archive served on 127.0.0.1: the URL to pass as --mirror."""
+    from netnsfix.httpserve import serving
+
+    with serving(demo_archive.root) as served:
+        yield served.url
+
+
+@pytest.fixture
+def scripted_server():
+    """An HTTP server on 127.0.0.1 whose answers each test scripts (see tests/scripted_http.py)."""
+    from scripted_http import Running
+
+    running = Running()
+    yield running.state
+    running.stop()
+
+
+@pytest.fixture
+def netnsfix_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private NETNSFIX_CACHE, so no test reads or fills the user's cache."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NETNSFIX_CACHE", str(cache))
+    return cache

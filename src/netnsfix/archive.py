@@ -5,10 +5,11 @@ The archive keeps Fedora 18 under ``pub/archive/fedora/linux/``; a mirror
 same layout (the demo archive) works with the same recipe.
 
 Inside the repositories, the release trees keep packages in a folder named
-for the package's first letter (``releases/18/Everything/source/SRPMS/d/distcache-1.4.5-23.src.rpm``),
-while the update trees are flat (``updates/18/x86_64/wget-1.14-5.fc18.x86_64.rpm``);
-the repodata's ``location`` says which, so only the demo archive needs
-:func:`package_location`.
+for the package's first letter (``releases/18/Everything/source/SRPMS/d/distcache-1.4.5-23.src.rpm``,
+``releases/18/Everything/x86_64/os/Packages/a/anaconda-18.37.11-1.fc18.x86_64.rpm``),
+while the update trees are flat (``updates/18/x86_64/wget-1.14-5.fc18.x86_64.rpm``),
+as download links to the archive show. The repodata's ``location`` says
+which, so only a generated archive needs :func:`package_location`.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def repo_urls(recipe: Recipe, mirror: str | None, kind: Kind) -> tuple[str, ...]
 
 def package_location(repo: str, file_name: str) -> str:
     """Where the archive keeps a package inside ``repo``: a first-letter folder in release trees."""
-    if repo.strip("/").startswith("releases/"):
-        return f"{file_name[0].lower()}/{file_name}"
-    return file_name
+    repo = repo.strip("/")
+    if not repo.startswith("releases/"):
+        return file_name
+    letter = f"{file_name[0].lower()}/{file_name}"
+    return f"Packages/{letter}" if repo.endswith("/os") else letter

@@ -69,6 +69,18 @@ class PublishError(NetnsfixError):
 class VerifyError(NetnsfixError):
     """The harness cannot run (not root, no engine, not an executable, no ip in an RPM)."""
 
+    exit_code = 2  # "no answer", apart from 1: "the checks did not come out as expected"
+
 
 class HostError(NetnsfixError):
-    """A companion step cannot be planned, applied or undone."""
+    """A companion step cannot be planned, applied or undone.
+
+    Exit status 2, as diff(1) does for trouble: ``netnsfix host plan`` exits 1
+    for "something would change", so a check can tell drift from failure.
+    """
+
+    exit_code = 2
+
+
+class SigningError(PublishError):
+    """gpg or rpmsign cannot sign: no such secret key, a locked key, or the tool failed."""

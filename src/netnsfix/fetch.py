@@ -11,8 +11,10 @@ in order.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 import requests
+import urllib3
 
 from netnsfix.errors import ChecksumError, FetchError
 from netnsfix.fsutil import cache_dir, sha256_file
@@ -112,27 +115,40 @@ class Fetcher:
     # -- small files (repodata) -------------------------------------------------
 
     def get_bytes(self, url: str) -> bytes:
-        """The whole body at ``url`` (repodata), with the same retry rules as downloads."""
+        """The whole body at ``url`` (repodata), byte for byte, with the same retry rules as downloads.
+
+        The bytes are the file's own (``Accept-Encoding: identity``, nothing
+        decoded), so a server that labels ``.gz`` files with a Content-Encoding
+        cannot change what the checksums in repomd.xml are compared with.
+        """
         last = ""
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.session.get(url, timeout=self.timeout)
+                response = self.session.get(
+                    url, headers={"Accept-Encoding": "identity"}, stream=True, timeout=self.timeout
+                )
             except requests.RequestException as error:
                 last = f"{url}: {type(error).__name__}: {error}"
                 continue
-            if response.status_code >= 500:
-                last = f"{url}: HTTP {response.status_code} {response.reason}"
-                continue
-            if response.status_code != 200:
-                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+            with response:
+                if response.status_code >= 500:
+                    last = f"{url}: HTTP {response.status_code} {response.reason}"
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+                try:
+                    body = response.raw.read(decode_content=False)
+                except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+                    last = f"{url}: truncated body: {error}"
+                    continue
             expected = response.headers.get("Content-Length")
-            if expected is not None and int(expected) != len(response.content):
-                last = f"{url}: truncated body: got {len(response.content)} of {expected} bytes"
+            if expected is not None and expected.isdigit() and int(expected) != len(body):
+                last = f"{url}: truncated body: got {len(body)} of {expected} bytes"
                 continue
-            return response.content
-        raise FetchError(last)
+            return body
+        raise FetchError(f"{last} (after {self.retries + 1} tries)")
 
     # -- packages ---------------------------------------------------------------
 
@@ -145,37 +161,31 @@ class Fetcher:
         if not urls:
             raise FetchError(f"{name or sha256}: no URL to fetch it from")
         errors: list[str] = []
+        corrupt = False
         for url in urls:
             try:
                 return self._fetch_one(url, sha256, size, name or url.rsplit("/", 1)[-1])
-            except ChecksumError:
-                raise
-            except FetchError as error:
+            except FetchError as error:  # a mirror serving other bytes is tried like one that fails
+                corrupt = corrupt or isinstance(error, ChecksumError)
                 errors.append(str(error))
                 log.info("%s", error)
+        kind = ChecksumError if corrupt else FetchError
         if len(errors) == 1:
-            raise FetchError(errors[0])
-        raise FetchError(f"every mirror failed: {'; '.join(errors)}")
+            raise kind(errors[0])
+        raise kind(f"every mirror failed: {'; '.join(errors)}")
 
     def _fetch_one(self, url: str, sha256: str, size: int | None, name: str) -> Path:
         partial = self.cache.partial_for(sha256)
         partial.parent.mkdir(parents=True, exist_ok=True)
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                self._stream(url, partial, size, name)
-                break
-            except _Retryable as error:
-                last = str(error)
-                log.info("%s (attempt %d of %d)", last, attempt + 1, self.retries + 1)
-        else:
-            # A definite failure leaves nothing behind; only an interrupted
-            # download (Ctrl-C) keeps its partial file to resume next time.
-            partial.unlink(missing_ok=True)
-            raise FetchError(last)
+        leftover = partial.exists()
+        self._download(url, partial, size, name)
         digest = sha256_file(partial)
+        if digest != sha256 and leftover:
+            # the partial file an earlier run left may be what is wrong: start once from nothing
+            log.info("%s: sha256 differs after resuming an earlier download; downloading it whole", url)
+            partial.unlink(missing_ok=True)
+            self._download(url, partial, size, name)
+            digest = sha256_file(partial)
         if digest != sha256:
             partial.unlink(missing_ok=True)
             raise ChecksumError(f"{url}: sha256 is {digest}, expected {sha256}; nothing was kept")
@@ -184,6 +194,27 @@ class Fetcher:
         os.replace(partial, dest)
         return dest
 
+    def _download(self, url: str, partial: Path, size: int | None, name: str) -> None:
+        """Stream ``url`` into ``partial``, resuming with Range after a broken try."""
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                self._stream(url, partial, size, name)
+                return
+            except _Retryable as error:
+                last = str(error)
+                log.info("%s (attempt %d of %d)", last, attempt + 1, self.retries + 1)
+            except BaseException as error:
+                if not isinstance(error, KeyboardInterrupt):
+                    partial.unlink(missing_ok=True)
+                raise
+        # A definite failure leaves nothing behind; only an interrupted
+        # download (Ctrl-C) keeps its partial file to resume next time.
+        partial.unlink(missing_ok=True)
+        raise FetchError(f"{last} (after {self.retries + 1} tries; nothing was kept)")
+
     def _stream(self, url: str, partial: Path, size: int | None, name: str) -> None:
         done = partial.stat().st_size if partial.exists() else 0
         if size is not None and done > size:
@@ -191,7 +222,10 @@ class Fetcher:
             done = 0
         if size is not None and done == size:
             return
-        headers = {"Range": f"bytes={done}-"} if done else {}
+        # the file's own bytes: no transparent compression, which would also break Range
+        headers = {"Accept-Encoding": "identity"}
+        if done:
+            headers["Range"] = f"bytes={done}-"
         try:
             response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
         except requests.RequestException as error:
@@ -206,22 +240,37 @@ class Fetcher:
                 raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
             if response.status_code == 200 and done:
                 done = 0  # the server ignored Range: start over
+            if response.status_code == 206 and _range_start(response.headers.get("Content-Range")) != done:
+                partial.unlink(missing_ok=True)
+                raise _Retryable(f"{url}: the server resumed at another offset than {done}; starting again")
             length = response.headers.get("Content-Length")
-            total = done + int(length) if length is not None else size
+            total = done + int(length) if length is not None and length.isdigit() else size
             self.progress.start(name, total, done)
             received = done
+            read = getattr(response.raw, "read1", None) or response.raw.read
             try:
                 with open(partial, "ab" if done else "wb") as out:
-                    for block in response.iter_content(CHUNK):
+                    while True:
+                        try:
+                            # read1: whatever has arrived, so a broken body keeps every byte received
+                            block = read(CHUNK, decode_content=False)
+                        except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+                            raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from None
+                        if not block:
+                            break
                         out.write(block)
                         received += len(block)
                         self.progress.advance(len(block))
-            except requests.RequestException as error:
-                raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from None
             finally:
                 self.progress.finish()
         if total is not None and received < total:
             raise _Retryable(f"{url}: truncated body: got {received} of {total} bytes")
+
+
+def _range_start(content_range: str | None) -> int | None:
+    """The first byte of ``Content-Range: bytes START-END/TOTAL``."""
+    match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (content_range or "").strip())
+    return int(match.group(1)) if match else None
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -86,7 +86,9 @@ def make_server(root: Path, host: str = "127.0.0.1", port: int = 0, quiet: bool 
 def serving(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[Served]:
     """Serve ``root`` in a background thread for the duration of the block."""
     server = make_server(root, host, port)
-    thread = threading.Thread(target=server.serve_forever, name=f"http {root}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"http {root}", daemon=True
+    )
     thread.start()
     try:
         yield Served(root=root, host=host, port=server.server_address[1])

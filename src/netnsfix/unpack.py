@@ -329,8 +329,10 @@ def extract(rpm_path: Path, dest: Path) -> tuple[Path, ...]:
                 written = _write_members(rpm_path, package.data_file, tmp)
             except UnpackError:
                 raise
-            except (OSError, EOFError, ValueError) as error:
-                raise UnpackError(f"{rpm_path}: cannot decompress the {header.payload_compressor} payload: {error}") from None
+            except Exception as error:  # noqa: BLE001 - gzip, lzma, bz2, zstandard and the file system each raise their own
+                raise UnpackError(
+                    f"{rpm_path}: cannot extract the {header.payload_compressor} payload: {type(error).__name__}: {error}"
+                ) from None
         if dest.exists():
             dest.rmdir()
         os.replace(tmp, dest)

@@ -18,7 +18,7 @@ from netnsfix import __version__
 from netnsfix.errors import NetnsfixError
 
 # Modules under netnsfix.cli that add commands, in the order --help lists them.
-COMMAND_MODULES = ("source", "build", "publish", "verify", "host", "demo")
+COMMAND_MODULES = ("source", "patch", "build", "publish", "verify", "host", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,18 +1,188 @@
-"""Commands of the source pipeline: recipes (more arrive with the pipeline)."""
+"""Commands of the source pipeline: recipes, resolve, fetch, srpm, demo-archive."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import TextIO
 
-from netnsfix.recipe import list_recipes
+from netnsfix.fetch import Cache, Fetcher, Progress
+from netnsfix.lock import resolve_locked
+from netnsfix.recipe import find_recipe, list_recipes
+from netnsfix.resolve import source_urls
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     recipes = subparsers.add_parser("recipes", help="list the recipes in specs/")
     recipes.set_defaults(handler=_recipes)
 
+    resolve = subparsers.add_parser(
+        "resolve", help="find the recipe's source RPM in the archive's repodata and lock it"
+    )
+    _recipe_arguments(resolve)
+    resolve.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
+    resolve.set_defaults(handler=_resolve)
+
+    fetch = subparsers.add_parser(
+        "fetch", help="download the resolved source RPM into the cache (checked by sha256) and print its path"
+    )
+    _recipe_arguments(fetch)
+    fetch.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
+    fetch.set_defaults(handler=_fetch)
+
+    srpm = subparsers.add_parser(
+        "srpm",
+        help="resolve, fetch, verify and add the recipe's patch: write the patched SRPM and its manifest",
+        description="Resolve the recipe's source package in the archive's repodata, fetch it (sha256 checked), "
+        "check the patch at fuzz 0 against Source0, add it to the spec (Patch/%%patch, Release, %%changelog) "
+        "and write the patched SRPM with manifest.json beside it.",
+    )
+    _recipe_arguments(srpm)
+    srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
+    srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
+    srpm.set_defaults(handler=_srpm)
+
+    demo = subparsers.add_parser(
+        "demo-archive", help="make the demo archive (Fedora 18's source repositories' layout) in DIR"
+    )
+    demo.add_argument("dir", metavar="DIR", type=Path)
+    demo.add_argument("--serve", action="store_true", help="serve DIR on 127.0.0.1 until Ctrl-C")
+    demo.add_argument("--port", type=int, default=0, help="port to serve on (default: any free one)")
+    demo.set_defaults(handler=_demo_archive)
+
+
+def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", metavar="RECIPE", nargs="?", help="recipe name or .toml file (default: iproute-3.6.0-fc18)")
+    parser.add_argument(
+        "--mirror",
+        metavar="URL",
+        action="append",
+        help="replace the archive's base URL (the part before releases/18/...); repeat to fetch from several in order",
+    )
+    parser.add_argument("--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)")
+    parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
+
 
 def _recipes(args: argparse.Namespace) -> int:
     for recipe in list_recipes():
         print(f"{recipe.name:32} {recipe.package}-{recipe.version}  bug {recipe.bug}  {recipe.description}")
     return 0
+
+
+class RichProgress:
+    """fetch.Progress as a rich progress bar on stderr (only used on a terminal)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        self._progress = Progress(
+            "[bold]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=Console(file=stream),
+            transient=False,
+        )
+        self._task: object | None = None
+
+    def start(self, name: str, total: int | None, done: int = 0) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task(name, total=total, completed=done)
+
+    def advance(self, amount: int) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, amount)  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        self._progress.stop()
+        self._task = None
+
+
+def progress_for(stream: TextIO) -> Progress | None:
+    """A progress bar when ``stream`` is a terminal, none otherwise."""
+    return RichProgress(stream) if stream.isatty() else None
+
+
+def _resolved(args: argparse.Namespace, fetcher: Fetcher):
+    recipe = find_recipe(args.recipe)
+    mirrors = args.mirror or [None]
+    lock = args.lock or recipe.lock_path
+    existed = lock.exists()
+    resolved = resolve_locked(recipe, fetcher, mirrors[0], lock, args.refresh)
+    how = "reused" if existed and not args.refresh else "written"
+    return recipe, mirrors, lock, how, resolved
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
+    print(f"nevra   {resolved.nevra}")
+    print(f"url     {resolved.url}")
+    print(f"sha256  {resolved.sha256}")
+    print(f"size    {resolved.size}")
+    print(f"lock    {lock} ({how})")
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
+    recipe, mirrors, _lock, _how, resolved = _resolved(args, fetcher)
+    path = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    print(path)
+    return 0
+
+
+def _srpm(args: argparse.Namespace) -> int:
+    from netnsfix.srpm import build_patched_srpm
+
+    recipe = find_recipe(args.recipe)
+    fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
+    out = args.out or Path("out") / recipe.name / "srpm"
+    result = build_patched_srpm(
+        recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
+    )
+    print_srpm_result(result)
+    return 0
+
+
+def print_srpm_result(result) -> None:
+    """What the srpm stage did, one fact a line (also used by the demo)."""
+    print(f"resolved  {result.resolved.nevra}  sha256 {result.resolved.sha256}")
+    for hunk in result.report.hunks:
+        print(f"hunk      {hunk.file} #{hunk.hunk} {hunk.header} at line {hunk.found_line}, offset {hunk.offset}")
+    change = result.change
+    print(f"spec      {change.patch_line.split()[0]} {result.report.patch.name}; Release {change.old_release} -> {change.new_release}")
+    print(f"evr       {change.old_evr} -> {change.new_evr} (dist {result.dist or 'none'})")
+    print(f"srpm      {result.srpm}")
+    print(f"manifest  {result.manifest}")
+
+
+def _demo_archive(args: argparse.Namespace) -> int:
+    from netnsfix.demoarchive import build_demo_archive
+    from netnsfix.httpserve import make_server
+
+    archive = build_demo_archive(args.dir)
+    print(f"archive {archive.root}")
+    print(f"srpm    {archive.repo}/{archive.location}  sha256 {archive.srpm_sha256}")
+    if not args.serve:
+        return 0
+    server = make_server(archive.root, port=args.port)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    print(f"mirror  {url}")
+    print(f"use     netnsfix resolve --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops serving like Ctrl-C does."""
+    raise KeyboardInterrupt

@@ -1,0 +1,66 @@
+"""Commands `publish` (a build folder into a yum repository) and `serve` (a folder over HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from netnsfix import repofile
+from netnsfix.errors import NetnsfixError
+from netnsfix.httpserve import make_server
+from netnsfix.publish import publish
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "publish", help="publish a build folder's RPMs and SRPM into a yum repository",
+        description="Check OUTDIR's RPMs against its manifest.json, copy them into the yum repository "
+                    "DIR (created when missing) and write its repodata (gzip + sqlite: yum 3.4 and dnf).")
+    parser.add_argument("outdir", type=Path, metavar="OUTDIR", help="a build output folder with manifest.json")
+    parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the repository folder")
+    parser.add_argument("--sign", metavar="KEYID", help="sign packages and repomd.xml with this GnuPG key "
+                        "(GNUPGHOME is honoured)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace a package already published under the same NEVRA with a different file")
+    parser.add_argument("--baseurl", metavar="URL",
+                        help="the URL hosts reach DIR at, for netnsfix.repo (default: the one it has, else file://DIR)")
+    parser.set_defaults(handler=_publish)
+
+    serve = subparsers.add_parser("serve", help="serve a repository folder over HTTP (Ctrl-C stops)")
+    serve.add_argument("dir", type=Path, metavar="DIR")
+    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.set_defaults(handler=_serve)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    result = publish(args.outdir, args.repo, sign_key=args.sign, replace=args.replace, baseurl=args.baseurl)
+    for label, items in (("added", result.added), ("replaced", result.replaced), ("unchanged", result.unchanged)):
+        for item in items:
+            print(f"{label:9} {item}")
+    if not result.repodata_written:
+        print(f"{result.repo}: nothing changed")
+    print(f"repository: {result.repo.resolve()}  ({result.repo_file})")
+    if result.key_file:
+        print(f"signed; public key: {result.key_file}")
+    print(repofile.usage(result.repo, result.baseurl))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not args.dir.is_dir():
+        raise NetnsfixError(f"{args.dir}: no such folder")
+    server = make_server(args.dir, args.bind, args.port, quiet=False)
+    host, port = server.server_address[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {args.dir.resolve()} at http://{shown}:{port}/  (Ctrl-C stops)", flush=True)
+    if (args.dir / repofile.REPO_FILE).is_file():
+        print(f"  hosts: curl -o /etc/yum.repos.d/{repofile.REPO_FILE} http://{shown}:{port}/{repofile.REPO_FILE}"
+              f"  (publish with --baseurl http://{shown}:{port} so its baseurl points here)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
+    finally:
+        server.server_close()
+    return 0

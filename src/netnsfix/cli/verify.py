@@ -1,0 +1,107 @@
+"""``netnsfix verify``: run the harness against an ip binary or the ip in an RPM, print the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from netnsfix.errors import VerifyError
+from netnsfix.fsutil import atomic_write_text
+from netnsfix.verify import BUG_CHECKS, CHECKS, VerifyResult, parse_checks, verify_binary
+from netnsfix.verify.junit import evidence_lines, to_junit
+from netnsfix.verify.report import Status
+
+EXIT_EXPECTED, EXIT_UNEXPECTED, EXIT_NO_ANSWER = 0, 1, 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "verify",
+        help="prove an ip binary is fixed, or catch Bug 882047 in it",
+        description=(
+            "Run ip netns add/exec/delete the way Quantum's agents do and check what Bug 882047 breaks: "
+            "mounts (in a private mount namespace: /sys and /sys/fs/cgroup survive), view (what the "
+            "namespace sees in /sys/class/net), systemd (in a booted systemd container: systemd still "
+            "starts units). Exit 0 if every check passes (with --expect-bug: if the bug is reproduced), "
+            "1 if not, 2 if the harness could not answer."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--ip", type=Path, metavar="PATH", help="the ip binary to verify")
+    source.add_argument("--rpm", type=Path, metavar="FILE", help="an RPM carrying /sbin/ip or /usr/sbin/ip")
+    parser.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated, from {','.join(CHECKS)} (default: all)")
+    parser.add_argument("--image", help="systemd image for the systemd check (default: netnsfix builds one)")
+    parser.add_argument("--expect-bug", action="store_true", help="succeed only if Bug 882047 is reproduced")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    parser.add_argument("--junit", type=Path, metavar="FILE", help="also write the result as JUnit XML")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = parse_checks(args.checks)
+    if args.expect_bug and not any(name in BUG_CHECKS for name in checks):
+        raise VerifyError("--expect-bug needs a check that can find the bug: mounts or systemd")
+    if args.rpm is not None:
+        from netnsfix.verify.rpmip import extract_ip
+
+        with tempfile.TemporaryDirectory(prefix="netnsfix-rpm-") as folder:
+            ip, inside = extract_ip(args.rpm, Path(folder))
+            result = verify_binary(ip, checks, args.image, label=f"{inside} from {args.rpm}")
+    else:
+        result = verify_binary(args.ip, checks, args.image)
+    if args.junit:
+        atomic_write_text(args.junit, to_junit(result, args.expect_bug))
+    if args.json:
+        data = result.to_dict() | {"expect_bug": args.expect_bug, "as_expected": result.as_expected(args.expect_bug)}
+        print(json.dumps(data, indent=2))
+    else:
+        print_report(result, args.expect_bug)
+    if any(c.status is Status.ERROR for c in result.checks):
+        return EXIT_NO_ANSWER
+    return EXIT_EXPECTED if result.as_expected(args.expect_bug) else EXIT_UNEXPECTED
+
+
+STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.INFO: "cyan", Status.ERROR: "yellow"}
+
+
+def print_report(result: VerifyResult, expect_bug: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"ip: {result.ip}", soft_wrap=True)
+    console.print(f"    sha256 {result.sha256}" + (f", {result.version}" if result.version else ""), soft_wrap=True)
+    if result.image:
+        console.print(f"    systemd image {result.image}")
+    table = Table(show_lines=False)
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("time", justify="right")
+    table.add_column("what it saw", overflow="fold")
+    for check in result.checks:
+        status = check.status.value.upper()
+        table.add_row(check.name, f"[{STYLE[check.status]}]{status}[/]", f"{check.seconds:.2f} s", check.summary)
+    console.print(table)
+    for check in result.checks:
+        if check.status in (Status.FAIL, Status.ERROR):
+            console.print(f"[bold]{check.name}[/]: evidence")
+            for line in evidence_lines(check):
+                console.print(f"  {line}", markup=False, soft_wrap=True)
+    if not result.host_untouched:
+        console.print("[yellow]warning: the host's mounts under /sys changed during the run[/]")
+    console.print(f"verdict: {verdict(result, expect_bug)} ({result.seconds:.2f} s)")
+
+
+def verdict(result: VerifyResult, expect_bug: bool) -> str:
+    if any(c.status is Status.ERROR for c in result.checks):
+        return "no answer: a check could not run to the end"
+    if expect_bug:
+        return "Bug 882047 reproduced, as expected" if result.bug_reproduced else "expected Bug 882047, but it did not show"
+    return "fixed: every check passed" if result.passed else "NOT fixed: Bug 882047 shows"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

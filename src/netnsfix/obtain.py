@@ -1,0 +1,52 @@
+"""The source side's first half in one call: resolve (or read the lock), fetch, unpack.
+
+``netnsfix srpm`` and ``netnsfix demo`` start here and hand the extracted
+spec and sources to the patch and spec stages. The package's own header is
+compared with what the repodata promised, so a mislabelled file stops here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netnsfix.errors import UnpackError
+from netnsfix.fetch import Fetcher
+from netnsfix.lock import resolve_locked
+from netnsfix.recipe import Recipe
+from netnsfix.resolve import Resolved, source_urls
+from netnsfix.unpack import RpmHeader, extract, read_header, spec_of
+
+
+@dataclass(frozen=True)
+class SourcePackage:
+    """A resolved, checked and extracted source RPM."""
+
+    resolved: Resolved
+    srpm: Path  # the checked file in the download cache
+    header: RpmHeader
+    files: tuple[Path, ...]  # everything extracted into ``folder``
+    spec: Path
+    folder: Path
+
+
+def obtain_source(
+    recipe: Recipe,
+    fetcher: Fetcher,
+    dest: Path,
+    mirrors: Sequence[str | None] = (None,),
+    lock_path: Path | None = None,
+    refresh: bool = False,
+) -> SourcePackage:
+    """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order, extract it into ``dest``."""
+    mirrors = tuple(mirrors) or (None,)
+    resolved = resolve_locked(recipe, fetcher, mirrors[0], lock_path, refresh)
+    srpm = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    header = read_header(srpm)
+    found = (header.name, header.epoch, header.version, header.release, header.is_source)
+    wanted = (resolved.name, resolved.epoch, resolved.version, resolved.release, True)
+    if found != wanted:
+        raise UnpackError(f"{resolved.url}: the package is {header.nevra}, but the repodata promised {resolved.nevra}")
+    files = extract(srpm, dest)
+    return SourcePackage(resolved=resolved, srpm=srpm, header=header, files=files, spec=spec_of(files), folder=dest)

@@ -1,0 +1,52 @@
+"""The seam to rpmbuild on this machine (Debian's rpm package).
+
+Used for the patched SRPM (``-bs``) and the prep check (``-bp``). Payloads
+are xz like Fedora 18's, whose rpm 4.10 cannot read zstd.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from netnsfix.errors import CommandError
+
+# What Fedora 18's rpm 4.10 can read.
+COMPAT_DEFINES: tuple[tuple[str, str], ...] = (
+    ("_source_payload", "w9.xzdio"),
+    ("_binary_payload", "w9.xzdio"),
+)
+
+
+@dataclass(frozen=True)
+class RpmbuildRun:
+    command: tuple[str, ...]
+    stdout: str
+    stderr: str
+
+
+def run_rpmbuild(
+    mode: str,
+    spec: Path,
+    topdir: Path,
+    *,
+    sourcedir: Path,
+    srcrpmdir: Path | None = None,
+    defines: dict[str, str] | None = None,
+) -> RpmbuildRun:
+    """Run ``rpmbuild MODE`` on ``spec`` in a private topdir; a failure is a CommandError with its last line."""
+    if shutil.which("rpmbuild") is None:
+        raise CommandError("rpmbuild: not installed (apt-get install rpm)")
+    args = ["rpmbuild", mode, "--nodeps", "--define", f"_topdir {topdir}", "--define", f"_sourcedir {sourcedir}"]
+    if srcrpmdir is not None:
+        args += ["--define", f"_srcrpmdir {srcrpmdir}"]
+    for key, value in (*COMPAT_DEFINES, *(defines or {}).items()):
+        args += ["--define", f"{key} {value}"]
+    args.append(str(spec))
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
+        raise CommandError(f"rpmbuild {mode} {spec.name} failed (exit {result.returncode}): {lines[-1]}")
+    return RpmbuildRun(tuple(args), result.stdout, result.stderr)

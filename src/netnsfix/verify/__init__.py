@@ -1,0 +1,84 @@
+"""The harness: prove an ``ip`` is fixed, or catch Red Hat Bug 882047 in it.
+
+:func:`verify_binary` is the entry point for the CLI and the demo; each
+check lives in a module of its own (mounts, view, systemd) and
+:func:`netnsfix.verify.runner.run_checks` drives them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from netnsfix.errors import EngineError, VerifyError
+from netnsfix.verify.report import BUG_CHECKS, CheckResult, Status, VerifyResult
+
+CHECKS = ("mounts", "view", "systemd")
+HOST_CHECKS = ("mounts", "view")
+
+__all__ = ["CHECKS", "BUG_CHECKS", "CheckResult", "Status", "VerifyResult", "parse_checks", "verify_binary"]
+
+
+def parse_checks(text: str) -> tuple[str, ...]:
+    """``mounts,view`` -> ("mounts", "view"), in the order given, without repeats."""
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in names if name not in CHECKS]
+    if unknown or not names:
+        raise VerifyError(f"unknown check(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(CHECKS)}")
+    return names
+
+
+def verify_binary(
+    ip: Path,
+    checks: Sequence[str] = CHECKS,
+    image: str | None = None,
+    *,
+    client: Any = None,
+    label: str | None = None,
+) -> VerifyResult:
+    """Verify the ``ip`` binary at ``ip`` with the named checks.
+
+    ``image`` is the systemd image for the systemd check (default: the one
+    netnsfix builds, made once and cached). Raises :class:`VerifyError` when
+    the harness cannot run at all.
+    """
+    from netnsfix.verify.mounts import MountsCheck
+    from netnsfix.verify.runner import run_checks
+    from netnsfix.verify.view import ViewCheck
+
+    names = parse_checks(",".join(checks))
+    if not ip.is_file() or not os.access(ip, os.X_OK):
+        what = "no such file" if not ip.exists() else "not an executable file"
+        raise VerifyError(f"{ip}: {what} (give the path of an ip binary)")
+    if os.geteuid() != 0 and any(name in HOST_CHECKS for name in names):
+        raise VerifyError(
+            "the mounts and view checks need root (mount namespaces, ip netns): run as root, "
+            "or only --checks systemd with access to the Docker engine"
+        )
+    built: list[Any] = []
+    for name in names:
+        if name == "mounts":
+            built.append(MountsCheck())
+        elif name == "view":
+            built.append(ViewCheck())
+        else:
+            client, image = _engine_and_image(client, image)
+            from netnsfix.verify.systemd import SystemdCheck
+
+            built.append(SystemdCheck(client, image))
+    return run_checks(ip, built, label=label, image=image if "systemd" in names else None)
+
+
+def _engine_and_image(client: Any, image: str | None) -> tuple[Any, str]:
+    from netnsfix.engine import connect
+    from netnsfix.systemd_image import ensure_systemd_image
+
+    try:
+        client = client or connect()
+    except EngineError as error:
+        raise VerifyError(
+            f"the systemd check needs a Docker engine: {error} (or leave it out: --checks mounts,view)"
+        ) from None
+    return client, image or ensure_systemd_image(client)
