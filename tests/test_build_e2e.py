@@ -217,3 +217,24 @@ def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, doc
         rebuild(srpms["good"], target, tmp_path / "out", lambda: docker_client, interrupt, force=True)
     assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
     assert (tmp_path / "out" / "build.log").exists() and not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_client, monkeypatch):
+    """The srpm stage's own output (demo archive's iproute, patched) through the build."""
+    from netnsfix.demoarchive import build_demo_archive
+    from netnsfix.fetch import Cache, Fetcher
+    from netnsfix.recipe import find_recipe
+    from netnsfix.srpm import build_patched_srpm
+
+    url, repo = archive
+    build_demo_archive(repo.root)
+    recipe = find_recipe(None)
+    lock = tmp_path / "recipe.lock.json"
+    made = build_patched_srpm(recipe, Fetcher(Cache(tmp_path / "downloads")), tmp_path / "srpm", mirrors=(url,), lock_path=lock)
+    out = tmp_path / "build"
+    code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(made.srpm), "--out", str(out)])
+    assert code == 0, err
+    assert "reused" not in err and f"{image['tag']} exists" in err  # same BuildRequires: same build root
+    rpms = sorted(p.name for p in out.glob("*.x86_64.rpm"))
+    assert rpms == [made.srpm.name.replace(".src.rpm", ".x86_64.rpm")]
+    assert recipe.patch.name in (out / "build.log").read_text()
