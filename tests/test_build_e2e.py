@@ -170,7 +170,9 @@ def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
     assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
 
 
-def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client):
+def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch):
+    # Also the path for an engine elsewhere (DOCKER_HOST=tcp://...): packages copied in, not mounted.
+    monkeypatch.setattr("netnsfix.buildroot.local_engine", lambda engine: False)
     url, repo = archive
     changed = tmp_path / "archive"
     shutil.copytree(repo.root, changed, symlinks=False, copy_function=os.link)  # links: cheap, and createrepo_c replaces files
@@ -217,6 +219,7 @@ def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, doc
         rebuild(srpms["good"], target, tmp_path / "out", lambda: docker_client, interrupt, force=True)
     assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
     assert (tmp_path / "out" / "build.log").exists() and not (tmp_path / "out" / "manifest.json").exists()
+    assert not list((tmp_path / "out").glob(".rpms-*"))
 
 
 def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_client, monkeypatch):
@@ -238,3 +241,13 @@ def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_cli
     rpms = sorted(p.name for p in out.glob("*.x86_64.rpm"))
     assert rpms == [made.srpm.name.replace(".src.rpm", ".x86_64.rpm")]
     assert recipe.patch.name in (out / "build.log").read_text()
+
+
+def test_build_through_archives_for_an_engine_elsewhere(srpms, image, tmp_path, docker_client, monkeypatch):
+    """DOCKER_HOST=tcp://...: the SRPM goes in and the RPMs come out as tar archives, not mounts."""
+    monkeypatch.setattr("netnsfix.rebuild.local_engine", lambda client: False)
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    assert code == 0, err
+    assert [p.name for p in out.glob("*.x86_64.rpm")] == ["iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"]
+    assert not list(out.glob(".rpms-*"))

@@ -192,7 +192,7 @@ def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], 
             tar.addfile(link)
 
 
-def _local_engine(engine: Any) -> bool:
+def local_engine(engine: Any) -> bool:
     """Whether the engine runs on this machine (a unix socket), so host paths can be mounted."""
     return str(getattr(engine.api, "base_url", "")).startswith("http+docker://")
 
@@ -205,7 +205,7 @@ def _register(
 
     command = ["/bin/sh", f"{_STAGE}/bootstrap.sh", f"{_STAGE}/rpms", BUILD_USER, str(BUILD_UID), BUILD_GROUP, str(BUILD_GID), dist]
     name = f"netnsfix-bootstrap-{plan.key[:12]}-{secrets.token_hex(3)}"
-    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and _local_engine(engine) else None
+    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and local_engine(engine) else None
     volumes = {str(mounted): {"bind": _MOUNT, "mode": "ro"}} if mounted else None
     try:
         container = engine.containers.create(

@@ -12,15 +12,18 @@ returns at once without touching the engine.
 from __future__ import annotations
 
 import io
+import os
 import secrets
+import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage
+from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
@@ -203,40 +206,79 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
 
 
 def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_sink: LogSink) -> list[Path]:
+    """The build container's whole life. With a local engine the SRPM is mounted read-only and
+    RPMS/ is a folder of ``out`` owned by the build user (no copying through the API); with an
+    engine elsewhere both travel as tar archives."""
     from netnsfix.engine import removed_afterwards
 
     inside = f"{BUILD_HOME}/{srpm.name}"
     command = ["rpmbuild", "--rebuild", "--define", f"_topdir {BUILD_HOME}/build", inside]
     name = f"netnsfix-build-{secrets.token_hex(4)}"
+    results = _results_folder(out) if local_engine(client) else None
+    volumes = None
+    if results is not None:
+        volumes = {
+            str(srpm.resolve()): {"bind": inside, "mode": "ro"},
+            str(results): {"bind": f"{BUILD_HOME}/build/RPMS", "mode": "rw"},
+        }
     try:
-        container = client.containers.create(
-            image_id,
-            command=command,
-            name=name,
-            user=BUILD_USER,
-            working_dir=BUILD_HOME,
-            environment={"HOME": BUILD_HOME, "LANG": "C"},
-            network_mode="none",
-        )
-    except Exception as error:  # noqa: BLE001
-        raise EngineError(f"Docker engine: cannot create the build container from {image_id}: {error}") from None
-    with removed_afterwards(container):
-        if not container.put_archive(BUILD_HOME, _srpm_tar(srpm)):
-            raise EngineError(f"Docker engine: cannot copy {srpm.name} into {name}")
-        with open(log_path, "w", encoding="utf-8") as log_file:
-            header = f"netnsfix: {' '.join(command)} (image {image_id[:19]}, user {BUILD_USER}, network none)"
-            log_file.write(header + "\n")
-            log_sink(header)
-            container.start()
-            for line in _lines(container.logs(stream=True, follow=True)):
-                log_file.write(line + "\n")
-                log_file.flush()
-                log_sink(line)
-            status = container.wait().get("StatusCode")
-            log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
-        if status != 0:
-            raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
-        return _copy_rpms(container, out)
+        try:
+            container = client.containers.create(
+                image_id,
+                command=command,
+                name=name,
+                user=BUILD_USER,
+                working_dir=BUILD_HOME,
+                environment={"HOME": BUILD_HOME, "LANG": "C"},
+                network_mode="none",
+                volumes=volumes,
+            )
+        except Exception as error:  # noqa: BLE001
+            raise EngineError(f"Docker engine: cannot create the build container from {image_id}: {error}") from None
+        with removed_afterwards(container):
+            if results is None and not container.put_archive(BUILD_HOME, _srpm_tar(srpm)):
+                raise EngineError(f"Docker engine: cannot copy {srpm.name} into {name}")
+            with open(log_path, "w", encoding="utf-8") as log_file:
+                header = f"netnsfix: {' '.join(command)} (image {image_id[:19]}, user {BUILD_USER}, network none)"
+                log_file.write(header + "\n")
+                log_sink(header)
+                container.start()
+                for line in _lines(container.logs(stream=True, follow=True)):
+                    log_file.write(line + "\n")
+                    log_file.flush()
+                    log_sink(line)
+                status = container.wait().get("StatusCode")
+                log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
+            if status != 0:
+                raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
+            return _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+    finally:
+        if results is not None:
+            shutil.rmtree(results, ignore_errors=True)
+
+
+def _results_folder(out: Path) -> Path:
+    """A fresh folder in ``out`` that the build user may write (mock's chowned result dir)."""
+    folder = Path(tempfile.mkdtemp(prefix=".rpms-", dir=out))
+    if os.geteuid() == 0:
+        os.chown(folder, BUILD_UID, BUILD_GID)
+    else:
+        folder.chmod(0o777)
+    return folder
+
+
+def _move_rpms(results: Path, out: Path) -> list[Path]:
+    """The RPMs rpmbuild wrote into the mounted folder, renamed into ``out`` and owned by us again."""
+    rpms = []
+    for built in sorted(results.rglob("*.rpm")):
+        target = out / built.name
+        os.replace(built, target)
+        if os.geteuid() == 0:
+            os.chown(target, os.getuid(), os.getgid())
+        rpms.append(target)
+    if not rpms:
+        raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
+    return rpms
 
 
 def _copy_rpms(container: Any, out: Path) -> list[Path]:
