@@ -1,0 +1,124 @@
+"""Benchmark the build side against the plain commands it wraps; prints figures, asserts nothing.
+
+1. `netnsfix build --force` of the fixture SRPM against a plain
+   `docker run --network none IMAGE rpmbuild --rebuild` of the same SRPM in the
+   same image (target: ratio <= 1.10);
+2. the no-op `netnsfix build` (target: < 0.5 s, no container started);
+3. making the build root image from cached packages (payloads decompressed before, and not) against a plain
+   `tar -c | docker import -` of the same files (target: ratio <= 1.5).
+
+Run as root with a Docker engine: .venv/bin/python bench/bench_build.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from srpmfixture import make_patched_srpm  # noqa: E402
+
+from netnsfix.buildinputs import resolve_build_root  # noqa: E402
+from netnsfix.buildroot import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image  # noqa: E402
+from netnsfix.demobinaries import build_demo_binary_repo  # noqa: E402
+from netnsfix.engine import connect  # noqa: E402
+from netnsfix.fetch import Fetcher  # noqa: E402
+from netnsfix.httpserve import serving  # noqa: E402
+from netnsfix.rebuild import rebuild  # noqa: E402
+from netnsfix.rootfs import write_tar  # noqa: E402
+
+NETNSFIX = [str(ROOT / ".venv" / "bin" / "netnsfix")]
+
+
+def timed(command: list[str], **kwargs) -> float:
+    started = time.monotonic()
+    subprocess.run(command, check=True, capture_output=True, **kwargs)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="netnsfix-bench-"))
+    srpm = make_patched_srpm(work / "srpm")
+    repo = build_demo_binary_repo(work / "archive")
+    client = connect()
+    with serving(repo.root) as served:
+        mirror = served.url
+        subprocess.run([*NETNSFIX, "image", "--mirror", mirror, "--srpm", str(srpm)], check=True, capture_output=True)
+        out = work / "out"
+        build = [*NETNSFIX, "build", "--mirror", mirror, "--srpm", str(srpm), "--out", str(out)]
+        subprocess.run(build, check=True, capture_output=True)
+        fetcher = Fetcher()
+        closure = resolve_build_root(fetcher, [f"{mirror}/releases/18/Everything/x86_64/os", f"{mirror}/updates/18/x86_64"], srpm)
+        image = ensure_image(closure, fetcher, client)
+
+        # 1. build vs plain rpmbuild --rebuild in the same image, interleaved rounds.
+        ours, plain, library = [], [], []
+        for _ in range(args.rounds):
+            ours.append(timed([*build, "--force"]))
+            started = time.monotonic()
+            rebuild(srpm, image, work / "out-library", lambda: client, force=True)
+            library.append(time.monotonic() - started)
+            plain.append(
+                timed([
+                    "docker", "run", "--rm", "--network", "none", "--user", BUILD_USER,
+                    "-v", f"{srpm}:{BUILD_HOME}/{srpm.name}:ro", image.id,
+                    "rpmbuild", "--rebuild", "--define", f"_topdir {BUILD_HOME}/build", f"{BUILD_HOME}/{srpm.name}",
+                ])
+            )  # fmt: skip
+        # 2. the no-op (the engine is unreachable on purpose: it must not be needed).
+        noop = [timed(build, env={"DOCKER_HOST": "unix:///nonexistent.sock", "PATH": "/usr/bin:/bin"}) for _ in range(args.rounds)]
+
+        # 3. image from cached packages vs tar | docker import of the same files.
+        rpms = fetch_packages(closure.packages, fetcher)
+        rootdir = work / "rootfs"
+        rootdir.mkdir()
+        with open(work / "rootfs.tar", "wb") as tar_out:
+            write_tar(rpms, tar_out)
+        subprocess.run(["tar", "-C", str(rootdir), "-xpf", str(work / "rootfs.tar")], check=True)
+        made, cold, imported = [], [], []
+        ensure_image(closure, fetcher, client, dist=".fc18bench-warmup")  # fills the payload cache
+        client.images.remove(planned_image(closure, ".fc18bench-warmup").tag, force=True)
+        for i in range(args.rounds):
+            for times, payloads in ((made, None), (cold, work / f"cold-cache-{i}")):
+                if payloads is not None:  # an empty cache: every payload is decompressed again
+                    os.environ["NETNSFIX_CACHE"] = str(payloads)
+                started = time.monotonic()
+                fresh = ensure_image(closure, fetcher, client, dist=f".fc18bench{i}{time.time_ns()}")
+                times.append(time.monotonic() - started)
+                os.environ.pop("NETNSFIX_CACHE", None)
+                client.images.remove(fresh.tag, force=True)
+            started = time.monotonic()
+            result = subprocess.run(
+                f"tar -C {rootdir} -c . | docker import - netnsfix-bench/plain:{i}",
+                shell=True, check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            imported.append(time.monotonic() - started)
+            client.images.remove(result.stdout.strip(), force=True)
+    subprocess.run(["rm", "-rf", str(work)], check=False)
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print(f"packages in the build root: {len(closure.packages)}; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"build:  netnsfix build {med(ours):.2f} s  vs  plain rpmbuild --rebuild {med(plain):.2f} s  ratio {med(ours) / med(plain):.3f} (target <= 1.10)")
+    print(f"        rebuild() in-process {med(library):.2f} s  ratio {med(library) / med(plain):.3f} (no interpreter start, no repodata)")
+    print(f"no-op:  netnsfix build {med(noop):.3f} s (target < 0.5 s; engine unreachable, so no container)")
+    print(f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio {med(made) / med(imported):.3f} (target <= 1.5)")
+    print(f"        same, payloads not yet decompressed {med(cold):.2f} s  ratio {med(cold) / med(imported):.3f}")
+    print(f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} cold {cold} import {imported}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
