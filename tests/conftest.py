@@ -138,3 +138,37 @@ def netnsfix_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("NETNSFIX_CACHE", str(cache))
     return cache
+
+
+NETNSFIX_IMAGE_PREFIXES = ("netnsfix/", "netnsfix-")
+
+
+def _netnsfix_images(client) -> set[str]:
+    return {
+        image.id
+        for image in client.images.list()
+        if any(tag.startswith(NETNSFIX_IMAGE_PREFIXES) for tag in image.tags)
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def engine_left_as_found() -> Iterator[None]:
+    """Images the suite makes (build roots, the systemd image) are shared by its tests and
+    removed at the end, so the engine is left as the run found it."""
+    try:
+        import docker
+
+        client = docker.from_env()
+        client.ping()
+        before = _netnsfix_images(client)
+    except Exception:  # noqa: BLE001 - no engine: nothing to clean
+        yield
+        return
+    yield
+    if os.environ.get("NETNSFIX_TEST_KEEP_IMAGES") == "1" and not IN_CI:
+        return
+    for image_id in _netnsfix_images(client) - before:
+        try:
+            client.images.remove(image_id, force=True)
+        except Exception:  # noqa: BLE001 - already gone
+            pass

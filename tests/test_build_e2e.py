@@ -223,24 +223,28 @@ def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, doc
 
 
 def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_client, monkeypatch):
-    """The srpm stage's own output (demo archive's iproute, patched) through the build."""
+    """Without --srpm, build runs the srpm stage (demo archive's iproute, patched) and rebuilds its output."""
     from netnsfix.demoarchive import build_demo_archive
-    from netnsfix.fetch import Cache, Fetcher
     from netnsfix.recipe import find_recipe
-    from netnsfix.srpm import build_patched_srpm
 
     url, repo = archive
     build_demo_archive(repo.root)
     recipe = find_recipe(None)
-    lock = tmp_path / "recipe.lock.json"
-    made = build_patched_srpm(recipe, Fetcher(Cache(tmp_path / "downloads")), tmp_path / "srpm", mirrors=(url,), lock_path=lock)
-    out = tmp_path / "build"
-    code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(made.srpm), "--out", str(out)])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    argv = ["build", "--mirror", url, "--lock", str(tmp_path / "recipe.lock.json")]
+    code, stdout, err = _cli(argv)
     assert code == 0, err
-    assert "reused" not in err and f"{image['tag']} exists" in err  # same BuildRequires: same build root
+    assert f"{image['tag']} exists" in err  # same BuildRequires: same build root
+    srpm = next((tmp_path / "out" / recipe.name / "srpm").glob("*.src.rpm"))
+    out = tmp_path / "out" / recipe.name / "build"
     rpms = sorted(p.name for p in out.glob("*.x86_64.rpm"))
-    assert rpms == [made.srpm.name.replace(".src.rpm", ".x86_64.rpm")]
+    assert rpms == [srpm.name.replace(".src.rpm", ".x86_64.rpm")]
     assert recipe.patch.name in (out / "build.log").read_text()
+    # Again with nothing changed: the srpm stage keeps its SRPM, so the build is a no-op.
+    code, stdout, err = _cli(argv)
+    assert code == 0, err
+    assert "srpm" in err and "(up to date)" in err and "up to date:" in err
 
 
 def test_build_through_archives_for_an_engine_elsewhere(srpms, image, tmp_path, docker_client, monkeypatch):

@@ -108,3 +108,24 @@ def test_a_patch_that_does_not_match_writes_nothing(
 def test_dist_is_what_the_archive_built_with() -> None:
     assert dist_of("2.fc18", "2%{?dist}") == ".fc18"
     assert dist_of("2", "2%{?dist}") == ""
+
+
+def test_same_inputs_keep_the_srpm_and_a_changed_patch_makes_a_new_one(
+    demo_mirror: str, tmp_path: Path, project_root: Path
+) -> None:
+    recipe = find_recipe("iproute-3.6.0-fc18", project_root)
+    fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
+    kwargs = {"mirrors": [demo_mirror], "lock_path": tmp_path / "lock.json"}
+    first = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    data = first.srpm.read_bytes()
+    # Another day, same inputs: the SRPM (and so every later stage) stays as it is.
+    again = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY + datetime.timedelta(days=1), **kwargs)
+    assert again.reused and again.srpm == first.srpm and again.srpm.read_bytes() == data
+    assert again.change == first.change and again.report.hunks == first.report.hunks
+    # A changed patch (same hunks, another description) is another input: a new SRPM.
+    patch = tmp_path / recipe.patch.name
+    patch.write_text("Same fix, described.\n\n" + recipe.patch.read_text())
+    changed = type(recipe)(**{**recipe.__dict__, "patch": patch})
+    third = build_patched_srpm(changed, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    assert not third.reused
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([third.srpm.name, "manifest.json"])

@@ -84,3 +84,7 @@ class HostError(NetnsfixError):
 
 class SigningError(PublishError):
     """gpg or rpmsign cannot sign: no such secret key, a locked key, or the tool failed."""
+
+
+class DemoError(NetnsfixError):
+    """The demo's proof did not come out as it must (the fix failed, or the bug was not caught)."""

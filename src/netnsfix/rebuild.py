@@ -65,6 +65,7 @@ def rebuild(
     content key (buildroot.planned_image): the no-op check compares keys.
     """
     started = time.monotonic()
+    srpm, out = srpm.absolute(), out.absolute()  # bind mounts need absolute host paths
     client = None
     if not image.key and not image.id:  # an image given by name: its id says what it is
         client = engine()

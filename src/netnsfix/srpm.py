@@ -15,15 +15,16 @@ import datetime
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from netnsfix.errors import SpecError
+from netnsfix.errors import NetnsfixError, SpecError
 from netnsfix.fetch import Fetcher
-from netnsfix.fsutil import atomic_copy
-from netnsfix.manifest import FileRecord, Manifest
+from netnsfix.fsutil import atomic_copy, sha256_file
+from netnsfix.lock import resolve_locked
+from netnsfix.manifest import FileRecord, Manifest, read_manifest
 from netnsfix.obtain import obtain_source
-from netnsfix.patching import PatchReport, check_patch, source_tree
+from netnsfix.patching import HunkCheck, PatchReport, check_patch, source_tree
 from netnsfix.recipe import Recipe
 from netnsfix.resolve import Resolved
 from netnsfix.rpmbuild import run_rpmbuild
@@ -35,10 +36,11 @@ class SrpmResult:
     srpm: Path
     manifest: Path
     resolved: Resolved
-    original: Path  # the archive's SRPM in the download cache
+    original: Path | None  # the archive's SRPM in the download cache (None when reused)
     report: PatchReport
     change: SpecChange
     dist: str
+    reused: bool = False  # True: the inputs were unchanged and the SRPM already there
 
 
 def dist_of(built_release: str, spec_release: str) -> str:
@@ -57,11 +59,26 @@ def build_patched_srpm(
     refresh: bool = False,
     day: datetime.date | None = None,
 ) -> SrpmResult:
-    """Obtain the recipe's SRPM, verify and add its patch, and write the patched SRPM and manifest to ``out``."""
+    """Obtain the recipe's SRPM, verify and add its patch, and write the patched SRPM and manifest to ``out``.
+
+    When ``out`` already holds the SRPM made from the same inputs (the
+    archive's SRPM, the patch, the recipe), it is kept: rpmbuild stamps a new
+    build time on every run, and a new SRPM would make every later stage
+    rebuild for nothing.
+    """
+    resolved = resolve_locked(recipe, fetcher, mirrors[0] if mirrors else None, lock_path, refresh)
+    inputs = (
+        FileRecord(path=resolved.url, sha256=resolved.sha256, size=resolved.size, kind="srpm"),
+        FileRecord.of(recipe.patch, kind="patch"),
+        FileRecord.of(recipe.path, kind="recipe"),
+    )
+    previous = _previous(recipe, resolved, inputs, out)
+    if previous is not None:
+        return previous
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
         work = Path(scratch)
-        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, lock_path, refresh)
+        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, lock_path)
         with source_tree(source0(source.spec)) as tree:
             report = check_patch(recipe.patch, tree)
         shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
@@ -83,15 +100,11 @@ def build_patched_srpm(
         srpm = out / produced[0].name
         atomic_copy(produced[0], srpm)
         patched_spec = FileRecord.of(source.spec, name=source.spec.name, kind="spec")
-    resolved = source.resolved
+        change = replace(change, spec=Path(source.spec.name))  # the scratch folder goes away
     manifest = Manifest(
         stage="srpm",
         recipe=recipe.name,
-        inputs=(
-            FileRecord(path=resolved.url, sha256=resolved.sha256, size=resolved.size, kind="srpm"),
-            FileRecord.of(recipe.patch, kind="patch"),
-            FileRecord.of(recipe.path, kind="recipe"),
-        ),
+        inputs=inputs,
         outputs=(FileRecord.of(srpm, name=srpm.name, kind="srpm"),),
         extra={
             "resolved": resolved.nevra,
@@ -100,12 +113,15 @@ def build_patched_srpm(
             "dist": dist,
             "patch_number": change.patch_number,
             "patched_spec_sha256": patched_spec.sha256,
-            "hunks": [
-                {"file": h.file, "hunk": h.hunk, "header": h.header, "line": h.found_line, "offset": h.offset}
-                for h in report.hunks
-            ],
+            "spec_change": {**asdict(change), "spec": change.spec.name},
+            "hunks": [asdict(h) for h in report.hunks],
+            "patch_files": list(report.files),
+            "strip": report.strip,
         },
     )
+    for stale in out.glob("*.src.rpm"):
+        if stale != srpm:
+            stale.unlink()
     return SrpmResult(
         srpm=srpm,
         manifest=manifest.write(out),
@@ -114,4 +130,34 @@ def build_patched_srpm(
         report=report,
         change=change,
         dist=dist,
+    )
+
+
+def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path) -> SrpmResult | None:
+    """The result already in ``out`` when it was made from exactly ``inputs`` and is intact."""
+    if not (out / "manifest.json").is_file():
+        return None
+    try:
+        manifest = read_manifest(out)
+        if manifest.stage != "srpm" or manifest.recipe != recipe.name:
+            return None
+        if [(i.kind, i.sha256) for i in manifest.inputs] != [(i.kind, i.sha256) for i in inputs]:
+            return None
+        (output,) = manifest.output("srpm")
+        srpm = out / output.path
+        if not srpm.is_file() or sha256_file(srpm) != output.sha256:
+            return None
+        extra = manifest.extra
+        change = SpecChange(**{**extra["spec_change"], "spec": Path(extra["spec_change"]["spec"])})
+        report = PatchReport(
+            patch=recipe.patch,
+            strip=extra["strip"],
+            files=tuple(extra["patch_files"]),
+            hunks=tuple(HunkCheck(**h) for h in extra["hunks"]),
+        )
+    except (NetnsfixError, KeyError, TypeError, ValueError):
+        return None  # an older or damaged manifest: make the SRPM again
+    return SrpmResult(
+        srpm=srpm, manifest=out / "manifest.json", resolved=resolved, original=None,
+        report=report, change=change, dist=extra["dist"], reused=True,
     )

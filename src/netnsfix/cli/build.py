@@ -10,10 +10,9 @@ from netnsfix import doctor
 from netnsfix.buildinputs import binary_repo_urls, resolve_build_root
 from netnsfix.buildroot import BuildImage, ensure_image, planned_image
 from netnsfix.engine import connect
-from netnsfix.errors import BuildError
 from netnsfix.fetch import Fetcher
 from netnsfix.rebuild import rebuild, up_to_date
-from netnsfix.recipe import find_recipe
+from netnsfix.recipe import Recipe, find_recipe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,21 +35,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", nargs="?", help="recipe name or .toml path (default: iproute-3.6.0-fc18)")
     parser.add_argument("--mirror", help="archive base URL replacing the recipe's (…/pub/archive/fedora/linux)")
-    parser.add_argument("--srpm", type=Path, help="the source RPM whose BuildRequires join the build root")
+    parser.add_argument(
+        "--srpm", type=Path,
+        help="the source RPM to build (default: the recipe's patched SRPM, made or reused by the srpm stage)",
+    )
+    parser.add_argument("--lock", type=Path, help="the srpm stage's lock file (default: specs/RECIPE.lock.json)")
 
 
 def _say(text: str) -> None:
     print(f"netnsfix: {text}", file=sys.stderr)
 
 
+def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher, out: Path) -> Path:
+    """``--srpm``, or the srpm stage's output for the recipe (kept when its inputs are unchanged)."""
+    if args.srpm is not None:
+        return args.srpm
+    from netnsfix.srpm import build_patched_srpm
+
+    result = build_patched_srpm(recipe, fetcher, out, mirrors=[args.mirror], lock_path=args.lock)
+    _say(f"srpm {result.srpm}{' (up to date)' if result.reused else ''}")
+    return result.srpm
+
+
 def _closure(args: argparse.Namespace, fetcher: Fetcher):
     recipe = find_recipe(args.recipe)
-    return recipe, resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), args.srpm)
+    srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
+    return recipe, srpm, resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), srpm)
 
 
 def _image(args: argparse.Namespace) -> int:
     fetcher = Fetcher()
-    _, closure = _closure(args, fetcher)
+    _, _, closure = _closure(args, fetcher)
     if args.list:
         for reason in closure.reasons:
             print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")
@@ -60,11 +75,10 @@ def _image(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    if args.srpm is None:
-        raise BuildError("no source RPM: give one with --srpm FILE")
     recipe = find_recipe(args.recipe)
     out = args.out or Path("out") / recipe.name / "build"
     fetcher = Fetcher()
+    srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
     if args.image:
         image = BuildImage(tag=args.image, id="", packages=(), key="")
         client = None
@@ -72,15 +86,15 @@ def _build(args: argparse.Namespace) -> int:
         def engine():
             return client or connect()
 
-        result = rebuild(args.srpm, image, out, engine, print, force=args.force, recipe=recipe.name)
+        result = rebuild(srpm, image, out, engine, print, force=args.force, recipe=recipe.name)
     else:
-        closure = resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), args.srpm)
+        closure = resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), srpm)
         planned = planned_image(closure)
-        result = None if args.force else up_to_date(args.srpm, planned, out)
+        result = None if args.force else up_to_date(srpm, planned, out)
         if result is None:
             client = connect()
             image = ensure_image(closure, fetcher, client, notify=_say)
-            result = rebuild(args.srpm, image, out, lambda: client, print, force=args.force, recipe=recipe.name)
+            result = rebuild(srpm, image, out, lambda: client, print, force=args.force, recipe=recipe.name)
     if result.reused:
         _say(f"up to date: {result.manifest} (use --force to rebuild)")
     for rpm in result.rpms:
