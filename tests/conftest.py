@@ -172,3 +172,51 @@ def engine_left_as_found() -> Iterator[None]:
             client.images.remove(image_id, force=True)
         except Exception:  # noqa: BLE001 - already gone
             pass
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    """The default recipe (iproute-3.6.0-fc18)."""
+    from netnsfix.recipe import find_recipe
+
+    return find_recipe("iproute-3.6.0-fc18")
+
+
+@pytest.fixture
+def fetcher(tmp_path: Path):
+    """A Fetcher with a private cache that gives up at once (no retries, no back-off)."""
+    from netnsfix.fetch import Cache, Fetcher
+
+    return Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
+
+
+# The harness's fixtures: the ip variants, Debian's ip, the systemd image.
+DEBIAN_IP = Path("/usr/sbin/ip")
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """unpatched (3.6.0's bug), seed (keeps /sys), upstream (make-rslave): built once per session."""
+    from netnsfix.ipvariants import build_named_variant
+
+    out = tmp_path_factory.mktemp("ip-variants")
+    try:
+        return {name: build_named_variant(name, out) for name in ("unpatched", "seed", "upstream")}
+    except Exception as error:  # noqa: BLE001 - gcc/make/patch missing
+        unavailable(f"cannot build the ip variants: {error}")
+        raise
+
+
+@pytest.fixture
+def debian_ip() -> Path:
+    if not DEBIAN_IP.is_file():
+        unavailable("Debian's iproute2 (/usr/sbin/ip) is not installed")
+    return DEBIAN_IP
+
+
+@pytest.fixture(scope="session")
+def systemd_image(docker_client) -> str:
+    """The systemd image, made once per session (engine_left_as_found removes it at the end)."""
+    from netnsfix.systemd_image import ensure_systemd_image
+
+    return ensure_systemd_image(docker_client)

@@ -6,12 +6,6 @@ import pytest
 
 from netnsfix.archive import ARCHIVE_BASE_URL, package_location, repo_urls
 from netnsfix.errors import FetchError
-from netnsfix.recipe import find_recipe
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return find_recipe("iproute-3.6.0-fc18")
 
 
 def test_source_repositories_under_the_archive(recipe) -> None:

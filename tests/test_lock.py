@@ -9,20 +9,9 @@ from pathlib import Path
 import pytest
 
 from netnsfix.errors import FetchError, RecipeError
-from netnsfix.fetch import Cache, Fetcher
+from netnsfix.fetch import Fetcher
 from netnsfix.httpserve import serving
 from netnsfix.lock import read_lock, resolve_locked, write_lock
-from netnsfix.recipe import find_recipe
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return find_recipe("iproute-3.6.0-fc18")
-
-
-@pytest.fixture
-def fetcher(tmp_path: Path) -> Fetcher:
-    return Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
 
 
 def test_written_then_reused_without_the_network(recipe, demo_archive, tmp_path: Path, fetcher: Fetcher) -> None:

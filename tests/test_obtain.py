@@ -15,12 +15,6 @@ from netnsfix.fsutil import sha256_file
 from netnsfix.httpserve import serving
 from netnsfix.lock import resolve_locked, write_lock
 from netnsfix.obtain import obtain_source
-from netnsfix.recipe import find_recipe
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return find_recipe("iproute-3.6.0-fc18")
 
 
 def test_obtains_the_spec_and_sources(recipe, demo_archive, demo_mirror: str, tmp_path: Path) -> None:

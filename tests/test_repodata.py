@@ -11,17 +11,12 @@ from pathlib import Path
 import pytest
 
 from netnsfix.errors import RepodataError
-from netnsfix.fetch import Cache, Fetcher
+from netnsfix.fetch import Fetcher
 from netnsfix.httpserve import serving
 from netnsfix.repodata import Dependency, load_repo, parse_primary, parse_repomd
 
 UPDATES = "updates/18/SRPMS"
 RELEASE = "releases/18/Everything/source/SRPMS"
-
-
-@pytest.fixture
-def fetcher(tmp_path: Path) -> Fetcher:
-    return Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
 
 
 def test_repomd_lists_gzip_metadata_with_sha256(demo_archive) -> None:

@@ -10,21 +10,10 @@ from pathlib import Path
 import pytest
 
 from netnsfix.errors import ResolveError
-from netnsfix.fetch import Cache, Fetcher
+from netnsfix.fetch import Fetcher
 from netnsfix.httpserve import serving
-from netnsfix.recipe import find_recipe
 from netnsfix.repodata import Package
 from netnsfix.resolve import find_srpm, newest, rebase, source_urls
-
-
-@pytest.fixture(scope="module")
-def recipe():
-    return find_recipe("iproute-3.6.0-fc18")
-
-
-@pytest.fixture
-def fetcher(tmp_path: Path) -> Fetcher:
-    return Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
 
 
 def pkg(evr: str, name: str = "iproute") -> Package:

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from verify_fixtures import build_rpm, debian_ip, host_netns, systemd_image, variants, verify_containers  # noqa: F401
+from verifykit import build_rpm, host_netns, verify_containers
 
 HOST_CHECKS = "mounts,view"
 

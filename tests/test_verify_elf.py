@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from verify_fixtures import debian_ip, systemd_image, verify_containers  # noqa: F401
+from verifykit import verify_containers
 
 from netnsfix.errors import VerifyError
 from netnsfix.verify import verify_binary

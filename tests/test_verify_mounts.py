@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from verify_fixtures import debian_ip, host_netns, variants  # noqa: F401
+from verifykit import host_netns
 
 from netnsfix.verify.mounts import MountsCheck
 from netnsfix.verify.report import Status

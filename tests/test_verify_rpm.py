@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import rpmfile
-from verify_fixtures import build_rpm, variants  # noqa: F401
+from verifykit import build_rpm
 
 from netnsfix.errors import VerifyError
 from netnsfix.verify.rpmip import extract_ip

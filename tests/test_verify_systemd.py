@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from verify_fixtures import debian_ip, systemd_image, variants, verify_containers  # noqa: F401
+from verifykit import verify_containers
 
 from netnsfix.verify.report import Status
 from netnsfix.verify.runner import staged_as_ip

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-from verify_fixtures import debian_ip, variants  # noqa: F401
 
 from netnsfix.verify.report import Status
 from netnsfix.verify.runner import staged_as_ip

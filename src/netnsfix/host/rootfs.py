@@ -8,10 +8,10 @@ root, never to the machine running netnsfix.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path, PurePosixPath
 
 from netnsfix.errors import HostError
+from netnsfix.fsutil import atomic_write_bytes
 
 MAX_LINKS = 40
 
@@ -78,19 +78,7 @@ def write_file(path: Path, data: bytes, mode: int, uid: int, gid: int) -> None:
     Fedora ships quantum.conf as root:quantum 0640: an edit must keep both, and
     readers must see the old file or the new one, never a part.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".netnsfix", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if (uid, gid) != (os.geteuid(), os.getegid()):
-            os.chown(tmp, uid, gid)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data, mode, owner=(uid, gid))
 
 
 def missing_parents(path: Path) -> list[Path]:

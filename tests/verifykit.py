@@ -1,6 +1,6 @@
-"""Fixtures the verify tests share: the three ip variants, Debian's ip, the systemd image.
+"""Helpers the verify tests share: namespaces and containers left behind, test RPMs.
 
-Imported by tests/test_verify_*.py (kept out of conftest.py, which every helper shares).
+The fixtures (the ip variants, Debian's ip, the systemd image) are in conftest.py.
 """
 
 from __future__ import annotations
@@ -8,42 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-
-import pytest
-
-from netnsfix.ipvariants import build_named_variant
-
-DEBIAN_IP = Path("/usr/sbin/ip")
-
-
-@pytest.fixture(scope="session")
-def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """unpatched (3.6.0's bug), seed (keeps /sys), upstream (make-rslave): built once per session."""
-    out = tmp_path_factory.mktemp("ip-variants")
-    try:
-        return {name: build_named_variant(name, out) for name in ("unpatched", "seed", "upstream")}
-    except Exception as error:  # noqa: BLE001 - gcc/make/patch missing
-        from conftest import unavailable
-
-        unavailable(f"cannot build the ip variants: {error}")
-        raise
-
-
-@pytest.fixture
-def debian_ip() -> Path:
-    if not DEBIAN_IP.is_file():
-        from conftest import unavailable
-
-        unavailable("Debian's iproute2 (/usr/sbin/ip) is not installed")
-    return DEBIAN_IP
-
-
-@pytest.fixture(scope="session")
-def systemd_image(docker_client) -> str:
-    """The cached systemd image (kept between runs on purpose: it is the cache)."""
-    from netnsfix.systemd_image import ensure_systemd_image
-
-    return ensure_systemd_image(docker_client)
 
 
 def host_netns() -> set[str]:
