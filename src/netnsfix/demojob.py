@@ -113,7 +113,7 @@ def run_demo(
             published = publish(out / "build", workdir / "repo")
             detail.append(f"{len(published.added)} added, {len(published.unchanged)} unchanged in {published.repo}")
         with clock.stage("install with dnf") as detail:
-            deps = [url for url in binary_repo_urls(recipe, served.url)]
+            deps = binary_repo_urls(recipe, served.url)  # the root starts empty: glibc and the rest come from the archive
             installed = install_from(workdir / "repo", [recipe.package], workdir / "dnf", dependencies=deps)
             ours = [n for n in installed.packages if n.startswith(f"{recipe.package}-{recipe.version}-")]
             if not ours:
