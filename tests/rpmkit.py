@@ -12,7 +12,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from netnsfix.dnfcheck import DnfRun, run_dnf
+from netnsfix.commandresult import CommandResult
+from netnsfix.dnfcheck import run_dnf
 from netnsfix.fsutil import cache_dir
 from netnsfix.manifest import FileRecord, Manifest
 
@@ -105,7 +106,7 @@ def make_outdir(folder: Path, rpms: list[Path]) -> Path:
     return folder
 
 
-def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True) -> DnfRun:
+def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True) -> CommandResult:
     """netnsfix.dnfcheck.run_dnf, failing the test with dnf's output unless told not to."""
     run = run_dnf(base, *args, repo_text=repo_text)
     if check and run.returncode != 0:

@@ -12,16 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from netnsfix.commandresult import CommandResult
 from netnsfix.errors import CommandError
 from netnsfix.repofile import REPO_FILE
-
-
-@dataclass(frozen=True)
-class DnfRun:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True)
@@ -33,7 +26,7 @@ class Installed:
 
 
 def run_dnf(base: Path, *args: str, repo_text: str | None = None, releasever: str = "18",
-            timeout: float = 300) -> DnfRun:
+            timeout: float = 300) -> CommandResult:
     """Run dnf with config, reposdir, cachedir and installroot under BASE; ``repo_text`` is the .repo file."""
     reposdir, cachedir, root = base / "repos", base / "cache", base / "root"
     for folder in (reposdir, cachedir, root):
@@ -49,7 +42,7 @@ def run_dnf(base: Path, *args: str, repo_text: str | None = None, releasever: st
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise CommandError("dnf: not installed (apt-get install dnf)") from None
-    return DnfRun(argv, done.returncode, done.stdout, done.stderr)
+    return CommandResult(argv, done.returncode, done.stdout, done.stderr)
 
 
 def install_from(repo: Path, packages: Sequence[str], base: Path, dependencies: Sequence[str] = ()) -> Installed:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
+from netnsfix.commandresult import CommandResult
 from netnsfix.errors import CommandError
 
 # What Fedora 18's rpm 4.10 can read.
@@ -18,13 +18,6 @@ COMPAT_DEFINES: tuple[tuple[str, str], ...] = (
     ("_source_payload", "w9.xzdio"),
     ("_binary_payload", "w9.xzdio"),
 )
-
-
-@dataclass(frozen=True)
-class RpmbuildRun:
-    command: tuple[str, ...]
-    stdout: str
-    stderr: str
 
 
 def run_rpmbuild(
@@ -35,7 +28,7 @@ def run_rpmbuild(
     sourcedir: Path,
     srcrpmdir: Path | None = None,
     defines: dict[str, str] | None = None,
-) -> RpmbuildRun:
+) -> CommandResult:
     """Run ``rpmbuild MODE`` on ``spec`` in a private topdir; a failure is a CommandError with its last line."""
     if shutil.which("rpmbuild") is None:
         raise CommandError("rpmbuild: not installed (apt-get install rpm)")
@@ -49,4 +42,4 @@ def run_rpmbuild(
     if result.returncode != 0:
         lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
         raise CommandError(f"rpmbuild {mode} {spec.name} failed (exit {result.returncode}): {lines[-1]}")
-    return RpmbuildRun(tuple(args), result.stdout, result.stderr)
+    return CommandResult(tuple(args), result.returncode, result.stdout, result.stderr)

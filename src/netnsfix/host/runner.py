@@ -8,30 +8,22 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from netnsfix.commandresult import CommandResult
 from netnsfix.errors import HostError
 
 TIMEOUT = 60
 
 
-@dataclass(frozen=True)
-class Result:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 class Runner(Protocol):
-    def run(self, argv: Sequence[str], check: bool = True) -> Result: ...
+    def run(self, argv: Sequence[str], check: bool = True) -> CommandResult: ...
 
 
 class SubprocessRunner:
     """Runs commands on this machine, with a timeout, capturing their output."""
 
-    def run(self, argv: Sequence[str], check: bool = True) -> Result:
+    def run(self, argv: Sequence[str], check: bool = True) -> CommandResult:
         args = tuple(argv)
         try:
             done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False)
@@ -39,7 +31,7 @@ class SubprocessRunner:
             raise HostError(f"{args[0]}: not installed (needed for: {' '.join(args)})") from None
         except subprocess.TimeoutExpired:
             raise HostError(f"{' '.join(args)}: no answer after {TIMEOUT} s") from None
-        result = Result(args, done.returncode, done.stdout, done.stderr)
+        result = CommandResult(args, done.returncode, done.stdout, done.stderr)
         if check and done.returncode != 0:
             detail = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
             raise HostError(f"{' '.join(args)}: {detail}")
