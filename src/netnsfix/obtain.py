@@ -38,10 +38,14 @@ def obtain_source(
     mirrors: Sequence[str | None] = (None,),
     lock_path: Path | None = None,
     refresh: bool = False,
+    resolved: Resolved | None = None,
 ) -> SourcePackage:
-    """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order, extract it into ``dest``."""
+    """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order, extract it into ``dest``.
+
+    A caller that has resolved already passes ``resolved``.
+    """
     mirrors = tuple(mirrors) or (None,)
-    resolved = resolve_locked(recipe, fetcher, mirrors[0], lock_path, refresh)
+    resolved = resolved or resolve_locked(recipe, fetcher, mirrors[0], lock_path, refresh)
     srpm = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
     header = read_header(srpm)
     found = (header.name, header.epoch, header.version, header.release, header.is_source)

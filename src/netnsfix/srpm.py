@@ -78,7 +78,7 @@ def build_patched_srpm(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
         work = Path(scratch)
-        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, lock_path)
+        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved)
         with source_tree(source0(source.spec)) as tree:
             report = check_patch(recipe.patch, tree)
         shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
