@@ -72,13 +72,11 @@ def rebuild(
         found = _image(client, image.tag)
         packages = tuple((found.labels or {}).get("netnsfix.packages", "").split())
         image = replace(image, id=found.id, packages=packages or image.packages)
+    srpm_sha = _srpm_sha256(srpm)
     if not force:
-        current = up_to_date(srpm, image, out)
+        current = _reused(srpm, srpm_sha, image, out, started)
         if current is not None:
             return current
-    if not srpm.is_file():
-        raise BuildError(f"{srpm}: no such source RPM")
-    srpm_sha = sha256_file(srpm)
     client = client or engine()
     image_id = image.id or _image(client, image.tag).id
     out.mkdir(parents=True, exist_ok=True)
@@ -120,9 +118,18 @@ def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
     planned build root) or its id (an image given by name).
     """
     started = time.monotonic()
+    return _reused(srpm, _srpm_sha256(srpm), image, out, started)
+
+
+def _srpm_sha256(srpm: Path) -> str:
     if not srpm.is_file():
         raise BuildError(f"{srpm}: no such source RPM")
-    current = _previous(out, sha256_file(srpm), image)
+    return sha256_file(srpm)
+
+
+def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: float) -> BuildResult | None:
+    """The previous build's result (see :func:`up_to_date`) for an SRPM whose sha256 is known."""
+    current = _previous(out, srpm_sha, image)
     if current is None:
         return None
     return BuildResult(
