@@ -110,7 +110,7 @@ def ensure_image(
     """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
     files = container_files()
     plan = planned_image(closure, dist)
-    existing = _find(engine, plan.tag)
+    existing = find_image(engine, plan.tag)
     if existing is not None:
         notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
         return BuildImage(plan.tag, existing.id, plan.packages, plan.key, reused=True)
@@ -141,7 +141,8 @@ def fetch_packages(packages: Sequence[Package], fetcher: Fetcher) -> list[Path]:
     return paths
 
 
-def _find(engine: Any, tag: str) -> Any | None:
+def find_image(engine: Any, tag: str) -> Any | None:
+    """The engine's image called ``tag`` (a tag or an id), or None when there is none."""
     from docker.errors import ImageNotFound
 
     try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
+from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, find_image, local_engine
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
@@ -182,14 +182,10 @@ def _forget_previous(out: Path) -> None:
 
 
 def _image(client: Any, ref: str) -> Any:
-    from docker.errors import ImageNotFound
-
-    try:
-        return client.images.get(ref)
-    except ImageNotFound:
-        raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')") from None
-    except Exception as error:  # noqa: BLE001
-        raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+    found = find_image(client, ref)
+    if found is None:
+        raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')")
+    return found
 
 
 def _srpm_tar(srpm: Path) -> bytes:
