@@ -93,9 +93,12 @@ def image_tag(key: str) -> str:
     return f"{REPOSITORY}:{key[:16]}"
 
 
-def planned_image(closure: Closure, dist: str = DEFAULT_DIST) -> BuildImage:
-    """The image the closure would make (tag and key), without asking the engine: id is empty."""
-    key = image_key(closure.packages, container_files(), dist)
+def planned_image(closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None) -> BuildImage:
+    """The image the closure would make (tag and key), without asking the engine: id is empty.
+
+    ``files``: the container files when the caller has read them already.
+    """
+    key = image_key(closure.packages, container_files() if files is None else files, dist)
     return BuildImage(tag=image_tag(key), id="", packages=closure.nevras, key=key)
 
 
@@ -109,7 +112,7 @@ def ensure_image(
 ) -> BuildImage:
     """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
     files = container_files()
-    plan = planned_image(closure, dist)
+    plan = planned_image(closure, dist, files)
     existing = find_image(engine, plan.tag)
     if existing is not None:
         notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
