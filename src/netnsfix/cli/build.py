@@ -82,12 +82,7 @@ def _build(args: argparse.Namespace) -> int:
     srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
     if args.image:
         image = BuildImage(tag=args.image, id="", packages=(), key="")
-        client = None
-
-        def engine():
-            return client or connect()
-
-        result = rebuild(srpm, image, out, engine, print, force=args.force, recipe=recipe.name)
+        result = rebuild(srpm, image, out, connect, print, force=args.force, recipe=recipe.name)
     else:
         closure = resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
         planned = planned_image(closure)
