@@ -298,10 +298,14 @@ def _copy_rpms(container: Any, out: Path) -> list[Path]:
             partial = target.with_name(f".{target.name}.partial")
             data = tar.extractfile(member)
             assert data is not None
-            with open(partial, "wb") as dest:
-                while block := data.read(1 << 20):
-                    dest.write(block)
-            partial.replace(target)
+            try:
+                with open(partial, "wb") as dest:
+                    while block := data.read(1 << 20):
+                        dest.write(block)
+                partial.replace(target)
+            except BaseException:  # a broken stream or Ctrl-C leaves no half-written file in out
+                partial.unlink(missing_ok=True)
+                raise
             rpms.append(target)
     if not rpms:
         raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
