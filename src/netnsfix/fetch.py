@@ -10,7 +10,6 @@ in order.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
@@ -72,19 +71,6 @@ class Cache:
     def lookup(self, sha256: str) -> Path | None:
         path = self.path_for(sha256)
         return path if path.is_file() else None
-
-    def add_file(self, source: Path, sha256: str | None = None) -> Path:
-        """Put a local file into the store (checked), returning its cache path."""
-        digest = sha256 or sha256_file(source)
-        if sha256 and sha256_file(source) != sha256:
-            raise ChecksumError(f"{source}: sha256 differs from {sha256}")
-        dest = self.path_for(digest)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{digest}.{os.getpid()}.tmp")
-            tmp.write_bytes(source.read_bytes())
-            os.replace(tmp, dest)
-        return dest
 
 
 class _Retryable(Exception):
@@ -271,7 +257,3 @@ def _range_start(content_range: str | None) -> int | None:
     """The first byte of ``Content-Range: bytes START-END/TOTAL``."""
     match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (content_range or "").strip())
     return int(match.group(1)) if match else None
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
