@@ -25,6 +25,7 @@ from typing import Any
 
 from netnsfix import rootfs
 from netnsfix.depsolve import Closure
+from netnsfix.engine import find_image
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.fetch import Fetcher
 from netnsfix.fsutil import cache_dir
@@ -142,18 +143,6 @@ def fetch_packages(packages: Sequence[Package], fetcher: Fetcher) -> list[Path]:
             raise FetchError(f"{pkg.url}: repodata gives a {pkg.checksum_type} checksum; netnsfix checks sha256 only")
         paths.append(fetcher.fetch([pkg.url], pkg.checksum, pkg.size, name=f"{pkg.nevra}.rpm"))
     return paths
-
-
-def find_image(engine: Any, tag: str) -> Any | None:
-    """The engine's image called ``tag`` (a tag or an id), or None when there is none."""
-    from docker.errors import ImageNotFound
-
-    try:
-        return engine.images.get(tag)
-    except ImageNotFound:
-        return None
-    except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
-        raise EngineError(f"Docker engine: cannot look up {tag}: {error}") from None
 
 
 def _import(engine: Any, rpms: Sequence[Path], layout: rootfs.Plan) -> str:

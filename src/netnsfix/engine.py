@@ -43,14 +43,20 @@ def _short(text: str) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def image_exists(client: Any, ref: str) -> bool:
+def find_image(client: Any, ref: str) -> Any | None:
+    """The engine's image ``ref`` (a tag or an id), or None when there is none."""
     from docker.errors import ImageNotFound
 
     try:
-        client.images.get(ref)
+        return client.images.get(ref)
     except ImageNotFound:
-        return False
-    return True
+        return None
+    except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
+        raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+
+
+def image_exists(client: Any, ref: str) -> bool:
+    return find_image(client, ref) is not None
 
 
 @contextmanager

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, find_image, local_engine
+from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
+from netnsfix.engine import find_image
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
