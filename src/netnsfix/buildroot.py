@@ -25,7 +25,7 @@ from typing import Any
 
 from netnsfix import rootfs
 from netnsfix.depsolve import Closure
-from netnsfix.engine import find_image
+from netnsfix.engine import find_image, remove_image_quietly
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.fetch import Fetcher
 from netnsfix.fsutil import cache_dir
@@ -129,7 +129,7 @@ def ensure_image(
     try:
         image_id = _register(engine, base_id, closure, rpms, files, plan, dist)
     except BaseException:
-        _remove_image(engine, base_id)
+        remove_image_quietly(engine, base_id)
         raise
     notify(f"build root {plan.tag} made")
     return BuildImage(plan.tag, image_id, plan.packages, plan.key)
@@ -231,10 +231,3 @@ def _register(
             conf={"Labels": labels, "Cmd": ["/bin/sh"], "WorkingDir": BUILD_HOME, "Env": ["LANG=C", "HOME=/root"]},
         )
     return image.id
-
-
-def _remove_image(engine: Any, image_id: str) -> None:
-    try:
-        engine.images.remove(image_id, force=True)
-    except Exception:  # noqa: BLE001 - best effort after a failure
-        pass

@@ -59,6 +59,14 @@ def image_exists(client: Any, ref: str) -> bool:
     return find_image(client, ref) is not None
 
 
+def remove_image_quietly(client: Any, ref: str) -> None:
+    """Remove the image ``ref``, best effort: a cleanup after a failure, where nothing to remove is fine."""
+    try:
+        client.images.remove(ref, force=True)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 @contextmanager
 def removed_afterwards(container: Any) -> Iterator[Any]:
     """Yield ``container`` and remove it whatever happens (failure, Ctrl-C)."""
