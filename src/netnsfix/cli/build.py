@@ -90,7 +90,8 @@ def _build(args: argparse.Namespace) -> int:
         if result is None:
             client = connect()
             image = ensure_image(closure, fetcher, client, notify=_say)
-            result = rebuild(srpm, image, out, lambda: client, print, force=args.force, recipe=recipe.name)
+            # up_to_date said no just above, and the made image has the planned key: build without asking again
+            result = rebuild(srpm, image, out, lambda: client, print, force=True, recipe=recipe.name)
     if result.reused:
         _say(f"up to date: {result.manifest} (use --force to rebuild)")
     for rpm in result.rpms:
