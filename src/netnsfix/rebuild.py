@@ -256,7 +256,10 @@ def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_
                 log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
             if status != 0:
                 raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
-            return _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+            rpms = _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+            if not rpms:
+                raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
+            return rpms
     finally:
         if results is not None:
             shutil.rmtree(results, ignore_errors=True)
@@ -281,8 +284,6 @@ def _move_rpms(results: Path, out: Path) -> list[Path]:
         if os.geteuid() == 0:
             os.chown(target, os.getuid(), os.getgid())
         rpms.append(target)
-    if not rpms:
-        raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
     return rpms
 
 
@@ -308,8 +309,6 @@ def _copy_rpms(container: Any, out: Path) -> list[Path]:
                 partial.unlink(missing_ok=True)
                 raise
             rpms.append(target)
-    if not rpms:
-        raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
     return sorted(rpms)
 
 
