@@ -319,7 +319,11 @@ def _replace_tree(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     incoming = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent))
     shutil.rmtree(incoming)
-    shutil.copytree(source, incoming)
+    try:
+        shutil.copytree(source, incoming)
+    except BaseException:  # a copy cut short (disk full, Ctrl-C) is not left beside the archive
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
     if target.exists():
         outgoing = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
         os.replace(target, outgoing / target.name)
