@@ -268,10 +268,11 @@ def _chain(origin: str, reasons: dict[str, Reason]) -> list[str]:
 
 def _unresolvable(need: _Need, pool: Pool, reasons: dict[str, Reason]) -> str:
     why = ""
+    other_versions = pool.providers(Dependency(need.req.name)) if need.req.flags else []
     if need.req.name in pool.obsoleted:
         why = " (it is obsoleted by another package)"
-    elif need.req.flags and pool.providers(Dependency(need.req.name)):
-        have = ", ".join(p.nevra for p in pool.providers(Dependency(need.req.name)))
+    elif other_versions:
+        have = ", ".join(p.nevra for p in other_versions)
         why = f" (only {have} provides that name, at another version)"
     chain = " -> ".join(_chain(need.origin, reasons))
     return f"nothing provides '{need.req}' needed by {need.origin}{why}; chain: {chain}"
