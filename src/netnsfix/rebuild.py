@@ -145,8 +145,6 @@ def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: fl
 
 
 def _previous(out: Path, srpm_sha: str, image: BuildImage) -> Manifest | None:
-    if not (out / "manifest.json").is_file():
-        return None
     try:
         previous = read_manifest(out)
     except NetnsfixError:
