@@ -266,10 +266,14 @@ def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_
 def _results_folder(out: Path) -> Path:
     """A fresh folder in ``out`` that the build user may write (mock's chowned result dir)."""
     folder = Path(tempfile.mkdtemp(prefix=".rpms-", dir=out))
-    if os.geteuid() == 0:
-        os.chown(folder, BUILD_UID, BUILD_GID)
-    else:
-        folder.chmod(0o777)
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, BUILD_UID, BUILD_GID)
+        else:
+            folder.chmod(0o777)
+    except BaseException:  # _run's cleanup does not know the folder yet
+        folder.rmdir()
+        raise
     return folder
 
 
