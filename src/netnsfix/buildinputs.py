@@ -13,17 +13,10 @@ from pathlib import Path
 
 from netnsfix.depsolve import BASE_BUILD_SET, Closure, resolve
 from netnsfix.errors import ResolveError
-from netnsfix.recipe import Recipe
 from netnsfix.repodata import BytesSource, Dependency, load_repo
 from netnsfix.unpack import read_header
 
 _OPS = {"=": "EQ", "==": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
-
-
-def binary_repo_urls(recipe: Recipe, mirror: str | None = None) -> list[str]:
-    """The recipe's binary repositories under its archive, or under ``mirror``."""
-    base = (mirror or recipe.base_url).rstrip("/")
-    return [f"{base}/{path.strip('/')}" for path in recipe.binary_repos]
 
 
 def parse_dependency(text: str, source: str = "") -> Dependency:

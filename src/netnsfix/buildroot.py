@@ -25,6 +25,7 @@ from typing import Any
 
 from netnsfix import rootfs
 from netnsfix.depsolve import Closure
+from netnsfix.engine import find_image, remove_image_quietly
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.fetch import Fetcher
 from netnsfix.fsutil import cache_dir
@@ -93,9 +94,12 @@ def image_tag(key: str) -> str:
     return f"{REPOSITORY}:{key[:16]}"
 
 
-def planned_image(closure: Closure, dist: str = DEFAULT_DIST) -> BuildImage:
-    """The image the closure would make (tag and key), without asking the engine: id is empty."""
-    key = image_key(closure.packages, container_files(), dist)
+def planned_image(closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None) -> BuildImage:
+    """The image the closure would make (tag and key), without asking the engine: id is empty.
+
+    ``files``: the container files when the caller has read them already.
+    """
+    key = image_key(closure.packages, container_files() if files is None else files, dist)
     return BuildImage(tag=image_tag(key), id="", packages=closure.nevras, key=key)
 
 
@@ -109,8 +113,8 @@ def ensure_image(
 ) -> BuildImage:
     """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
     files = container_files()
-    plan = planned_image(closure, dist)
-    existing = _find(engine, plan.tag)
+    plan = planned_image(closure, dist, files)
+    existing = find_image(engine, plan.tag)
     if existing is not None:
         notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
         return BuildImage(plan.tag, existing.id, plan.packages, plan.key, reused=True)
@@ -125,7 +129,7 @@ def ensure_image(
     try:
         image_id = _register(engine, base_id, closure, rpms, files, plan, dist)
     except BaseException:
-        _remove_image(engine, base_id)
+        remove_image_quietly(engine, base_id)
         raise
     notify(f"build root {plan.tag} made")
     return BuildImage(plan.tag, image_id, plan.packages, plan.key)
@@ -139,17 +143,6 @@ def fetch_packages(packages: Sequence[Package], fetcher: Fetcher) -> list[Path]:
             raise FetchError(f"{pkg.url}: repodata gives a {pkg.checksum_type} checksum; netnsfix checks sha256 only")
         paths.append(fetcher.fetch([pkg.url], pkg.checksum, pkg.size, name=f"{pkg.nevra}.rpm"))
     return paths
-
-
-def _find(engine: Any, tag: str) -> Any | None:
-    from docker.errors import ImageNotFound
-
-    try:
-        return engine.images.get(tag)
-    except ImageNotFound:
-        return None
-    except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
-        raise EngineError(f"Docker engine: cannot look up {tag}: {error}") from None
 
 
 def _import(engine: Any, rpms: Sequence[Path], layout: rootfs.Plan) -> str:
@@ -238,10 +231,3 @@ def _register(
             conf={"Labels": labels, "Cmd": ["/bin/sh"], "WorkingDir": BUILD_HOME, "Env": ["LANG=C", "HOME=/root"]},
         )
     return image.id
-
-
-def _remove_image(engine: Any, image_id: str) -> None:
-    try:
-        engine.images.remove(image_id, force=True)
-    except Exception:  # noqa: BLE001 - best effort after a failure
-        pass

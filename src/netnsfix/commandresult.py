@@ -11,3 +11,9 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+def last_line(stderr: str, stdout: str) -> str:
+    """What a failed command said last: the last line of its stderr, else of its stdout, else "no output"."""
+    lines = (stderr or stdout).strip().splitlines()
+    return lines[-1] if lines else "no output"

@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from netnsfix.commandresult import last_line
 from netnsfix.errors import CommandError
 from netnsfix.fsutil import cache_dir
 
@@ -72,7 +73,8 @@ def ensure_debian_root(
             raise CommandError("debootstrap: not installed (apt-get install debootstrap)") from None
         if result.returncode != 0:
             shutil.rmtree(work, ignore_errors=True)
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise CommandError(f"debootstrap {suite} into {work} failed (exit {result.returncode}): {tail[0]}")
+            raise CommandError(
+                f"debootstrap {suite} into {work} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}"
+            )
         work.rename(final)
         return DebianRoot(final, key, include)

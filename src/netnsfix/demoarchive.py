@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from netnsfix.archive import RELEASE_SOURCE, SOURCE_REPOS, UPDATES_SOURCE, package_location
+from netnsfix.commandresult import last_line
 from netnsfix.errors import CommandError
 from netnsfix.fsutil import atomic_write_text, cache_dir, sha256_file
 from netnsfix.unpack import read_header
@@ -156,8 +157,7 @@ def _run(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | 
     except FileNotFoundError:
         raise CommandError(f"{command[0]}: not installed (scripts/setup installs it)") from None
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise CommandError(f"{command[0]} failed (exit {result.returncode}): {lines[-1]}")
+        raise CommandError(f"{command[0]} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}")
     return result.stdout
 
 
@@ -319,7 +319,11 @@ def _replace_tree(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     incoming = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent))
     shutil.rmtree(incoming)
-    shutil.copytree(source, incoming)
+    try:
+        shutil.copytree(source, incoming)
+    except BaseException:  # a copy cut short (disk full, Ctrl-C) is not left beside the archive
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
     if target.exists():
         outgoing = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
         os.replace(target, outgoing / target.name)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix import dpkgdb, multispec, repackplan
+from netnsfix.commandresult import last_line
 from netnsfix.debroot import DebianRoot, ensure_debian_root
 from netnsfix.errors import CommandError
 from netnsfix.fsutil import atomic_write_text, cache_dir
@@ -118,8 +119,7 @@ def createrepo(repo: Path) -> None:
     except FileNotFoundError:
         raise CommandError("createrepo_c: not installed (apt-get install createrepo-c)") from None
     if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CommandError(f"createrepo_c {repo} failed (exit {result.returncode}): {tail[0]}")
+        raise CommandError(f"createrepo_c {repo} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}")
 
 
 # -- the whole build, cached -------------------------------------------------------------

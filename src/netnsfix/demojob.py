@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from netnsfix.buildinputs import binary_repo_urls, resolve_build_root
+from netnsfix.archive import repo_urls
+from netnsfix.buildinputs import resolve_build_root
 from netnsfix.buildroot import BuildImage, ensure_image
 from netnsfix.demoarchive import build_demo_archive
 from netnsfix.demobinaries import build_demo_binary_repo
@@ -102,7 +103,8 @@ def run_demo(
             )
             detail.append(f"{srpm.resolved.nevra} -> {srpm.srpm.name}")
         with clock.stage("build root") as detail:
-            closure = resolve_build_root(fetcher, binary_repo_urls(recipe, served.url), srpm.srpm)
+            binary_repos = repo_urls(recipe, served.url, "binary")
+            closure = resolve_build_root(fetcher, binary_repos, srpm.srpm)
             client = connect()
             image = ensure_image(closure, fetcher, client, notify=notify)
             detail.append(f"{len(closure.packages)} packages, image {image.tag}")
@@ -113,8 +115,8 @@ def run_demo(
             published = publish(out / "build", workdir / "repo")
             detail.append(f"{len(published.added)} added, {len(published.unchanged)} unchanged in {published.repo}")
         with clock.stage("install with dnf") as detail:
-            deps = binary_repo_urls(recipe, served.url)  # the root starts empty: glibc and the rest come from the archive
-            installed = install_from(workdir / "repo", [recipe.package], workdir / "dnf", dependencies=deps)
+            # the root starts empty: glibc and the rest come from the archive's binary repositories
+            installed = install_from(workdir / "repo", [recipe.package], workdir / "dnf", dependencies=binary_repos)
             ours = [n for n in installed.packages if n.startswith(f"{recipe.package}-{recipe.version}-")]
             if not ours:
                 raise DemoError(f"dnf did not install {recipe.package} into {installed.root}")

@@ -221,7 +221,6 @@ def resolve(
         packages.extend(item.packages if isinstance(item, RepoIndex) else (item,))
     pool = Pool(packages)
     chosen: dict[str, Package] = {}
-    parents: dict[str, str] = {}
     reasons: dict[str, Reason] = {}
     pending: list[_Need] = [_Need(Dependency(n), None, "base set") for n in sorted(set(names))]
     pending += [_Need(d, None, extra_origin) for d in sorted(set(extra), key=str) if not ignored(d)]
@@ -231,7 +230,6 @@ def resolve(
             return
         chosen[pkg.name] = pkg
         reasons[pkg.nevra] = Reason(pkg.nevra, str(need.req), need.origin)
-        parents[pkg.nevra] = need.origin
         pending.extend(_Need(d, pkg, pkg.nevra) for d in sorted(set(pkg.requires), key=str) if not ignored(d))
 
     while pending:
@@ -240,7 +238,7 @@ def resolve(
         for need in batch:
             found = pool.providers(need.req)
             if not found:
-                raise ResolveError(_unresolvable(need, pool, parents))
+                raise ResolveError(_unresolvable(need, pool, reasons))
             if any(p.name in chosen and chosen[p.name].nevra == p.nevra for p in found):
                 continue
             if len(found) == 1:
@@ -260,21 +258,23 @@ def resolve(
     return Closure(ordered, tuple(reasons[p.nevra] for p in ordered))
 
 
-def _chain(origin: str, parents: dict[str, str]) -> list[str]:
+def _chain(origin: str, reasons: dict[str, Reason]) -> list[str]:
+    """``origin`` and who needed it, back to the base set or the BuildRequires."""
     chain = [origin]
-    while chain[-1] in parents and len(chain) < 50:
-        chain.append(parents[chain[-1]])
+    while chain[-1] in reasons and len(chain) < 50:
+        chain.append(reasons[chain[-1]].needed_by)
     return list(reversed(chain))
 
 
-def _unresolvable(need: _Need, pool: Pool, parents: dict[str, str]) -> str:
+def _unresolvable(need: _Need, pool: Pool, reasons: dict[str, Reason]) -> str:
     why = ""
+    other_versions = pool.providers(Dependency(need.req.name)) if need.req.flags else []
     if need.req.name in pool.obsoleted:
         why = " (it is obsoleted by another package)"
-    elif need.req.flags and pool.providers(Dependency(need.req.name)):
-        have = ", ".join(p.nevra for p in pool.providers(Dependency(need.req.name)))
+    elif other_versions:
+        have = ", ".join(p.nevra for p in other_versions)
         why = f" (only {have} provides that name, at another version)"
-    chain = " -> ".join(_chain(need.origin, parents))
+    chain = " -> ".join(_chain(need.origin, reasons))
     return f"nothing provides '{need.req}' needed by {need.origin}{why}; chain: {chain}"
 
 

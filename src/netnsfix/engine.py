@@ -43,14 +43,28 @@ def _short(text: str) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def image_exists(client: Any, ref: str) -> bool:
+def find_image(client: Any, ref: str) -> Any | None:
+    """The engine's image ``ref`` (a tag or an id), or None when there is none."""
     from docker.errors import ImageNotFound
 
     try:
-        client.images.get(ref)
+        return client.images.get(ref)
     except ImageNotFound:
-        return False
-    return True
+        return None
+    except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
+        raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+
+
+def image_exists(client: Any, ref: str) -> bool:
+    return find_image(client, ref) is not None
+
+
+def remove_image_quietly(client: Any, ref: str) -> None:
+    """Remove the image ``ref``, best effort: a cleanup after a failure, where nothing to remove is fine."""
+    try:
+        client.images.remove(ref, force=True)
+    except Exception:  # noqa: BLE001
+        pass
 
 
 @contextmanager

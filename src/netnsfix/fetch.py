@@ -10,16 +10,15 @@ in order.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import requests
 import urllib3
@@ -30,6 +29,7 @@ from netnsfix.fsutil import cache_dir, sha256_file
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 16
+_T = TypeVar("_T")
 
 
 class Progress(Protocol):
@@ -73,19 +73,6 @@ class Cache:
         path = self.path_for(sha256)
         return path if path.is_file() else None
 
-    def add_file(self, source: Path, sha256: str | None = None) -> Path:
-        """Put a local file into the store (checked), returning its cache path."""
-        digest = sha256 or sha256_file(source)
-        if sha256 and sha256_file(source) != sha256:
-            raise ChecksumError(f"{source}: sha256 differs from {sha256}")
-        dest = self.path_for(digest)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{digest}.{os.getpid()}.tmp")
-            tmp.write_bytes(source.read_bytes())
-            os.replace(tmp, dest)
-        return dest
-
 
 class _Retryable(Exception):
     """A failure worth another try (connection, 5xx, truncated body)."""
@@ -121,34 +108,45 @@ class Fetcher:
         decoded), so a server that labels ``.gz`` files with a Content-Encoding
         cannot change what the checksums in repomd.xml are compared with.
         """
-        last = ""
+        try:
+            return self._retrying(lambda: self._get_once(url))
+        except _Retryable as error:
+            raise FetchError(f"{error} (after {self.retries + 1} tries)") from None
+
+    def _get_once(self, url: str) -> bytes:
+        try:
+            response = self.session.get(url, headers={"Accept-Encoding": "identity"}, stream=True, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
+        with response:
+            if response.status_code >= 500:
+                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}")
+            if response.status_code != 200:
+                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+            try:
+                body = response.raw.read(decode_content=False)
+            except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
+                raise _Retryable(f"{url}: truncated body: {error}") from None
+        expected = response.headers.get("Content-Length")
+        if expected is not None and expected.isdigit() and int(expected) != len(body):
+            raise _Retryable(f"{url}: truncated body: got {len(body)} of {expected} bytes")
+        return body
+
+    def _retrying(self, once: Callable[[], _T]) -> _T:
+        """``once()``, tried again with back-off after each _Retryable, ``retries`` times at most.
+
+        When every try failed, the last _Retryable is raised.
+        """
+        last = _Retryable("")
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                response = self.session.get(
-                    url, headers={"Accept-Encoding": "identity"}, stream=True, timeout=self.timeout
-                )
-            except requests.RequestException as error:
-                last = f"{url}: {type(error).__name__}: {error}"
-                continue
-            with response:
-                if response.status_code >= 500:
-                    last = f"{url}: HTTP {response.status_code} {response.reason}"
-                    continue
-                if response.status_code != 200:
-                    raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
-                try:
-                    body = response.raw.read(decode_content=False)
-                except (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as error:
-                    last = f"{url}: truncated body: {error}"
-                    continue
-            expected = response.headers.get("Content-Length")
-            if expected is not None and expected.isdigit() and int(expected) != len(body):
-                last = f"{url}: truncated body: got {len(body)} of {expected} bytes"
-                continue
-            return body
-        raise FetchError(f"{last} (after {self.retries + 1} tries)")
+                return once()
+            except _Retryable as error:
+                last = error
+                log.info("%s (attempt %d of %d)", error, attempt + 1, self.retries + 1)
+        raise last
 
     # -- packages ---------------------------------------------------------------
 
@@ -196,24 +194,17 @@ class Fetcher:
 
     def _download(self, url: str, partial: Path, size: int | None, name: str) -> None:
         """Stream ``url`` into ``partial``, resuming with Range after a broken try."""
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                self._stream(url, partial, size, name)
-                return
-            except _Retryable as error:
-                last = str(error)
-                log.info("%s (attempt %d of %d)", last, attempt + 1, self.retries + 1)
-            except BaseException as error:
-                if not isinstance(error, KeyboardInterrupt):
-                    partial.unlink(missing_ok=True)
-                raise
         # A definite failure leaves nothing behind; only an interrupted
         # download (Ctrl-C) keeps its partial file to resume next time.
-        partial.unlink(missing_ok=True)
-        raise FetchError(f"{last} (after {self.retries + 1} tries; nothing was kept)")
+        try:
+            self._retrying(lambda: self._stream(url, partial, size, name))
+        except _Retryable as error:
+            partial.unlink(missing_ok=True)
+            raise FetchError(f"{error} (after {self.retries + 1} tries; nothing was kept)") from None
+        except BaseException as error:
+            if not isinstance(error, KeyboardInterrupt):
+                partial.unlink(missing_ok=True)
+            raise
 
     def _stream(self, url: str, partial: Path, size: int | None, name: str) -> None:
         done = partial.stat().st_size if partial.exists() else 0
@@ -271,7 +262,3 @@ def _range_start(content_range: str | None) -> int | None:
     """The first byte of ``Content-Range: bytes START-END/TOTAL``."""
     match = re.fullmatch(r"bytes (\d+)-\d+/(\d+|\*)", (content_range or "").strip())
     return int(match.group(1)) if match else None
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

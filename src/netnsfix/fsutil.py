@@ -10,7 +10,6 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
 
 CHUNK = 1 << 20
 
@@ -21,13 +20,6 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_stream(stream: BinaryIO) -> str:
-    digest = hashlib.sha256()
-    for block in iter(lambda: stream.read(CHUNK), b""):
-        digest.update(block)
     return digest.hexdigest()
 
 

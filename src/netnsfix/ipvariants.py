@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from netnsfix.commandresult import last_line
 from netnsfix.errors import CommandError, PatchError
 from netnsfix.fsutil import atomic_copy
 from netnsfix.recipe import project_root
@@ -81,9 +82,8 @@ def _run(command: list[str], cwd: Path, patch: Path | None) -> None:
     except FileNotFoundError:
         raise CommandError(f"{command[0]}: not installed (apt-get install {command[0]})") from None
     if result.returncode != 0:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
         error = PatchError if command[0] == "patch" else CommandError
-        raise error(f"{' '.join(command[:2])} in the demo tree ({what}) failed: {tail[0]}")
+        raise error(f"{' '.join(command[:2])} in the demo tree ({what}) failed: {last_line(result.stderr, result.stdout)}")
 
 
 def build_named_variant(name: str, out: Path) -> Path:

@@ -71,5 +71,7 @@ def read_manifest(folder: Path) -> Manifest:
         )
     except FileNotFoundError:
         raise NetnsfixError(f"{path}: no manifest (is {folder} an output folder of netnsfix?)") from None
+    except OSError as error:  # unreadable (permissions, a folder in its place): one error naming the file
+        raise NetnsfixError(f"{path}: cannot read the manifest: {error.strerror or error}") from None
     except (ValueError, KeyError, TypeError) as error:
         raise NetnsfixError(f"{path}: not a netnsfix manifest: {error}") from None

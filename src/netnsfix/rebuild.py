@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix.buildroot import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
+from netnsfix.engine import find_image
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
@@ -72,13 +73,11 @@ def rebuild(
         found = _image(client, image.tag)
         packages = tuple((found.labels or {}).get("netnsfix.packages", "").split())
         image = replace(image, id=found.id, packages=packages or image.packages)
+    srpm_sha = _srpm_sha256(srpm)
     if not force:
-        current = up_to_date(srpm, image, out)
+        current = _reused(srpm, srpm_sha, image, out, started)
         if current is not None:
             return current
-    if not srpm.is_file():
-        raise BuildError(f"{srpm}: no such source RPM")
-    srpm_sha = sha256_file(srpm)
     client = client or engine()
     image_id = image.id or _image(client, image.tag).id
     out.mkdir(parents=True, exist_ok=True)
@@ -120,9 +119,18 @@ def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
     planned build root) or its id (an image given by name).
     """
     started = time.monotonic()
+    return _reused(srpm, _srpm_sha256(srpm), image, out, started)
+
+
+def _srpm_sha256(srpm: Path) -> str:
     if not srpm.is_file():
         raise BuildError(f"{srpm}: no such source RPM")
-    current = _previous(out, sha256_file(srpm), image)
+    return sha256_file(srpm)
+
+
+def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: float) -> BuildResult | None:
+    """The previous build's result (see :func:`up_to_date`) for an SRPM whose sha256 is known."""
+    current = _previous(out, srpm_sha, image)
     if current is None:
         return None
     return BuildResult(
@@ -137,8 +145,6 @@ def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
 
 
 def _previous(out: Path, srpm_sha: str, image: BuildImage) -> Manifest | None:
-    if not (out / "manifest.json").is_file():
-        return None
     try:
         previous = read_manifest(out)
     except NetnsfixError:
@@ -175,14 +181,10 @@ def _forget_previous(out: Path) -> None:
 
 
 def _image(client: Any, ref: str) -> Any:
-    from docker.errors import ImageNotFound
-
-    try:
-        return client.images.get(ref)
-    except ImageNotFound:
-        raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')") from None
-    except Exception as error:  # noqa: BLE001
-        raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+    found = find_image(client, ref)
+    if found is None:
+        raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')")
+    return found
 
 
 def _srpm_tar(srpm: Path) -> bytes:
@@ -252,7 +254,10 @@ def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_
                 log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
             if status != 0:
                 raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
-            return _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+            rpms = _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+            if not rpms:
+                raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
+            return rpms
     finally:
         if results is not None:
             shutil.rmtree(results, ignore_errors=True)
@@ -261,10 +266,14 @@ def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_
 def _results_folder(out: Path) -> Path:
     """A fresh folder in ``out`` that the build user may write (mock's chowned result dir)."""
     folder = Path(tempfile.mkdtemp(prefix=".rpms-", dir=out))
-    if os.geteuid() == 0:
-        os.chown(folder, BUILD_UID, BUILD_GID)
-    else:
-        folder.chmod(0o777)
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, BUILD_UID, BUILD_GID)
+        else:
+            folder.chmod(0o777)
+    except BaseException:  # _run's cleanup does not know the folder yet
+        folder.rmdir()
+        raise
     return folder
 
 
@@ -277,8 +286,6 @@ def _move_rpms(results: Path, out: Path) -> list[Path]:
         if os.geteuid() == 0:
             os.chown(target, os.getuid(), os.getgid())
         rpms.append(target)
-    if not rpms:
-        raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
     return rpms
 
 
@@ -295,13 +302,15 @@ def _copy_rpms(container: Any, out: Path) -> list[Path]:
             partial = target.with_name(f".{target.name}.partial")
             data = tar.extractfile(member)
             assert data is not None
-            with open(partial, "wb") as dest:
-                while block := data.read(1 << 20):
-                    dest.write(block)
-            partial.replace(target)
+            try:
+                with open(partial, "wb") as dest:
+                    while block := data.read(1 << 20):
+                        dest.write(block)
+                partial.replace(target)
+            except BaseException:  # a broken stream or Ctrl-C leaves no half-written file in out
+                partial.unlink(missing_ok=True)
+                raise
             rpms.append(target)
-    if not rpms:
-        raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
     return sorted(rpms)
 
 

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from netnsfix.commandresult import CommandResult
+from netnsfix.commandresult import CommandResult, last_line
 from netnsfix.errors import CommandError
 
 # What Fedora 18's rpm 4.10 can read.
@@ -40,6 +40,7 @@ def run_rpmbuild(
     args.append(str(spec))
     result = subprocess.run(args, capture_output=True, text=True)
     if result.returncode != 0:
-        lines = (result.stderr or result.stdout).strip().splitlines() or ["no output"]
-        raise CommandError(f"rpmbuild {mode} {spec.name} failed (exit {result.returncode}): {lines[-1]}")
+        raise CommandError(
+            f"rpmbuild {mode} {spec.name} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}"
+        )
     return CommandResult(tuple(args), result.returncode, result.stdout, result.stderr)

@@ -135,8 +135,6 @@ def build_patched_srpm(
 
 def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path) -> SrpmResult | None:
     """The result already in ``out`` when it was made from exactly ``inputs`` and is intact."""
-    if not (out / "manifest.json").is_file():
-        return None
     try:
         manifest = read_manifest(out)
         if manifest.stage != "srpm" or manifest.recipe != recipe.name:

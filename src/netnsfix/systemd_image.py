@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from netnsfix.debroot import ensure_debian_root
-from netnsfix.engine import image_exists, removed_afterwards
+from netnsfix.engine import image_exists, remove_image_quietly, removed_afterwards
 from netnsfix.errors import EngineError
 from netnsfix.fsutil import cache_dir
 
@@ -86,17 +86,10 @@ def _import_root(client: Any, path: Any, tag: str) -> None:
         stderr = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
         code = tar.wait()
     if code != 0:
-        _remove_quietly(client, tag)
+        remove_image_quietly(client, tag)
         raise EngineError(f"tar of {path} failed (exit {code}): {stderr.strip()[-200:]}")
     if not image_exists(client, tag):
         raise EngineError(f"docker import of {path} did not produce {tag}")
-
-
-def _remove_quietly(client: Any, tag: str) -> None:
-    try:
-        client.images.remove(tag, force=True)
-    except Exception:  # noqa: BLE001 - nothing to remove is fine
-        pass
 
 
 @contextmanager

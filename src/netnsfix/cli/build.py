@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from netnsfix import doctor
-from netnsfix.buildinputs import binary_repo_urls, resolve_build_root
+from netnsfix.archive import repo_urls
+from netnsfix.buildinputs import resolve_build_root
 from netnsfix.buildroot import BuildImage, ensure_image, planned_image
 from netnsfix.engine import connect
 from netnsfix.fetch import Fetcher
@@ -60,7 +61,7 @@ def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher, ou
 def _closure(args: argparse.Namespace, fetcher: Fetcher):
     recipe = find_recipe(args.recipe)
     srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
-    return recipe, srpm, resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), srpm)
+    return recipe, srpm, resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
 
 
 def _image(args: argparse.Namespace) -> int:
@@ -81,20 +82,16 @@ def _build(args: argparse.Namespace) -> int:
     srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
     if args.image:
         image = BuildImage(tag=args.image, id="", packages=(), key="")
-        client = None
-
-        def engine():
-            return client or connect()
-
-        result = rebuild(srpm, image, out, engine, print, force=args.force, recipe=recipe.name)
+        result = rebuild(srpm, image, out, connect, print, force=args.force, recipe=recipe.name)
     else:
-        closure = resolve_build_root(fetcher, binary_repo_urls(recipe, args.mirror), srpm)
+        closure = resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
         planned = planned_image(closure)
         result = None if args.force else up_to_date(srpm, planned, out)
         if result is None:
             client = connect()
             image = ensure_image(closure, fetcher, client, notify=_say)
-            result = rebuild(srpm, image, out, lambda: client, print, force=args.force, recipe=recipe.name)
+            # up_to_date said no just above, and the made image has the planned key: build without asking again
+            result = rebuild(srpm, image, out, lambda: client, print, force=True, recipe=recipe.name)
     if result.reused:
         _say(f"up to date: {result.manifest} (use --force to rebuild)")
     for rpm in result.rpms:

@@ -54,6 +54,11 @@ class VerifyResult:
         bug = [c for c in self.checks if c.name in BUG_CHECKS]
         return self.host_untouched and bool(bug) and all(c.status is Status.FAIL for c in bug)
 
+    @property
+    def answered(self) -> bool:
+        """Every check ran to the end (none is an ERROR)."""
+        return not any(c.status is Status.ERROR for c in self.checks)
+
     def as_expected(self, expect_bug: bool) -> bool:
         return self.bug_reproduced if expect_bug else self.passed
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netnsfix.engine import image_exists
 from netnsfix.errors import VerifyError
 from netnsfix.systemd_image import booted, system_state
 from netnsfix.verify.elf import require_libraries
@@ -37,12 +38,8 @@ class SystemdCheck:
     name: str = "systemd"
 
     def preflight(self, ip: Path) -> None:
-        from docker.errors import ImageNotFound
-
-        try:
-            self.client.images.get(self.image)
-        except ImageNotFound:
-            raise VerifyError(f"image {self.image} not found in the Docker engine (leave out --image to build one)") from None
+        if not image_exists(self.client, self.image):
+            raise VerifyError(f"image {self.image} not found in the Docker engine (leave out --image to build one)")
 
     def run(self, ip: Path) -> CheckResult:
         with booted(self.client, self.image, name_prefix="netnsfix-verify") as container:
