@@ -47,12 +47,13 @@ def _say(text: str) -> None:
     print(f"netnsfix: {text}", file=sys.stderr)
 
 
-def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher, out: Path) -> Path:
-    """``--srpm``, or the srpm stage's output for the recipe (kept when its inputs are unchanged)."""
+def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher) -> Path:
+    """``--srpm``, or the srpm stage's output in out/RECIPE/srpm (kept when its inputs are unchanged)."""
     if args.srpm is not None:
         return args.srpm
     from netnsfix.srpm import build_patched_srpm
 
+    out = Path("out") / recipe.name / "srpm"
     result = build_patched_srpm(recipe, fetcher, out, mirrors=[args.mirror], lock_path=args.lock)
     _say(f"srpm {result.srpm}{' (up to date)' if result.reused else ''}")
     return result.srpm
@@ -60,7 +61,7 @@ def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher, ou
 
 def _closure(args: argparse.Namespace, fetcher: Fetcher):
     recipe = find_recipe(args.recipe)
-    srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
+    srpm = _patched_srpm(args, recipe, fetcher)
     return recipe, srpm, resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
 
 
@@ -79,7 +80,7 @@ def _build(args: argparse.Namespace) -> int:
     recipe = find_recipe(args.recipe)
     out = args.out or Path("out") / recipe.name / "build"
     fetcher = Fetcher()
-    srpm = _patched_srpm(args, recipe, fetcher, Path("out") / recipe.name / "srpm")
+    srpm = _patched_srpm(args, recipe, fetcher)
     if args.image:
         image = BuildImage(tag=args.image, id="", packages=(), key="")
         result = rebuild(srpm, image, out, connect, print, force=args.force, recipe=recipe.name)
