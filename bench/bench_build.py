@@ -24,16 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from netnsfix.archive.fetch import Fetcher  # noqa: E402
+from netnsfix.build.image import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image  # noqa: E402
+from netnsfix.build.inputs import build_root_closure  # noqa: E402
+from netnsfix.build.rebuild import rebuild  # noqa: E402
+from netnsfix.build.roottar import write_tar  # noqa: E402
+from netnsfix.demo.binaries import build_demo_binary_repo  # noqa: E402
+from netnsfix.tools.engine import connect  # noqa: E402
+from netnsfix.util.httpserve import serving  # noqa: E402
 from srpmfixture import make_patched_srpm  # noqa: E402
-
-from netnsfix.buildinputs import resolve_build_root  # noqa: E402
-from netnsfix.buildroot import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image  # noqa: E402
-from netnsfix.demobinaries import build_demo_binary_repo  # noqa: E402
-from netnsfix.engine import connect  # noqa: E402
-from netnsfix.fetch import Fetcher  # noqa: E402
-from netnsfix.httpserve import serving  # noqa: E402
-from netnsfix.rebuild import rebuild  # noqa: E402
-from netnsfix.rootfs import write_tar  # noqa: E402
 
 NETNSFIX = [str(ROOT / ".venv" / "bin" / "netnsfix")]
 
@@ -59,7 +58,9 @@ def main() -> int:
         build = [*NETNSFIX, "build", "--mirror", mirror, "--srpm", str(srpm), "--out", str(out)]
         subprocess.run(build, check=True, capture_output=True)
         fetcher = Fetcher()
-        closure = resolve_build_root(fetcher, [f"{mirror}/releases/18/Everything/x86_64/os", f"{mirror}/updates/18/x86_64"], srpm)
+        closure = build_root_closure(
+            fetcher, [f"{mirror}/releases/18/Everything/x86_64/os", f"{mirror}/updates/18/x86_64"], srpm
+        )
         image = ensure_image(closure, fetcher, client)
 
         # 1. build vs plain rpmbuild --rebuild in the same image, interleaved rounds.
@@ -77,7 +78,10 @@ def main() -> int:
                 ])
             )  # fmt: skip
         # 2. the no-op (the engine is unreachable on purpose: it must not be needed).
-        noop = [timed(build, env={"DOCKER_HOST": "unix:///nonexistent.sock", "PATH": "/usr/bin:/bin"}) for _ in range(args.rounds)]
+        noop = [
+            timed(build, env={"DOCKER_HOST": "unix:///nonexistent.sock", "PATH": "/usr/bin:/bin"})
+            for _ in range(args.rounds)
+        ]
 
         # 3. image from cached packages vs tar | docker import of the same files.
         rpms = fetch_packages(closure.packages, fetcher)
@@ -110,13 +114,28 @@ def main() -> int:
     def med(values: list[float]) -> float:
         return statistics.median(values)
 
-    print(f"packages in the build root: {len(closure.packages)}; load average now {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"build:  netnsfix build {med(ours):.2f} s  vs  plain rpmbuild --rebuild {med(plain):.2f} s  ratio {med(ours) / med(plain):.3f} (target <= 1.10)")
-    print(f"        rebuild() in-process {med(library):.2f} s  ratio {med(library) / med(plain):.3f} (no interpreter start, no repodata)")
+    print(
+        f"packages in the build root: {len(closure.packages)}; load average now {os.getloadavg()[0]:.2f} on "
+        f"{os.cpu_count()} cores"
+    )
+    print(
+        f"build:  netnsfix build {med(ours):.2f} s  vs  plain rpmbuild --rebuild {med(plain):.2f} s  ratio "
+        f"{med(ours) / med(plain):.3f} (target <= 1.10)"
+    )
+    print(
+        f"        rebuild() in-process {med(library):.2f} s  ratio {med(library) / med(plain):.3f} (no "
+        "interpreter start, no repodata)"
+    )
     print(f"no-op:  netnsfix build {med(noop):.3f} s (target < 0.5 s; engine unreachable, so no container)")
-    print(f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio {med(made) / med(imported):.3f} (target <= 1.5)")
+    print(
+        f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio "
+        f"{med(made) / med(imported):.3f} (target <= 1.5)"
+    )
     print(f"        same, payloads not yet decompressed {med(cold):.2f} s  ratio {med(cold) / med(imported):.3f}")
-    print(f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} cold {cold} import {imported}")
+    print(
+        f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} "
+        f"cold {cold} import {imported}"
+    )
     return 0
 
 

@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "demo"))
 
-from test_demobinaries import closure  # noqa: E402
+from test_demo_binaries import closure
 
-from netnsfix import demobinaries  # noqa: E402
-from netnsfix.debroot import ensure_debian_root  # noqa: E402
-from netnsfix.repodata import parse_primary  # noqa: E402
+from netnsfix.archive.repodata import parse_primary
+from netnsfix.demo import binaries as demobinaries
+from netnsfix.tools.debootstrap import ensure_debian_root
 
 
 def _size(folder: Path) -> int:
@@ -58,7 +58,9 @@ def main() -> int:
             listed += parse_primary(gzip.decompress(primary.read_bytes()), str(primary))
         chosen, missing = closure(listed, demobinaries.BASE_BUILD_SET)
         size = sum(p.size for p in chosen.values())
-        print(f"base set closure   {len(chosen)} packages, {size / 1e6:.1f} MB of RPMs, unresolved: {missing or 'none'}")
+        print(
+            f"base set closure   {len(chosen)} packages, {size / 1e6:.1f} MB of RPMs, unresolved: {missing or 'none'}"
+        )
     return 0
 
 

@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from rpmkit import build_rpms, make_outdir  # noqa: E402
-
-from netnsfix.publish import publish  # noqa: E402
+from netnsfix.publish.repository import publish
+from rpmkit import build_rpms, make_outdir
 
 
 def createrepo_binary() -> str:
@@ -57,9 +56,13 @@ def time_publish(outdir: Path, work: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--dir", type=Path, action="append",
-                        help="where repositories are written; repeatable (default: the system temp "
-                             "folder, then /dev/shm, a tmpfs, to show the disk's share)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        action="append",
+        help="where repositories are written; repeatable (default: the system temp "
+        "folder, then /dev/shm, a tmpfs, to show the disk's share)",
+    )
     args = parser.parse_args()
     places = args.dir or [Path(tempfile.gettempdir())] + ([Path("/dev/shm")] if Path("/dev/shm").is_dir() else [])
     t0 = time.perf_counter()
@@ -74,7 +77,9 @@ def main() -> int:
     for place in places:
         with tempfile.TemporaryDirectory(prefix="netnsfix-bench-", dir=place) as tmp:
             fs = subprocess.run(["stat", "-f", "-c", "%T", tmp], capture_output=True, text=True).stdout.strip()
-            print(f"\n== repositories in {place} ({fs}); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+            print(
+                f"\n== repositories in {place} ({fs}); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+            )
             run_place(Path(tmp), binary, noarch, extra, args.repeat)
     return 0
 
@@ -89,8 +94,10 @@ def run_place(work: Path, binary: str, noarch: list[Path], extra: list[Path], re
             ours.append(time_publish(outdir, work))
         steps = publish(outdir, work / "steps-repo").timings
         shutil.rmtree(work / "steps-repo")
-        print(f"{count:>6} {min(ours):>10.3f} {min(theirs):>15.3f} {min(ours) / min(theirs):>7.2f}   "
-              + " ".join(f"{name}={seconds:.3f}" for name, seconds in steps))
+        print(
+            f"{count:>6} {min(ours):>10.3f} {min(theirs):>15.3f} {min(ours) / min(theirs):>7.2f}   "
+            + " ".join(f"{name}={seconds:.3f}" for name, seconds in steps)
+        )
     outdir = work / "out1000"
     extra_out = make_outdir(work / "extra", extra)
     incremental, noop = [], []
@@ -105,8 +112,10 @@ def run_place(work: Path, binary: str, noarch: list[Path], extra: list[Path], re
         start = time.perf_counter()
         publish(outdir, repo)
         noop.append(time.perf_counter() - start)
-    print(f"incremental: 1 RPM into a 1000-RPM repository: {min(incremental):.3f} s (target < 3 s); steps: "
-          + " ".join(f"{name}={seconds:.3f}" for name, seconds in result.timings))
+    print(
+        f"incremental: 1 RPM into a 1000-RPM repository: {min(incremental):.3f} s (target < 3 s); steps: "
+        + " ".join(f"{name}={seconds:.3f}" for name, seconds in result.timings)
+    )
     print(f"republish of the same 1000 RPMs (no change, repomd.xml untouched): {min(noop):.3f} s")
 
 

@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from netnsfix.engine import connect
-from netnsfix.ipvariants import build_named_variant
-from netnsfix.systemd_image import ensure_systemd_image
+from netnsfix.demo.ipvariants import build_named_variant
+from netnsfix.tools.engine import connect
 from netnsfix.verify import CHECKS, verify_binary
+from netnsfix.verify.systemd_image import ensure_systemd_image
 
 TARGETS = {"mounts": 0.5, "all": 15.0}
 

@@ -15,9 +15,8 @@ from io import StringIO
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from hostroot import make_fedora18_root, running_ovsdb  # noqa: E402
-
-from netnsfix.cli import main  # noqa: E402
+from hostroot import make_fedora18_root, running_ovsdb
+from netnsfix.cli import main
 
 
 def timed(argv: list[str]) -> tuple[float, int]:
@@ -28,16 +27,40 @@ def timed(argv: list[str]) -> tuple[float, int]:
 
 
 def main_bench(runs: int) -> None:
-    phases: dict[str, list[float]] = {"plan (all would change)": [], "apply": [], "apply again (no-op)": [],
-                                      "plan (nothing to change)": [], "undo": []}
+    phases: dict[str, list[float]] = {
+        "plan (all would change)": [],
+        "apply": [],
+        "apply again (no-op)": [],
+        "plan (nothing to change)": [],
+        "undo": [],
+    }
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             root = make_fedora18_root(Path(tmp) / "root")
             with running_ovsdb(Path(tmp) / "ovs") as db:
-                opts = ["--root", str(root), "--ovs-db", db, "--ovs-no-wait", "--public-nic", "em1",
-                        "--private-nic", "em2", "--iscsi-ip-address", "192.168.1.101"]
-                for phase, argv in zip(phases, (["plan", *opts], ["apply", *opts], ["apply", *opts],
-                                                ["plan", *opts], ["undo", "--root", str(root)])):
+                opts = [
+                    "--root",
+                    str(root),
+                    "--ovs-db",
+                    db,
+                    "--ovs-no-wait",
+                    "--public-nic",
+                    "em1",
+                    "--private-nic",
+                    "em2",
+                    "--iscsi-ip-address",
+                    "192.168.1.101",
+                ]
+                for phase, argv in zip(  # noqa: B905 - as many phases as argvs, by construction
+                    phases,
+                    (
+                        ["plan", *opts],
+                        ["apply", *opts],
+                        ["apply", *opts],
+                        ["plan", *opts],
+                        ["undo", "--root", str(root)],
+                    ),
+                ):
                     ms, _ = timed(["host", *argv])
                     phases[phase].append(ms)
     for phase, values in phases.items():

@@ -11,10 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from netnsfix.demoarchive import build_demo_archive
-from netnsfix.fetch import Cache, Fetcher
-from netnsfix.httpserve import serving
-from netnsfix.unpack import extract
+from netnsfix.archive.fetch import Cache, Fetcher
+from netnsfix.demo.archive import build_demo_archive
+from netnsfix.rpm.extract import extract
+from netnsfix.util.httpserve import serving
 
 
 def timed(label: str, action):
@@ -40,7 +40,9 @@ def main() -> None:
             seconds = time.perf_counter()
             fetcher.fetch([f"{served.url}/big.bin"], digest, big.stat().st_size)
             seconds = time.perf_counter() - seconds
-        print(f"{'fetch 64 MiB over 127.0.0.1 (stream, sha256, rename)':48} {seconds:8.3f} s  ({64 / seconds:.0f} MiB/s)")
+        print(
+            f"{'fetch 64 MiB over 127.0.0.1 (stream, sha256, rename)':48} {seconds:8.3f} s  ({64 / seconds:.0f} MiB/s)"
+        )
 
 
 if __name__ == "__main__":

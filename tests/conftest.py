@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -106,7 +107,7 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory):
     for tool in ("rpmbuild", "createrepo_c"):
         if shutil.which(tool) is None:
             unavailable(f"{tool} is not installed")
-    from netnsfix.demoarchive import build_demo_archive
+    from netnsfix.demo.archive import build_demo_archive
 
     return build_demo_archive(
         tmp_path_factory.mktemp("demo-archive"), cache=tmp_path_factory.mktemp("demo-archive-cache")
@@ -116,7 +117,7 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def demo_mirror(demo_archive) -> Iterator[str]:
     """The demo archive served on 127.0.0.1: the URL to pass as --mirror."""
-    from netnsfix.httpserve import serving
+    from netnsfix.util.httpserve import serving
 
     with serving(demo_archive.root) as served:
         yield served.url
@@ -145,9 +146,7 @@ NETNSFIX_IMAGE_PREFIXES = ("netnsfix/", "netnsfix-")
 
 def _netnsfix_images(client) -> set[str]:
     return {
-        image.id
-        for image in client.images.list()
-        if any(tag.startswith(NETNSFIX_IMAGE_PREFIXES) for tag in image.tags)
+        image.id for image in client.images.list() if any(tag.startswith(NETNSFIX_IMAGE_PREFIXES) for tag in image.tags)
     }
 
 
@@ -168,10 +167,8 @@ def engine_left_as_found() -> Iterator[None]:
     if os.environ.get("NETNSFIX_TEST_KEEP_IMAGES") == "1" and not IN_CI:
         return
     for image_id in _netnsfix_images(client) - before:
-        try:
+        with contextlib.suppress(Exception):  # already gone
             client.images.remove(image_id, force=True)
-        except Exception:  # noqa: BLE001 - already gone
-            pass
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +182,7 @@ def recipe():
 @pytest.fixture
 def fetcher(tmp_path: Path):
     """A Fetcher with a private cache that gives up at once (no retries, no back-off)."""
-    from netnsfix.fetch import Cache, Fetcher
+    from netnsfix.archive.fetch import Cache, Fetcher
 
     return Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
 
@@ -197,12 +194,12 @@ DEBIAN_IP = Path("/usr/sbin/ip")
 @pytest.fixture(scope="session")
 def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """unpatched (3.6.0's bug), seed (keeps /sys), upstream (make-rslave): built once per session."""
-    from netnsfix.ipvariants import build_named_variant
+    from netnsfix.demo.ipvariants import build_named_variant
 
     out = tmp_path_factory.mktemp("ip-variants")
     try:
         return {name: build_named_variant(name, out) for name in ("unpatched", "seed", "upstream")}
-    except Exception as error:  # noqa: BLE001 - gcc/make/patch missing
+    except Exception as error:
         unavailable(f"cannot build the ip variants: {error}")
         raise
 
@@ -217,6 +214,6 @@ def debian_ip() -> Path:
 @pytest.fixture(scope="session")
 def systemd_image(docker_client) -> str:
     """The systemd image, made once per session (engine_left_as_found removes it at the end)."""
-    from netnsfix.systemd_image import ensure_systemd_image
+    from netnsfix.verify.systemd_image import ensure_systemd_image
 
     return ensure_systemd_image(docker_client)

@@ -195,7 +195,9 @@ def iptables_manager() -> str:
         '        """Apply the in-memory rules with iptables-save/-restore."""',
     ]
     filler_count = IPTABLES_LINE - 1 - len(head) - len(manager)
-    filler = [f"    # (line {len(head) + i + 1}: rule-building helpers of the real module)" for i in range(filler_count)]
+    filler = [
+        f"    # (line {len(head) + i + 1}: rule-building helpers of the real module)" for i in range(filler_count)
+    ]
     body = [
         "        s = [('/sbin/iptables', self.ipv4)]",
         "        if self.use_ipv6:",
@@ -276,9 +278,16 @@ def running_ovsdb(folder: Path) -> Iterator[str]:
     db, sock = folder / "conf.db", folder / "db.sock"
     subprocess.run(["ovsdb-tool", "create", str(db), SCHEMA], check=True, capture_output=True)
     server = subprocess.Popen(
-        ["ovsdb-server", str(db), f"--remote=punix:{sock}", f"--unixctl={folder / 'ovsdb.ctl'}",
-         f"--log-file={folder / 'ovsdb.log'}", "--no-chdir"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "ovsdb-server",
+            str(db),
+            f"--remote=punix:{sock}",
+            f"--unixctl={folder / 'ovsdb.ctl'}",
+            f"--log-file={folder / 'ovsdb.log'}",
+            "--no-chdir",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 10
@@ -296,7 +305,9 @@ def running_ovsdb(folder: Path) -> Iterator[str]:
 
 def vsctl(address: str, *args: str) -> list[str]:
     """ovs-vsctl against the private server: its output, one entry a line."""
-    done = subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", *args], check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        ["ovs-vsctl", f"--db={address}", "--no-wait", *args], check=True, capture_output=True, text=True
+    )
     return done.stdout.split()
 
 
@@ -322,7 +333,7 @@ def all_folders(root: Path) -> list[Path]:
     return [root] + [Path(d) / n for d, names, _ in os.walk(root) for n in names if not (Path(d) / n).is_symlink()]
 
 
-def cli(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001 - pytest's capsys
+def cli(capsys, *args: str) -> tuple[int, str, str]:
     """Run ``netnsfix ARGS`` in-process; exit code, stdout, stderr."""
     from netnsfix.cli import main
 

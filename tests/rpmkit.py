@@ -12,14 +12,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from netnsfix.commandresult import CommandResult
-from netnsfix.dnfcheck import run_dnf
-from netnsfix.fsutil import cache_dir
+from netnsfix.demo.dnfinstall import run_dnf
 from netnsfix.manifest import FileRecord, Manifest
+from netnsfix.util.command import CommandResult
+from netnsfix.util.fsutil import cache_dir
 
 
-def spec_text(name: str, count: int, version: str = "1.0", release: str = "1", arch_package: bool = True,
-              marker: str = "") -> str:
+def spec_text(
+    name: str, count: int, version: str = "1.0", release: str = "1", arch_package: bool = True, marker: str = ""
+) -> str:
     """A spec whose subpackages ``NAME-0001``... are noarch; ``NAME`` itself is x86_64."""
     lines = [
         f"Name: {name}",
@@ -51,18 +52,30 @@ def spec_text(name: str, count: int, version: str = "1.0", release: str = "1", a
         "%build",
         "%install",
         f"mkdir -p %{{buildroot}}/usr/share/{name}",
-        f"for i in $(seq -f %04g 1 {count}); do echo \"{marker} $i\" > %{{buildroot}}/usr/share/{name}/{name}-$i.txt; done"
-        if count else ":",
+        f'for i in $(seq -f %04g 1 {count}); do echo "{marker} $i" > %{{buildroot}}/usr/share/{name}/{name}-$i.txt; done'
+        if count
+        else ":",
     ]
     if arch_package:
-        lines += [f"echo '{name} {marker}' > %{{buildroot}}/usr/share/{name}/{name}.bin", "%files",
-                  f"/usr/share/{name}/{name}.bin"]
+        lines += [
+            f"echo '{name} {marker}' > %{{buildroot}}/usr/share/{name}/{name}.bin",
+            "%files",
+            f"/usr/share/{name}/{name}.bin",
+        ]
     lines += ["%changelog", "* Mon Dec 03 2012 Test <test@example.org> - 1.0-1", "- Test build."]
     return "\n".join(lines) + "\n"
 
 
-def build_rpms(name: str, count: int, *, version: str = "1.0", release: str = "1", arch_package: bool = True,
-               marker: str = "", cache: Path | None = None) -> Path:
+def build_rpms(
+    name: str,
+    count: int,
+    *,
+    version: str = "1.0",
+    release: str = "1",
+    arch_package: bool = True,
+    marker: str = "",
+    cache: Path | None = None,
+) -> Path:
     """Build (or reuse) the RPMs of :func:`spec_text`; returns a folder of *.rpm and one *.src.rpm."""
     text = spec_text(name, count, version, release, arch_package, marker)
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -77,7 +90,9 @@ def build_rpms(name: str, count: int, *, version: str = "1.0", release: str = "1
     spec.write_text(text)
     subprocess.run(
         ["rpmbuild", "-ba", "--quiet", "--define", f"_topdir {work}", str(spec)],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     out = work / "out"
     out.mkdir()
@@ -107,7 +122,7 @@ def make_outdir(folder: Path, rpms: list[Path]) -> Path:
 
 
 def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True) -> CommandResult:
-    """netnsfix.dnfcheck.run_dnf, failing the test with dnf's output unless told not to."""
+    """netnsfix.demo.dnfinstall.run_dnf, failing the test with dnf's output unless told not to."""
     run = run_dnf(base, *args, repo_text=repo_text)
     if check and run.returncode != 0:
         raise AssertionError(f"{' '.join(run.argv)} exited {run.returncode}:\n{run.stdout}\n{run.stderr}")
@@ -116,5 +131,8 @@ def dnf(base: Path, *args: str, repo_text: str | None = None, check: bool = True
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under FOLDER (except the lock file) with its bytes: 'the repository is unchanged'."""
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file() and path.name != ".netnsfix-publish.lock"}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != ".netnsfix-publish.lock"
+    }

@@ -66,10 +66,10 @@ def _handler(state: ScriptedServer) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             state.requests.append((self.path, self.headers.get("Range")))
             route = state.routes.get(self.path)
             if route is None:
@@ -120,4 +120,3 @@ class Running:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
-

@@ -31,5 +31,5 @@ def test_missing_field_names_file_and_field(tmp_path: Path, project_root: Path) 
 
 
 def test_unknown_recipe_lists_known_ones(project_root: Path) -> None:
-    with pytest.raises(RecipeError, match="known: iproute-3.6.0-fc18"):
+    with pytest.raises(RecipeError, match=r"known: iproute-3\.6\.0-fc18"):
         find_recipe("no-such-recipe", project_root)

@@ -22,7 +22,7 @@ def verify_containers(client, pid: int | None = None) -> list:
     Filtered by the creator's pid label, since other test runs on this machine
     boot containers with the same names at the same time.
     """
-    from netnsfix.systemd_image import PID_LABEL
+    from netnsfix.verify.systemd_image import PID_LABEL
 
     return client.containers.list(all=True, filters={"label": f"{PID_LABEL}={pid or os.getpid()}"})
 
@@ -53,8 +53,9 @@ install -D -m 0755 %{_sourcedir}/ip %{buildroot}%{ippath}
 PAYLOADS = {"gzip": "w9.gzdio", "xz": "w2.xzdio", "zstd": "w19.zstdio"}
 
 
-def build_rpm(binary: Path, folder: Path, *, ippath: str = "/sbin/ip", payload: str = "xz",
-              link: tuple[str, str] | None = None) -> Path:
+def build_rpm(
+    binary: Path, folder: Path, *, ippath: str = "/sbin/ip", payload: str = "xz", link: tuple[str, str] | None = None
+) -> Path:
     """rpmbuild -bb an RPM that carries ``binary`` at ``ippath`` (and a symlink ``link`` = (from, to))."""
     top = folder / "rpmbuild"
     (top / "SOURCES").mkdir(parents=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netnsfix.errors import EngineError
-from netnsfix.fsutil import cache_dir
+from netnsfix.util.fsutil import cache_dir
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,19 @@ class Check:
 
 
 def check_engine() -> Check:
-    from netnsfix.engine import connect
+    from netnsfix.tools.engine import connect
 
     try:
         client = connect(timeout=10)
         version = client.version().get("Version", "?")
     except EngineError as error:
         text = str(error)
-        fix = "run as root or add yourself to the 'docker' group (then log in again)" if "permission" in text else (
-            "start it: scripts/engine start (or systemctl start docker), or point DOCKER_HOST at a running engine"
+        fix = (
+            "run as root or add yourself to the 'docker' group (then log in again)"
+            if "permission" in text
+            else (
+                "start it: scripts/engine start (or systemctl start docker), or point DOCKER_HOST at a running engine"
+            )
         )
         return Check("container engine", False, text, fix, "netnsfix image, build, verify")
     return Check("container engine", True, f"Docker {version} at {os.environ.get('DOCKER_HOST', 'the default socket')}")
@@ -67,7 +71,13 @@ def check_rpm_bindings() -> Check:
 def check_root() -> Check:
     if os.geteuid() == 0:
         return Check("root", True, "running as root")
-    return Check("root", False, f"running as uid {os.geteuid()}", "run netnsfix verify with sudo", "netnsfix verify (mount namespaces, ip netns)")
+    return Check(
+        "root",
+        False,
+        f"running as uid {os.geteuid()}",
+        "run netnsfix verify with sudo",
+        "netnsfix verify (mount namespaces, ip netns)",
+    )
 
 
 def check_cache() -> Check:
@@ -78,7 +88,9 @@ def check_cache() -> Check:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        return Check("cache", False, f"{where}: {error.strerror}", "set NETNSFIX_CACHE to a writable folder", "downloads, images")
+        return Check(
+            "cache", False, f"{where}: {error.strerror}", "set NETNSFIX_CACHE to a writable folder", "downloads, images"
+        )
     return Check("cache", True, str(where))
 
 

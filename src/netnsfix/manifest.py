@@ -13,7 +13,7 @@ from typing import Any
 
 from netnsfix import __version__
 from netnsfix.errors import NetnsfixError
-from netnsfix.fsutil import atomic_write_text, sha256_file
+from netnsfix.util.fsutil import atomic_write_text, sha256_file
 
 MANIFEST_NAME = "manifest.json"
 
@@ -29,7 +29,7 @@ class FileRecord:
     kind: str = ""  # "srpm", "rpm", "log", "patch", "spec", "source", ...
 
     @classmethod
-    def of(cls, path: Path, name: str | None = None, kind: str = "") -> "FileRecord":
+    def of(cls, path: Path, name: str | None = None, kind: str = "") -> FileRecord:
         return cls(path=name or str(path), sha256=sha256_file(path), size=path.stat().st_size, kind=kind)
 
 

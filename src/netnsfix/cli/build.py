@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 from netnsfix import doctor
-from netnsfix.archive import repo_urls
-from netnsfix.buildinputs import resolve_build_root
-from netnsfix.buildroot import BuildImage, ensure_image, planned_image
-from netnsfix.engine import connect
-from netnsfix.fetch import Fetcher
-from netnsfix.rebuild import rebuild, up_to_date
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.archive.layout import repo_urls
+from netnsfix.build.image import BuildImage, ensure_image, planned_image
+from netnsfix.build.inputs import build_root_closure
+from netnsfix.build.rebuild import rebuild, up_to_date
 from netnsfix.recipe import Recipe, find_recipe
+from netnsfix.tools.engine import connect
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +37,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", nargs="?", help="recipe name or .toml path (default: iproute-3.6.0-fc18)")
     parser.add_argument("--mirror", help="archive base URL replacing the recipe's (…/pub/archive/fedora/linux)")
     parser.add_argument(
-        "--srpm", type=Path,
+        "--srpm",
+        type=Path,
         help="the source RPM to build (default: the recipe's patched SRPM, made or reused by the srpm stage)",
     )
     parser.add_argument("--lock", type=Path, help="the srpm stage's lock file (default: specs/RECIPE.lock.json)")
@@ -51,7 +52,7 @@ def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher) ->
     """``--srpm``, or the srpm stage's output in out/RECIPE/srpm (kept when its inputs are unchanged)."""
     if args.srpm is not None:
         return args.srpm
-    from netnsfix.srpm import build_patched_srpm
+    from netnsfix.source.srpm import build_patched_srpm
 
     out = Path("out") / recipe.name / "srpm"
     result = build_patched_srpm(recipe, fetcher, out, mirrors=[args.mirror], lock_path=args.lock)
@@ -62,7 +63,7 @@ def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher) ->
 def _closure(args: argparse.Namespace, fetcher: Fetcher):
     recipe = find_recipe(args.recipe)
     srpm = _patched_srpm(args, recipe, fetcher)
-    return recipe, srpm, resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
+    return recipe, srpm, build_root_closure(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
 
 
 def _image(args: argparse.Namespace) -> int:
@@ -85,7 +86,7 @@ def _build(args: argparse.Namespace) -> int:
         image = BuildImage(tag=args.image, id="", packages=(), key="")
         result = rebuild(srpm, image, out, connect, print, force=args.force, recipe=recipe.name)
     else:
-        closure = resolve_build_root(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
+        closure = build_root_closure(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
         planned = planned_image(closure)
         result = None if args.force else up_to_date(srpm, planned, out)
         if result is None:

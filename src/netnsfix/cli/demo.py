@@ -18,9 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "dnf install, and the harness on the installed ip and on an unpatched 3.6.0-like ip.",
     )
     parser.add_argument("recipe", nargs="?", metavar="RECIPE", help="recipe (default: iproute-3.6.0-fc18)")
-    parser.add_argument("--workdir", type=Path, default=Path("demo-out"), help="where everything goes (default: ./demo-out)")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path("demo-out"), help="where everything goes (default: ./demo-out)"
+    )
     parser.add_argument("--force", action="store_true", help="rebuild even if the outputs are up to date")
-    parser.add_argument("--show-build-log", action="store_true", help="print rpmbuild's log as it runs (it always goes to build.log)")
+    parser.add_argument(
+        "--show-build-log", action="store_true", help="print rpmbuild's log as it runs (it always goes to build.log)"
+    )
     parser.set_defaults(handler=_demo)
 
 
@@ -29,15 +33,19 @@ def _say(text: str) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from netnsfix.archive.fetch import Fetcher
     from netnsfix.cli.source import progress_for
-    from netnsfix.demojob import run_demo
-    from netnsfix.fetch import Fetcher
+    from netnsfix.demo.run import run_demo
 
     recipe = find_recipe(args.recipe)
     log_sink = (lambda line: print(f"   | {line}", flush=True)) if args.show_build_log else (lambda _: None)
     result = run_demo(
-        recipe, args.workdir.resolve(), fetcher=Fetcher(progress=progress_for(sys.stderr)),
-        force=args.force, notify=_say, log_sink=log_sink,
+        recipe,
+        args.workdir.resolve(),
+        fetcher=Fetcher(progress=progress_for(sys.stderr)),
+        force=args.force,
+        notify=_say,
+        log_sink=log_sink,
     )
     print()
     print(f"recipe      {recipe.name}: {recipe.description}")
@@ -47,8 +55,14 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"rpm         {rpm}")
     print(f"build log   {result.build.log}")
     print(f"repository  {result.published.repo} (yum/dnf: {result.published.repo / 'netnsfix.repo'})")
-    print(f"installed   {', '.join(n for n in result.installed.packages if n.startswith(recipe.package + '-'))} into {result.installed.root}")
-    for label, verdict in ((f"fixed ip    {result.fixed.ip}", result.fixed), (f"3.6.0 ip    {result.unpatched.ip}", result.unpatched)):
+    print(
+        f"installed   {', '.join(n for n in result.installed.packages if n.startswith(recipe.package + '-'))} "
+        f"into {result.installed.root}"
+    )
+    for label, verdict in (
+        (f"fixed ip    {result.fixed.ip}", result.fixed),
+        (f"3.6.0 ip    {result.unpatched.ip}", result.unpatched),
+    ):
         checks = ", ".join(f"{c.name} {c.status}" for c in verdict.checks)
         print(f"{label}: {checks}")
     view = result.fixed.check("view") if any(c.name == "view" for c in result.fixed.checks) else None

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from netnsfix.host.backups import STORE, BackupStore
+from netnsfix.host.commands import SubprocessRunner
 from netnsfix.host.core import Node, StepPlan, apply_steps, plan_steps, undo_steps
-from netnsfix.host.runner import SubprocessRunner
 from netnsfix.host.settings import HostSettings, load_settings
 from netnsfix.host.steps import STEPS, select_steps
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
@@ -35,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             _settings_options(action)
         action.set_defaults(handler=handler)
     topology = actions.add_parser("topology", help="print the quantum commands that build a topology file")
-    topology.add_argument("file", nargs="?", type=Path, default=EXAMPLE, help="TOML topology (default: the seed's example)")
+    topology.add_argument(
+        "file", nargs="?", type=Path, default=EXAMPLE, help="TOML topology (default: the seed's example)"
+    )
     _settings_options(topology)
     topology.set_defaults(handler=_topology)
 
@@ -46,19 +48,43 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-nic", help="NIC on the public network (br-ex, network node)")
     parser.add_argument("--private-nic", help="NIC on the private network")
     parser.add_argument("--private-bridge", help="the private bridge (default br-<private NIC>)")
-    parser.add_argument("--physnet", action="append", dest="physnets", metavar="NAME[:FIRST:LAST]",
-                        help="a network_vlan_ranges entry (repeat; default physnet1, physnet2:100:199)")
-    parser.add_argument("--bridge-mapping", action="append", dest="bridge_mappings", metavar="PHYSNET:BRIDGE",
-                        help="a bridge_mappings entry (repeat)")
+    parser.add_argument(
+        "--physnet",
+        action="append",
+        dest="physnets",
+        metavar="NAME[:FIRST:LAST]",
+        help="a network_vlan_ranges entry (repeat; default physnet1, physnet2:100:199)",
+    )
+    parser.add_argument(
+        "--bridge-mapping",
+        action="append",
+        dest="bridge_mappings",
+        metavar="PHYSNET:BRIDGE",
+        help="a bridge_mappings entry (repeat)",
+    )
     parser.add_argument("--iscsi-ip-address", help="cinder's iscsi_ip_address (an IP address)")
     parser.add_argument("--ovs-db", help="ovsdb address, e.g. unix:/path/db.sock")
-    parser.add_argument("--ovs-no-wait", dest="ovs_wait", action="store_const", const=False,
-                        help="do not wait for ovs-vswitchd (an ovsdb-server alone)")
+    parser.add_argument(
+        "--ovs-no-wait",
+        dest="ovs_wait",
+        action="store_const",
+        const=False,
+        help="do not wait for ovs-vswitchd (an ovsdb-server alone)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> HostSettings:
-    keys = ("role", "public_nic", "private_nic", "private_bridge", "physnets", "bridge_mappings",
-            "iscsi_ip_address", "ovs_db", "ovs_wait")
+    keys = (
+        "role",
+        "public_nic",
+        "private_nic",
+        "private_bridge",
+        "physnets",
+        "bridge_mappings",
+        "iscsi_ip_address",
+        "ovs_db",
+        "ovs_wait",
+    )
     return load_settings(args.config, {key: getattr(args, key) for key in keys})
 
 

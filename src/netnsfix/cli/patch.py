@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from netnsfix.fsutil import atomic_write_text
-from netnsfix.pasted import import_pasted
-from netnsfix.patching import PatchReport, check_patch, source_tree
+from netnsfix.source.diffimport import import_pasted
+from netnsfix.source.patching import PatchReport, check_patch, source_tree
+from netnsfix.util.fsutil import atomic_write_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "blank context lines, CRLF) and check it against the sources at fuzz 0.",
     )
     imported.add_argument("file", type=Path, metavar="FILE", help="text holding the pasted diff")
-    imported.add_argument("--source", type=Path, required=True, metavar="TREE_OR_TARBALL",
-                          help="the source folder or tarball the patch is for")
-    imported.add_argument("-o", "--output", type=Path, metavar="OUT",
-                          help="write the patch here (atomically); default: standard output")
+    imported.add_argument(
+        "--source",
+        type=Path,
+        required=True,
+        metavar="TREE_OR_TARBALL",
+        help="the source folder or tarball the patch is for",
+    )
+    imported.add_argument(
+        "-o", "--output", type=Path, metavar="OUT", help="write the patch here (atomically); default: standard output"
+    )
     imported.set_defaults(handler=_import)
 
     checked = commands.add_parser(
@@ -36,8 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     checked.add_argument("patch", type=Path, metavar="PATCH")
     checked.add_argument("--source", type=Path, required=True, metavar="TREE_OR_TARBALL")
-    checked.add_argument("-p", "--strip", type=int, default=1, metavar="N",
-                         help="leading path components to strip, as patch -pN (default 1)")
+    checked.add_argument(
+        "-p",
+        "--strip",
+        type=int,
+        default=1,
+        metavar="N",
+        help="leading path components to strip, as patch -pN (default 1)",
+    )
     checked.set_defaults(handler=_check)
 
 
@@ -75,8 +87,11 @@ def _check(args: argparse.Namespace) -> int:
 def _print_report(report: PatchReport, out: TextIO) -> None:
     hunks = len(report.hunks)
     moved = sum(1 for hunk in report.hunks if hunk.offset)
-    print(f"{report.patch}: {hunks} hunk{'s match' if hunks != 1 else ' matches'} at fuzz 0 (-p{report.strip})"
-          + (f", {moved} at an offset" if moved else ""), file=out)
+    print(
+        f"{report.patch}: {hunks} hunk{'s match' if hunks != 1 else ' matches'} at fuzz 0 (-p{report.strip})"
+        + (f", {moved} at an offset" if moved else ""),
+        file=out,
+    )
     for hunk in report.hunks:
         offset = f"{hunk.offset:+d}" if hunk.offset else "0"
         print(f"  {hunk.file}  hunk {hunk.hunk}  {hunk.header}  line {hunk.found_line}  offset {offset}", file=out)

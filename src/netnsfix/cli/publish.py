@@ -5,25 +5,34 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from netnsfix import repofile
 from netnsfix.errors import NetnsfixError
-from netnsfix.httpserve import make_server
-from netnsfix.publish import publish
+from netnsfix.publish import repofile
+from netnsfix.publish.repository import publish
+from netnsfix.util.httpserve import make_server
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "publish", help="publish a build folder's RPMs and SRPM into a yum repository",
+        "publish",
+        help="publish a build folder's RPMs and SRPM into a yum repository",
         description="Check OUTDIR's RPMs against its manifest.json, copy them into the yum repository "
-                    "DIR (created when missing) and write its repodata (gzip + sqlite: yum 3.4 and dnf).")
+        "DIR (created when missing) and write its repodata (gzip + sqlite: yum 3.4 and dnf).",
+    )
     parser.add_argument("outdir", type=Path, metavar="OUTDIR", help="a build output folder with manifest.json")
     parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the repository folder")
-    parser.add_argument("--sign", metavar="KEYID", help="sign packages and repomd.xml with this GnuPG key "
-                        "(GNUPGHOME is honoured)")
-    parser.add_argument("--replace", action="store_true",
-                        help="replace a package already published under the same NEVRA with a different file")
-    parser.add_argument("--baseurl", metavar="URL",
-                        help="the URL hosts reach DIR at, for netnsfix.repo (default: the one it has, else file://DIR)")
+    parser.add_argument(
+        "--sign", metavar="KEYID", help="sign packages and repomd.xml with this GnuPG key (GNUPGHOME is honoured)"
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a package already published under the same NEVRA with a different file",
+    )
+    parser.add_argument(
+        "--baseurl",
+        metavar="URL",
+        help="the URL hosts reach DIR at, for netnsfix.repo (default: the one it has, else file://DIR)",
+    )
     parser.set_defaults(handler=_publish)
 
     serve = subparsers.add_parser("serve", help="serve a repository folder over HTTP (Ctrl-C stops)")
@@ -55,8 +64,11 @@ def _serve(args: argparse.Namespace) -> int:
     shown = f"[{host}]" if ":" in host else host
     print(f"serving {args.dir.resolve()} at http://{shown}:{port}/  (Ctrl-C stops)", flush=True)
     if (args.dir / repofile.REPO_FILE).is_file():
-        print(f"  hosts: curl -o /etc/yum.repos.d/{repofile.REPO_FILE} http://{shown}:{port}/{repofile.REPO_FILE}"
-              f"  (publish with --baseurl http://{shown}:{port} so its baseurl points here)", flush=True)
+        print(
+            f"  hosts: curl -o /etc/yum.repos.d/{repofile.REPO_FILE} http://{shown}:{port}/{repofile.REPO_FILE}"
+            f"  (publish with --baseurl http://{shown}:{port} so its baseurl points here)",
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

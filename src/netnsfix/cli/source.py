@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from netnsfix.fetch import Cache, Fetcher, Progress
-from netnsfix.lock import resolve_locked
+from netnsfix.archive.fetch import Cache, Fetcher, Progress
+from netnsfix.archive.recipelock import locked_srpm
+from netnsfix.archive.resolve import source_urls
 from netnsfix.recipe import find_recipe, list_recipes
-from netnsfix.resolve import source_urls
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,14 +54,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", metavar="RECIPE", nargs="?", help="recipe name or .toml file (default: iproute-3.6.0-fc18)")
+    parser.add_argument(
+        "recipe", metavar="RECIPE", nargs="?", help="recipe name or .toml file (default: iproute-3.6.0-fc18)"
+    )
     parser.add_argument(
         "--mirror",
         metavar="URL",
         action="append",
         help="replace the archive's base URL (the part before releases/18/...); repeat to fetch from several in order",
     )
-    parser.add_argument("--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)")
+    parser.add_argument(
+        "--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)"
+    )
     parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
 
 
@@ -111,13 +115,13 @@ def _resolved(args: argparse.Namespace, fetcher: Fetcher):
     mirrors = args.mirror or [None]
     lock = args.lock or recipe.lock_path
     existed = lock.exists()
-    resolved = resolve_locked(recipe, fetcher, mirrors[0], lock, args.refresh)
+    resolved = locked_srpm(recipe, fetcher, mirrors[0], lock, args.refresh)
     how = "reused" if existed and not args.refresh else "written"
     return recipe, mirrors, lock, how, resolved
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
+    _recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
     print(f"nevra   {resolved.nevra}")
     print(f"url     {resolved.url}")
     print(f"sha256  {resolved.sha256}")
@@ -135,7 +139,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _srpm(args: argparse.Namespace) -> int:
-    from netnsfix.srpm import build_patched_srpm
+    from netnsfix.source.srpm import build_patched_srpm
 
     recipe = find_recipe(args.recipe)
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
@@ -153,15 +157,18 @@ def print_srpm_result(result) -> None:
     for hunk in result.report.hunks:
         print(f"hunk      {hunk.file} #{hunk.hunk} {hunk.header} at line {hunk.found_line}, offset {hunk.offset}")
     change = result.change
-    print(f"spec      {change.patch_line.split()[0]} {result.report.patch.name}; Release {change.old_release} -> {change.new_release}")
+    print(
+        f"spec      {change.patch_line.split()[0]} {result.report.patch.name}; Release {change.old_release} -> "
+        f"{change.new_release}"
+    )
     print(f"evr       {change.old_evr} -> {change.new_evr} (dist {result.dist or 'none'})")
     print(f"srpm      {result.srpm}")
     print(f"manifest  {result.manifest}")
 
 
 def _demo_archive(args: argparse.Namespace) -> int:
-    from netnsfix.demoarchive import build_demo_archive
-    from netnsfix.httpserve import make_server
+    from netnsfix.demo.archive import build_demo_archive
+    from netnsfix.util.httpserve import make_server
 
     archive = build_demo_archive(args.dir)
     print(f"archive {archive.root}")

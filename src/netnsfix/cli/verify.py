@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 from netnsfix.errors import VerifyError
-from netnsfix.fsutil import atomic_write_text
+from netnsfix.util.fsutil import atomic_write_text
 from netnsfix.verify import BUG_CHECKS, CHECKS, VerifyResult, parse_checks, verify_binary
 from netnsfix.verify.junit import evidence_lines, to_junit
 from netnsfix.verify.report import Status
@@ -31,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--ip", type=Path, metavar="PATH", help="the ip binary to verify")
     source.add_argument("--rpm", type=Path, metavar="FILE", help="an RPM carrying /sbin/ip or /usr/sbin/ip")
-    parser.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated, from {','.join(CHECKS)} (default: all)")
+    parser.add_argument(
+        "--checks", default=",".join(CHECKS), help=f"comma-separated, from {','.join(CHECKS)} (default: all)"
+    )
     parser.add_argument("--image", help="systemd image for the systemd check (default: netnsfix builds one)")
     parser.add_argument("--expect-bug", action="store_true", help="succeed only if Bug 882047 is reproduced")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
@@ -98,5 +100,9 @@ def verdict(result: VerifyResult, expect_bug: bool) -> str:
     if not result.answered:
         return "no answer: a check could not run to the end"
     if expect_bug:
-        return "Bug 882047 reproduced, as expected" if result.bug_reproduced else "expected Bug 882047, but it did not show"
+        return (
+            "Bug 882047 reproduced, as expected"
+            if result.bug_reproduced
+            else "expected Bug 882047, but it did not show"
+        )
     return "fixed: every check passed" if result.passed else "NOT fixed: Bug 882047 shows"

@@ -10,6 +10,7 @@ command that reverses them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -23,8 +24,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from netnsfix.errors import HostError
-from netnsfix.host.rootfs import check_writable, host_path, missing_parents, write_file
-from netnsfix.host.runner import Runner
+from netnsfix.host.commands import Runner
+from netnsfix.host.noderoot import check_writable, host_path, missing_parents, write_file
 
 if TYPE_CHECKING:
     from netnsfix.host.core import FileChange
@@ -70,7 +71,9 @@ class BackupStore:
         if not self.dir.exists():
             journal["created_dirs"] = [str(d) for d in missing_parents(self.journal_path)]
             self.dir.mkdir(mode=0o700, parents=True)
-        write_file(self.journal_path, (json.dumps(journal, indent=2) + "\n").encode(), 0o600, os.geteuid(), os.getegid())
+        write_file(
+            self.journal_path, (json.dumps(journal, indent=2) + "\n").encode(), 0o600, os.geteuid(), os.getegid()
+        )
 
     def _remove(self, journal: dict[str, Any]) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -221,18 +224,14 @@ class _Transaction:
             if undo:
                 self.runner.run(undo, check=False)
         for target, before, mode, uid, gid in reversed(self.written):
-            try:
+            with contextlib.suppress(OSError):
                 if before is None:
                     target.unlink(missing_ok=True)
                 else:
                     write_file(target, before, mode, uid, gid)
-            except OSError:
-                pass
         for folder in reversed(self.created):
-            try:
+            with contextlib.suppress(OSError):
                 folder.rmdir()
-            except OSError:
-                pass
         for backup in self.new_backups:
             backup.unlink(missing_ok=True)
         if journal_existed:

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from netnsfix.errors import HostError
 from netnsfix.host.backups import BackupStore, UndoResult
-from netnsfix.host.runner import Runner
+from netnsfix.host.commands import Runner
 from netnsfix.host.settings import HostSettings
 
 
@@ -35,9 +35,7 @@ class FileChange:
         old = [] if self.before is None else self.before.decode("utf-8", "surrogateescape").splitlines(True)
         new = self.after.decode("utf-8", "surrogateescape").splitlines(True)
         name = str(self.path).lstrip("/")
-        lines = difflib.unified_diff(
-            old, new, "/dev/null" if self.before is None else f"a/{name}", f"b/{name}", n=3
-        )
+        lines = difflib.unified_diff(old, new, "/dev/null" if self.before is None else f"a/{name}", f"b/{name}", n=3)
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

@@ -18,7 +18,7 @@ from configupdater.option import Option
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node
-from netnsfix.host.rootfs import host_path, read_file, resolve
+from netnsfix.host.noderoot import host_path, read_file, resolve
 
 
 def set_options(data: bytes, where: Path, values: Mapping[str, Mapping[str, str]]) -> bytes:
@@ -69,7 +69,7 @@ def _parse(text: str, where: Path) -> ConfigUpdater:
     return updater
 
 
-def _anchor(section, key: str):  # noqa: ANN001, ANN202 - configupdater blocks
+def _anchor(section, key: str):
     """Where a new key goes: after ``# key = ...`` if the file has one, else after the last option."""
     commented = re.compile(rf"^\s*[#;]\s*{re.escape(key)}\s*[=:]")
     last_option = None

@@ -18,7 +18,7 @@ from unidiff.errors import UnidiffParseError
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node, StepPlan, verify_by_replanning
-from netnsfix.host.rootfs import host_path, resolve
+from netnsfix.host.noderoot import host_path, resolve
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -45,7 +45,8 @@ def find_modules(root: Path) -> list[PurePosixPath]:
                 found.append(real)
     if not found:
         raise HostError(
-            f"{root}: quantum's {MODULE} is not installed (looked under /{', /'.join(SEARCH)}); is openstack-quantum installed?"
+            f"{root}: quantum's {MODULE} is not installed (looked under /{', /'.join(SEARCH)}); is "
+            "openstack-quantum installed?"
         )
     return found
 
@@ -74,7 +75,9 @@ def fixed_lines(lines: list[str], where: Path) -> list[str]:
 def _apply_body(lines: list[str], where: Path) -> tuple[int, int]:
     heads = [i for i, line in enumerate(lines) if re.match(r"^(\s*)def _apply\(self\b", line)]
     if len(heads) != 1:
-        raise HostError(f"{where}: expected one 'def _apply(self' (found {len(heads)}); not quantum 2012.2's iptables_manager.py")
+        raise HostError(
+            f"{where}: expected one 'def _apply(self' (found {len(heads)}); not quantum 2012.2's iptables_manager.py"
+        )
     head = heads[0]
     indent = len(lines[head]) - len(lines[head].lstrip())
     for i in range(head + 1, len(lines)):
@@ -107,7 +110,7 @@ def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
         removed = [line.value.strip() for line in hunk if line.is_removed]
         added = [line.value.strip() for line in hunk if line.is_added]
         allowed = dict(FIXES)
-        if len(removed) != len(added) or any(allowed.get(old) != new for old, new in zip(removed, added)):
+        if len(removed) != len(added) or any(allowed.get(old) != new for old, new in zip(removed, added, strict=True)):
             raise HostError(f"{where}: the diff changes more than the iptables command names")
         result += before[taken:start]
         result += [line.value for line in hunk if line.is_context or line.is_added]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Command, Node, StepPlan, verify_by_replanning
-from netnsfix.host.rootfs import host_path, is_system_root
+from netnsfix.host.noderoot import host_path, is_system_root
 from netnsfix.host.settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE
 
 DB_SOCKET = "/var/run/openvswitch/db.sock"
@@ -58,7 +58,9 @@ def current_state(node: Node) -> dict[str, list[str]]:
     if listing.returncode != 0:
         where = ovs_db(node) or "ovs-vsctl's default socket"
         detail = " ".join(listing.stderr.split())
-        raise HostError(f"ovs-bridges: cannot read the bridges from ovsdb at {where} ({detail}); is openvswitch running? (--ovs-db)")
+        raise HostError(
+            f"ovs-bridges: cannot read the bridges from ovsdb at {where} ({detail}); is openvswitch running? (--ovs-db)"
+        )
     bridges = listing.stdout.split()
     return {bridge: runner.run(vsctl(node, "list-ports", bridge)).stdout.split() for bridge in bridges}
 
@@ -75,7 +77,10 @@ class OvsBridges:
         for bridge, nic in wanted:
             if bridge not in state:
                 commands.append(
-                    Command(vsctl(node, "--may-exist", "add-br", bridge, write=True), vsctl(node, "--if-exists", "del-br", bridge, write=True))
+                    Command(
+                        vsctl(node, "--may-exist", "add-br", bridge, write=True),
+                        vsctl(node, "--if-exists", "del-br", bridge, write=True),
+                    )
                 )
             if nic is None:
                 continue

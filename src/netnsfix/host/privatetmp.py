@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Command, FileChange, Node, StepPlan, verify_by_replanning
-from netnsfix.host.rootfs import host_path, resolve, systemd_runs
+from netnsfix.host.noderoot import host_path, resolve, systemd_runs
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"

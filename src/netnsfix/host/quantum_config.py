@@ -23,9 +23,7 @@ CINDER_CONF = PurePosixPath("/etc/cinder/cinder.conf")
 def wanted(node: Node) -> list[tuple[PurePosixPath, dict[str, dict[str, str]]]]:
     settings = node.settings
     if not settings.mappings:
-        raise HostError(
-            f"{settings.source}: no bridge_mappings for plugin.ini: set private_nic (or bridge_mappings)"
-        )
+        raise HostError(f"{settings.source}: no bridge_mappings for plugin.ini: set private_nic (or bridge_mappings)")
     edits: list[tuple[PurePosixPath, dict[str, dict[str, str]]]] = [
         (
             PLUGIN_INI,

@@ -88,12 +88,15 @@ def _checked(raw: dict[str, Any], physnets: tuple[PhysNet, ...]) -> Topology:
             if physnet not in known:
                 raise HostError(f"network {name}: physnet {physnet!r} is not one of the node's ({', '.join(known)})")
             vlans = known[physnet].vlans
-            if kind == "vlan":
-                if not isinstance(segment, int) or vlans is None or not vlans[0] <= segment <= vlans[1]:
-                    raise HostError(f"network {name}: segmentation_id {segment!r} is outside {known[physnet]}'s VLAN range")
+            if kind == "vlan" and (
+                not isinstance(segment, int) or vlans is None or not vlans[0] <= segment <= vlans[1]
+            ):
+                raise HostError(f"network {name}: segmentation_id {segment!r} is outside {known[physnet]}'s VLAN range")
         if name in networks:
             raise HostError(f"network {name} is declared twice")
-        networks[name] = Network(name, kind, physnet, segment if kind == "vlan" else None, bool(entry.get("external", False)))
+        networks[name] = Network(
+            name, kind, physnet, segment if kind == "vlan" else None, bool(entry.get("external", False))
+        )
     subnets: dict[str, Subnet] = {}
     for entry in raw.get("subnets", []):
         name = _name(entry, "subnet")
@@ -131,7 +134,9 @@ def _checked(raw: dict[str, Any], physnets: tuple[PhysNet, ...]) -> Topology:
         routers.append(Router(name, gateway, interfaces))
     if len({r.name for r in routers}) != len(routers):
         raise HostError("a router is declared twice")
-    return Topology(str(raw.get("tenant", "$tenant")), tuple(networks.values()), tuple(subnets.values()), tuple(routers))
+    return Topology(
+        str(raw.get("tenant", "$tenant")), tuple(networks.values()), tuple(subnets.values()), tuple(routers)
+    )
 
 
 def _name(entry: dict[str, Any], kind: str) -> str:
@@ -144,7 +149,12 @@ def _name(entry: dict[str, Any], kind: str) -> str:
 def _net_create(tenant: str, network: Network) -> tuple[str, ...]:
     argv = ["quantum", "net-create", "--tenant-id", tenant, network.name]
     if network.network_type != "local":
-        argv += ["--provider:network_type", network.network_type, "--provider:physical_network", str(network.physical_network)]
+        argv += [
+            "--provider:network_type",
+            network.network_type,
+            "--provider:physical_network",
+            str(network.physical_network),
+        ]
     if network.segmentation_id is not None:
         argv += ["--provider:segmentation_id", str(network.segmentation_id)]
     if network.external:

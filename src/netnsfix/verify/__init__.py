@@ -2,7 +2,7 @@
 
 :func:`verify_binary` is the entry point for the CLI and the demo; each
 check lives in a module of its own (mounts, view, systemd) and
-:func:`netnsfix.verify.runner.run_checks` drives them.
+:func:`netnsfix.verify.harness.run_checks` drives them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from netnsfix.verify.report import BUG_CHECKS, CheckResult, Status, VerifyResult
 CHECKS = ("mounts", "view", "systemd")
 HOST_CHECKS = ("mounts", "view")
 
-__all__ = ["CHECKS", "BUG_CHECKS", "CheckResult", "Status", "VerifyResult", "parse_checks", "verify_binary"]
+__all__ = ["BUG_CHECKS", "CHECKS", "CheckResult", "Status", "VerifyResult", "parse_checks", "verify_binary"]
 
 
 def parse_checks(text: str) -> tuple[str, ...]:
@@ -44,8 +44,8 @@ def verify_binary(
     netnsfix builds, made once and cached). Raises :class:`VerifyError` when
     the harness cannot run at all.
     """
+    from netnsfix.verify.harness import run_checks
     from netnsfix.verify.mounts import MountsCheck
-    from netnsfix.verify.runner import run_checks
     from netnsfix.verify.view import ViewCheck
 
     names = parse_checks(",".join(checks))
@@ -72,8 +72,8 @@ def verify_binary(
 
 
 def _engine_and_image(client: Any, image: str | None) -> tuple[Any, str]:
-    from netnsfix.engine import connect
-    from netnsfix.systemd_image import ensure_systemd_image
+    from netnsfix.tools.engine import connect
+    from netnsfix.verify.systemd_image import ensure_systemd_image
 
     try:
         client = client or connect()

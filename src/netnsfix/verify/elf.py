@@ -37,11 +37,11 @@ def read_elf(path: Path) -> ElfInfo | None:
     wide, endian = data[4] == 2, "<" if data[5] == 1 else ">"
     try:
         if wide:
-            phoff, = struct.unpack_from(endian + "Q", data, 0x20)
+            (phoff,) = struct.unpack_from(endian + "Q", data, 0x20)
             phentsize, phnum = struct.unpack_from(endian + "HH", data, 0x36)
             header = endian + "IIQQQQQQ"  # type, flags, offset, vaddr, paddr, filesz, memsz, align
         else:
-            phoff, = struct.unpack_from(endian + "I", data, 0x1C)
+            (phoff,) = struct.unpack_from(endian + "I", data, 0x1C)
             phentsize, phnum = struct.unpack_from(endian + "HH", data, 0x2A)
             header = endian + "IIIIIIII"  # type, offset, vaddr, paddr, filesz, memsz, flags, align
         segments = []

@@ -29,7 +29,9 @@ def to_junit(result: VerifyResult, expect_bug: bool) -> str:
     )
     failures = errors = 0
     for check in result.checks:
-        case = ET.SubElement(suite, "testcase", classname="netnsfix.verify", name=check.name, time=f"{check.seconds:.3f}")
+        case = ET.SubElement(
+            suite, "testcase", classname="netnsfix.verify", name=check.name, time=f"{check.seconds:.3f}"
+        )
         detail = "\n".join(evidence_lines(check))
         if check.status is Status.ERROR:
             errors += 1

@@ -29,7 +29,11 @@ class Mount:
     def same(self, other: Mount) -> bool:
         """The same mount, not just one at the same place (ids are reused quickly)."""
         return (self.mount_id, self.mount_point, self.fstype, self.device) == (
-            other.mount_id, other.mount_point, other.fstype, other.device)
+            other.mount_id,
+            other.mount_point,
+            other.fstype,
+            other.device,
+        )
 
 
 def _unescape(field: str) -> str:
@@ -74,9 +78,7 @@ def sys_damage(before: tuple[Mount, ...], after: tuple[Mount, ...]) -> tuple[str
         if sys_after is None:
             problems.append("/sys is gone: nothing is mounted there any more")
         elif not sys_after.same(sys_before):
-            problems.append(
-                f"/sys was replaced: {sys_before.describe()} before, {sys_after.describe()} after"
-            )
+            problems.append(f"/sys was replaced: {sys_before.describe()} before, {sys_after.describe()} after")
     after_points = {(m.mount_point, m.fstype) for m in after}
     lost = [m for m in under(before, CGROUP) if (m.mount_point, m.fstype) not in after_points]
     if lost:

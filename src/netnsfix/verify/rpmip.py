@@ -12,7 +12,7 @@ from pathlib import Path
 import rpmfile
 
 from netnsfix.errors import VerifyError
-from netnsfix.fsutil import atomic_write_bytes
+from netnsfix.util.fsutil import atomic_write_bytes
 
 CANDIDATES = ("usr/sbin/ip", "sbin/ip")
 

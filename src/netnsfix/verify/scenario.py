@@ -152,8 +152,13 @@ class PrivateNamespaceShell:
         command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "netnsfix-verify", *args]
         try:
             result = subprocess.run(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                errors="replace", timeout=timeout, stdin=subprocess.DEVNULL,
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
             )
         except FileNotFoundError:
             raise VerifyError("unshare: not installed (apt-get install util-linux)") from None

@@ -1,7 +1,7 @@
 """Check "systemd": in a container with systemd booted, the same netns exec must not hurt it.
 
 The container is started so that it leaves the host alone
-(``netnsfix.systemd_image.booted``); inside, the scenario makes ``/``
+(``netnsfix.verify.systemd_image.booted``); inside, the scenario makes ``/``
 rshared as systemd on a booted host does, runs ``ip netns add/exec/delete``,
 then asks systemd: ``systemd-run --wait true`` must succeed (3.6.0's bug makes
 it exit 219/CGROUP) and ``systemctl is-system-running`` must not say degraded.
@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netnsfix.engine import image_exists
 from netnsfix.errors import VerifyError
-from netnsfix.systemd_image import booted, system_state
+from netnsfix.tools.engine import image_exists
 from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.mounts import judge
 from netnsfix.verify.report import CheckResult, Status
 from netnsfix.verify.scenario import ContainerShell, Trace, run_scenario
+from netnsfix.verify.systemd_image import booted, system_state
 
 INSIDE = "/opt/netnsfix-verify/ip"
 SYSTEMD_STEPS = r"""
@@ -47,7 +47,8 @@ class SystemdCheck:
             if before != "running":
                 failed = _failed_units(container)
                 return CheckResult(
-                    self.name, Status.ERROR,
+                    self.name,
+                    Status.ERROR,
                     f"systemd in {self.image} was {before} before the test (failed: {failed or 'none'})",
                 )
             copy_in(container, ip, INSIDE)

@@ -1,0 +1,101 @@
+"""The lock: what a recipe resolved to, so later runs fetch the same bytes without asking again.
+
+``NAME.lock.json`` sits beside the recipe by default. It keeps the repository
+and the location inside it, not only the URL: the URL is rebuilt from the
+current base or ``--mirror``, so one lock serves every mirror, and the sha256
+pins the bytes whichever mirror serves them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from netnsfix.archive.repodata import BytesSource
+from netnsfix.archive.resolve import Resolved, find_srpm, rebase
+from netnsfix.errors import RecipeError
+from netnsfix.recipe import Recipe
+from netnsfix.util.fsutil import atomic_write_text
+
+LOCK_FORMAT = 1
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def write_lock(path: Path, recipe: Recipe, resolved: Resolved, now: datetime | None = None) -> None:
+    """Write the lock atomically: the recipe's name, when, and every field of ``resolved``."""
+    when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    data: dict[str, Any] = {
+        "lock_format": LOCK_FORMAT,
+        "recipe": recipe.name,
+        "resolved_at": when.isoformat().replace("+00:00", "Z"),
+        **asdict(resolved),
+    }
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: malformed lock: not a JSON object")
+    values: dict[str, Any] = {}
+    for f in fields(Resolved):
+        if f.name not in data:
+            raise RecipeError(f"{path}: malformed lock: missing field '{f.name}'")
+        value = data[f.name]
+        want = int if f.type in ("int", int) else str
+        if not isinstance(value, want) or isinstance(value, bool):
+            raise RecipeError(f"{path}: malformed lock: field '{f.name}' must be a {want.__name__}")
+        values[f.name] = value
+    if data.get("lock_format") != LOCK_FORMAT:
+        raise RecipeError(f"{path}: malformed lock: lock_format is {data.get('lock_format')!r}, expected {LOCK_FORMAT}")
+    if not _SHA256.fullmatch(values["sha256"]):
+        raise RecipeError(f"{path}: malformed lock: sha256 {values['sha256']!r} is not 64 lower-case hex digits")
+    if values["size"] < 0:
+        raise RecipeError(f"{path}: malformed lock: size is negative")
+    location = values["location"]
+    if not location or location.startswith("/") or "://" in location or ".." in location.split("/"):
+        raise RecipeError(f"{path}: malformed lock: location {location!r} is not a path inside the repository")
+    if values["repo"] not in recipe.source_repos:
+        raise RecipeError(
+            f"{path}: lock names repository {values['repo']!r}, which recipe {recipe.name} no longer lists; "
+            "resolve again with --refresh"
+        )
+    if (values["name"], values["version"]) != (recipe.package, recipe.version):
+        raise RecipeError(
+            f"{path}: lock is for {values['name']} {values['version']}, but recipe {recipe.name} asks for "
+            f"{recipe.package} {recipe.version}; resolve again with --refresh"
+        )
+    return Resolved(**values)
+
+
+def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved:
+    """The lock at ``path``, checked against the recipe, its URL rebuilt for ``mirror``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecipeError(f"{path}: no lock") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RecipeError(f"{path}: malformed lock: {error}") from None
+    return rebase(_check(path, data, recipe), recipe, mirror)
+
+
+def locked_srpm(
+    recipe: Recipe,
+    fetcher: BytesSource,
+    mirror: str | None = None,
+    lock_path: Path | None = None,
+    refresh: bool = False,
+) -> Resolved:
+    """The lock's answer when there is one (no network), else resolve and write the lock.
+
+    ``refresh`` resolves anew and rewrites the lock even when one exists.
+    """
+    path = lock_path or recipe.lock_path
+    if path.exists() and not refresh:
+        return read_lock(path, recipe, mirror)
+    resolved = find_srpm(recipe, fetcher, mirror)
+    write_lock(path, recipe, resolved)
+    return resolved

@@ -1,0 +1,233 @@
+"""The build root image: resolved packages -> files -> ``docker import`` -> registered by rpm.
+
+No registry has a Fedora 18 image, so netnsfix makes one the way febootstrap
+and mock's bootstrap did (container/buildroot/README.md tells the steps). The
+image is tagged by the sha256 of everything that went in, so a second run with
+the same packages finds it and does nothing, and a changed package makes a new
+one. :func:`ensure_image` drives the work through two injected seams: the
+fetcher (HTTP + download cache) and the engine (a Docker SDK client).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import tarfile
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netnsfix.build import roottar
+from netnsfix.build.depsolve import Closure
+from netnsfix.tools.engine import find_image, remove_image_quietly
+from netnsfix.errors import BuildError, EngineError, FetchError
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.util.fsutil import cache_dir
+from netnsfix.recipe import project_root
+from netnsfix.archive.repodata import Package
+
+log = logging.getLogger(__name__)
+
+# Bump when the way an image is made changes (it is part of every image's key).
+BOOTSTRAP_VERSION = "1"
+REPOSITORY = "netnsfix/buildroot"
+BUILD_USER = "mockbuild"
+BUILD_UID = 1000
+BUILD_GROUP = "mock"
+BUILD_GID = 135
+BUILD_HOME = "/builddir"
+DEFAULT_DIST = ".fc18"
+_STAGE = "/netnsfix-bootstrap"
+_MOUNT = "/mnt"  # the download cache, read-only, while the packages are registered (a local engine)
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildImage:
+    """A build root image: what it is called, what it holds, and the key it was made from."""
+
+    tag: str
+    id: str
+    packages: tuple[str, ...]  # NEVRAs
+    key: str  # full sha256 of the inputs
+    reused: bool = False
+    user: str = BUILD_USER
+
+
+def container_dir() -> Path:
+    return project_root() / "container" / "buildroot"
+
+
+def container_files(folder: Path | None = None) -> dict[str, bytes]:
+    """The files used for the last steps (bootstrap.sh, README.md): part of the key."""
+    folder = folder or container_dir()
+    if not (folder / "bootstrap.sh").is_file():
+        raise BuildError(f"{folder}/bootstrap.sh: missing (the build root's last steps live there)")
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def image_key(packages: Sequence[Package], files: dict[str, bytes], dist: str = DEFAULT_DIST) -> str:
+    """sha256 over package NEVRAs and checksums, the container files, the bootstrap's version and dist."""
+    data = {
+        "bootstrap": BOOTSTRAP_VERSION,
+        "dist": dist,
+        "user": [BUILD_USER, BUILD_UID, BUILD_GROUP, BUILD_GID],
+        "packages": sorted((p.nevra, p.checksum_type, p.checksum) for p in packages),
+        "container": {name: hashlib.sha256(body).hexdigest() for name, body in sorted(files.items())},
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def payload_cache() -> Path:
+    """Decompressed payloads by package sha256: a changed package set decompresses only what is new."""
+    return cache_dir() / "payloads"
+
+
+def image_tag(key: str) -> str:
+    return f"{REPOSITORY}:{key[:16]}"
+
+
+def planned_image(closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None) -> BuildImage:
+    """The image the closure would make (tag and key), without asking the engine: id is empty.
+
+    ``files``: the container files when the caller has read them already.
+    """
+    key = image_key(closure.packages, container_files() if files is None else files, dist)
+    return BuildImage(tag=image_tag(key), id="", packages=closure.nevras, key=key)
+
+
+def ensure_image(
+    closure: Closure,
+    fetcher: Fetcher,
+    engine: Any,
+    *,
+    dist: str = DEFAULT_DIST,
+    notify: Notify = lambda _: None,
+) -> BuildImage:
+    """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
+    files = container_files()
+    plan = planned_image(closure, dist, files)
+    existing = find_image(engine, plan.tag)
+    if existing is not None:
+        notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
+        return BuildImage(plan.tag, existing.id, plan.packages, plan.key, reused=True)
+    notify(f"fetching {len(closure.packages)} packages")
+    rpms = fetch_packages(closure.packages, fetcher)
+    notify("unpacking and importing")
+    layout = roottar.plan_rootfs(rpms)
+    for warning in sorted(layout.unknown_owners):
+        log.warning("build root: %s is not in the packages' passwd/group: owned by root", warning)
+    base_id = _import(engine, rpms, layout)
+    notify(f"registering the packages with the root's rpm ({base_id[:19]})")
+    try:
+        image_id = _register(engine, base_id, closure, rpms, files, plan, dist)
+    except BaseException:
+        remove_image_quietly(engine, base_id)
+        raise
+    notify(f"build root {plan.tag} made")
+    return BuildImage(plan.tag, image_id, plan.packages, plan.key)
+
+
+def fetch_packages(packages: Sequence[Package], fetcher: Fetcher) -> list[Path]:
+    """Each package through the download cache, checked against its repodata sha256."""
+    paths = []
+    for pkg in packages:
+        if pkg.checksum_type not in ("sha256",):
+            raise FetchError(f"{pkg.url}: repodata gives a {pkg.checksum_type} checksum; netnsfix checks sha256 only")
+        paths.append(fetcher.fetch([pkg.url], pkg.checksum, pkg.size, name=f"{pkg.nevra}.rpm"))
+    return paths
+
+
+def _import(engine: Any, rpms: Sequence[Path], layout: roottar.Plan) -> str:
+    """``docker import`` of the payloads' tar, streamed; returns the new image's id."""
+    try:
+        chunks = roottar.tar_chunks(rpms, layout, payload_cache=payload_cache())
+        answer = engine.api.import_image_from_stream(chunks)
+    except roottar.UnpackError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise EngineError(f"Docker engine: docker import of the build root failed: {error}") from None
+    image_id = ""
+    for line in str(answer).splitlines():
+        try:
+            status = json.loads(line).get("status", "")
+        except ValueError:
+            continue
+        if status.startswith("sha256:"):
+            image_id = status
+    if not image_id:
+        raise EngineError(f"Docker engine: docker import gave no image id: {str(answer)[:200]}")
+    return image_id
+
+
+def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], into: Any, mounted: Path | None) -> None:
+    """The bootstrap folder: the script, and the package files under their NEVRA names
+    (symbolic links into the read-only mount of ``mounted`` when the engine is local, else copies)."""
+    with tarfile.open(fileobj=into, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(f"{_STAGE.lstrip('/')}/{name}")
+            info.size, info.mode = len(body), 0o755
+            tar.addfile(info, io.BytesIO(body))
+        for pkg, path in zip(closure.packages, rpms):
+            arcname = f"{_STAGE.lstrip('/')}/rpms/{pkg.nevra}.rpm"
+            if mounted is None:
+                tar.add(str(path), arcname=arcname, recursive=False)
+                continue
+            link = tarfile.TarInfo(arcname)
+            link.type, link.linkname = tarfile.SYMTYPE, f"{_MOUNT}/{path.relative_to(mounted)}"
+            tar.addfile(link)
+
+
+def local_engine(engine: Any) -> bool:
+    """Whether the engine runs on this machine (a unix socket), so host paths can be mounted."""
+    return str(getattr(engine.api, "base_url", "")).startswith("http+docker://")
+
+
+def _register(
+    engine: Any, base_id: str, closure: Closure, rpms: Sequence[Path], files: dict[str, bytes], plan: BuildImage, dist: str
+) -> str:
+    """Run bootstrap.sh in a container of the imported image and commit it under the tag."""
+    from netnsfix.tools.engine import removed_afterwards
+
+    command = ["/bin/sh", f"{_STAGE}/bootstrap.sh", f"{_STAGE}/rpms", BUILD_USER, str(BUILD_UID), BUILD_GROUP, str(BUILD_GID), dist]
+    name = f"netnsfix-bootstrap-{plan.key[:12]}-{secrets.token_hex(3)}"
+    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and local_engine(engine) else None
+    volumes = {str(mounted): {"bind": _MOUNT, "mode": "ro"}} if mounted else None
+    try:
+        container = engine.containers.create(
+            base_id, command=command, name=name, network_mode="none", user="root", volumes=volumes
+        )
+    except Exception as error:  # noqa: BLE001
+        raise EngineError(f"Docker engine: cannot create the bootstrap container: {error}") from None
+    with removed_afterwards(container):
+        with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR")) as staged:
+            _stage_tar([p.resolve() for p in rpms], closure, files, staged, mounted)
+            staged.seek(0)
+            if not container.put_archive("/", staged):
+                raise EngineError(f"Docker engine: cannot copy the packages into {name}")
+        container.start()
+        status = container.wait()
+        output = container.logs().decode("utf-8", "replace")
+        if status.get("StatusCode") != 0:
+            tail = " | ".join(output.strip().splitlines()[-5:])
+            raise BuildError(f"build root {plan.tag}: bootstrap.sh failed (exit {status.get('StatusCode')}): {tail}")
+        repository, tag = plan.tag.split(":")
+        labels = {
+            "netnsfix.key": plan.key,
+            "netnsfix.bootstrap": BOOTSTRAP_VERSION,
+            "netnsfix.packages": " ".join(closure.nevras),
+        }
+        image = container.commit(
+            repository=repository,
+            tag=tag,
+            message="netnsfix build root",
+            conf={"Labels": labels, "Cmd": ["/bin/sh"], "WorkingDir": BUILD_HOME, "Env": ["LANG=C", "HOME=/root"]},
+        )
+    return image.id

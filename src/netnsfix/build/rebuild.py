@@ -1,0 +1,335 @@
+"""Rebuild a source RPM inside the build root image, with the network off.
+
+What mock does for ``mock --rebuild``: a fresh container of the build root,
+the unprivileged build user, ``rpmbuild --rebuild`` with ``_topdir`` in its
+home, the log streamed line by line to the caller and to ``build.log``, the
+SRPM and the binary RPMs copied to the output folder, and the container
+removed whatever happens (failure, Ctrl-C). ``manifest.json`` records the
+inputs and outputs with their sha256; when they all still match, a rebuild
+returns at once without touching the engine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
+from netnsfix.tools.engine import find_image
+from netnsfix.errors import BuildError, EngineError, NetnsfixError
+from netnsfix.util.fsutil import atomic_copy, sha256_file
+from netnsfix.manifest import FileRecord, Manifest, read_manifest
+
+
+LOG_NAME = "build.log"
+STAGE = "build"
+
+LogSink = Callable[[str], None]
+EngineFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    srpm: Path
+    rpms: tuple[Path, ...]
+    log: Path
+    manifest: Path
+    image: str  # the image's tag (or reference) and id
+    reused: bool  # True: nothing was built, the outputs were up to date
+    seconds: float
+
+
+def rebuild(
+    srpm: Path,
+    image: BuildImage,
+    out: Path,
+    engine: EngineFactory,
+    log_sink: LogSink = lambda _: None,
+    *,
+    force: bool = False,
+    recipe: str = "",
+    extra: dict[str, Any] | None = None,
+) -> BuildResult:
+    """``rpmbuild --rebuild`` of ``srpm`` in a container of ``image``; outputs and manifest in ``out``.
+
+    ``engine`` is called (to connect) only when a build has to run.
+    ``image.id`` may be empty when the caller knows the image only by its
+    content key (buildroot.planned_image): the no-op check compares keys.
+    """
+    started = time.monotonic()
+    srpm, out = srpm.absolute(), out.absolute()  # bind mounts need absolute host paths
+    client = None
+    if not image.key and not image.id:  # an image given by name: its id says what it is
+        client = engine()
+        found = _image(client, image.tag)
+        packages = tuple((found.labels or {}).get("netnsfix.packages", "").split())
+        image = replace(image, id=found.id, packages=packages or image.packages)
+    srpm_sha = _srpm_sha256(srpm)
+    if not force:
+        current = _reused(srpm, srpm_sha, image, out, started)
+        if current is not None:
+            return current
+    client = client or engine()
+    image_id = image.id or _image(client, image.tag).id
+    out.mkdir(parents=True, exist_ok=True)
+    _forget_previous(out)
+    log_path = out / LOG_NAME
+    rpms = _run(client, image_id, srpm, out, log_path, log_sink)
+    atomic_copy(srpm, out / srpm.name)
+    outputs = (
+        FileRecord.of(out / srpm.name, srpm.name, "srpm"),
+        *(FileRecord.of(p, p.name, "rpm") for p in rpms),
+        FileRecord.of(log_path, LOG_NAME, "log"),
+    )
+    manifest = Manifest(
+        stage=STAGE,
+        recipe=recipe,
+        inputs=(
+            FileRecord(path=str(srpm.resolve()), sha256=srpm_sha, size=srpm.stat().st_size, kind="srpm"),
+            FileRecord(path=image.tag, sha256=image.key or image_id, size=0, kind="image"),
+        ),
+        outputs=outputs,
+        extra={"image_id": image_id, "image_tag": image.tag, "build_root": list(image.packages), **(extra or {})},
+    )
+    manifest_path = manifest.write(out)
+    return BuildResult(
+        srpm=out / srpm.name,
+        rpms=tuple(rpms),
+        log=log_path,
+        manifest=manifest_path,
+        image=f"{image.tag} {image_id}",
+        reused=False,
+        seconds=time.monotonic() - started,
+    )
+
+
+def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
+    """The previous build's result when its inputs are these and every output is still as recorded.
+
+    Reads files only: no engine, no container. ``image`` needs its key (a
+    planned build root) or its id (an image given by name).
+    """
+    started = time.monotonic()
+    return _reused(srpm, _srpm_sha256(srpm), image, out, started)
+
+
+def _srpm_sha256(srpm: Path) -> str:
+    if not srpm.is_file():
+        raise BuildError(f"{srpm}: no such source RPM")
+    return sha256_file(srpm)
+
+
+def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: float) -> BuildResult | None:
+    """The previous build's result (see :func:`up_to_date`) for an SRPM whose sha256 is known."""
+    current = _previous(out, srpm_sha, image)
+    if current is None:
+        return None
+    return BuildResult(
+        srpm=out / srpm.name,
+        rpms=tuple(out / r.path for r in current.output("rpm")),
+        log=out / LOG_NAME,
+        manifest=out / "manifest.json",
+        image=f"{image.tag} {current.extra.get('image_id', '')}".strip(),
+        reused=True,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _previous(out: Path, srpm_sha: str, image: BuildImage) -> Manifest | None:
+    try:
+        previous = read_manifest(out)
+    except NetnsfixError:
+        return None
+    if previous.stage != STAGE:
+        return None
+    inputs = {r.kind: r for r in previous.inputs}
+    if "srpm" not in inputs or inputs["srpm"].sha256 != srpm_sha:
+        return None
+    recorded = inputs.get("image")
+    if recorded is None or recorded.path != image.tag or recorded.sha256 != (image.key or image.id):
+        return None
+    if image.id and previous.extra.get("image_id") != image.id:
+        return None
+    for record in previous.outputs:
+        path = out / record.path
+        if not path.is_file() or path.stat().st_size != record.size or sha256_file(path) != record.sha256:
+            return None
+    if not previous.output("rpm"):
+        return None
+    return previous
+
+
+def _forget_previous(out: Path) -> None:
+    """Remove the outputs a previous build recorded here, so none is mistaken for this build's."""
+    try:
+        previous = read_manifest(out)
+    except NetnsfixError:
+        return
+    for record in previous.outputs:
+        if record.kind in ("rpm", "srpm") and "/" not in record.path:
+            (out / record.path).unlink(missing_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)
+
+
+def _image(client: Any, ref: str) -> Any:
+    found = find_image(client, ref)
+    if found is None:
+        raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')")
+    return found
+
+
+def _srpm_tar(srpm: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tar.gettarinfo(str(srpm), arcname=srpm.name)
+        info.uid, info.gid, info.uname, info.gname, info.mode = BUILD_UID, BUILD_GID, BUILD_USER, "", 0o644
+        with open(srpm, "rb") as data:
+            tar.addfile(info, data)
+    return buffer.getvalue()
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.decode("utf-8", "replace")
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_sink: LogSink) -> list[Path]:
+    """The build container's whole life. With a local engine the SRPM is mounted read-only and
+    RPMS/ is a folder of ``out`` owned by the build user (no copying through the API); with an
+    engine elsewhere both travel as tar archives."""
+    from netnsfix.tools.engine import removed_afterwards
+
+    inside = f"{BUILD_HOME}/{srpm.name}"
+    command = ["rpmbuild", "--rebuild", "--define", f"_topdir {BUILD_HOME}/build", inside]
+    name = f"netnsfix-build-{secrets.token_hex(4)}"
+    results = _results_folder(out) if local_engine(client) else None
+    volumes = None
+    if results is not None:
+        volumes = {
+            str(srpm.resolve()): {"bind": inside, "mode": "ro"},
+            str(results): {"bind": f"{BUILD_HOME}/build/RPMS", "mode": "rw"},
+        }
+    try:
+        try:
+            container = client.containers.create(
+                image_id,
+                command=command,
+                name=name,
+                user=BUILD_USER,
+                working_dir=BUILD_HOME,
+                environment={"HOME": BUILD_HOME, "LANG": "C"},
+                network_mode="none",
+                volumes=volumes,
+            )
+        except Exception as error:  # noqa: BLE001
+            raise EngineError(f"Docker engine: cannot create the build container from {image_id}: {error}") from None
+        with removed_afterwards(container):
+            if results is None and not container.put_archive(BUILD_HOME, _srpm_tar(srpm)):
+                raise EngineError(f"Docker engine: cannot copy {srpm.name} into {name}")
+            with open(log_path, "w", encoding="utf-8") as log_file:
+                header = f"netnsfix: {' '.join(command)} (image {image_id[:19]}, user {BUILD_USER}, network none)"
+                log_file.write(header + "\n")
+                log_sink(header)
+                container.start()
+                for line in _lines(container.logs(stream=True, follow=True)):
+                    log_file.write(line + "\n")
+                    log_file.flush()
+                    log_sink(line)
+                status = container.wait().get("StatusCode")
+                log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
+            if status != 0:
+                raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
+            rpms = _move_rpms(results, out) if results is not None else _copy_rpms(container, out)
+            if not rpms:
+                raise BuildError(f"rpmbuild succeeded but wrote no binary RPM into {BUILD_HOME}/build/RPMS")
+            return rpms
+    finally:
+        if results is not None:
+            shutil.rmtree(results, ignore_errors=True)
+
+
+def _results_folder(out: Path) -> Path:
+    """A fresh folder in ``out`` that the build user may write (mock's chowned result dir)."""
+    folder = Path(tempfile.mkdtemp(prefix=".rpms-", dir=out))
+    try:
+        if os.geteuid() == 0:
+            os.chown(folder, BUILD_UID, BUILD_GID)
+        else:
+            folder.chmod(0o777)
+    except BaseException:  # _run's cleanup does not know the folder yet
+        folder.rmdir()
+        raise
+    return folder
+
+
+def _move_rpms(results: Path, out: Path) -> list[Path]:
+    """The RPMs rpmbuild wrote into the mounted folder, renamed into ``out`` and owned by us again."""
+    rpms = []
+    for built in sorted(results.rglob("*.rpm")):
+        target = out / built.name
+        os.replace(built, target)
+        if os.geteuid() == 0:
+            os.chown(target, os.getuid(), os.getgid())
+        rpms.append(target)
+    return rpms
+
+
+def _copy_rpms(container: Any, out: Path) -> list[Path]:
+    """The binary RPMs from the container's _topdir/RPMS, each written under a temporary name first."""
+    stream, _ = container.get_archive(f"{BUILD_HOME}/build/RPMS")
+    rpms: list[Path] = []
+    reader = _ChunkReader(stream)
+    with tarfile.open(fileobj=reader, mode="r|") as tar:
+        for member in tar:
+            if not member.isfile() or not member.name.endswith(".rpm"):
+                continue
+            target = out / Path(member.name).name
+            partial = target.with_name(f".{target.name}.partial")
+            data = tar.extractfile(member)
+            assert data is not None
+            try:
+                with open(partial, "wb") as dest:
+                    while block := data.read(1 << 20):
+                        dest.write(block)
+                partial.replace(target)
+            except BaseException:  # a broken stream or Ctrl-C leaves no half-written file in out
+                partial.unlink(missing_ok=True)
+                raise
+            rpms.append(target)
+    return sorted(rpms)
+
+
+class _ChunkReader(io.RawIOBase):
+    """A file object over the SDK's chunk iterator, so the archive is never in memory as a whole."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.pending = iter(chunks), b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.pending:
+            try:
+                self.pending = next(self.chunks)
+            except StopIteration:
+                return 0
+        size = min(len(buffer), len(self.pending))
+        buffer[:size] = self.pending[:size]
+        self.pending = self.pending[size:]
+        return size

@@ -1,0 +1,69 @@
+"""DIR/netnsfix.repo, the file a host drops into /etc/yum.repos.d, and how to use it.
+
+Two sections, as Fedora ships its own repositories: ``[netnsfix]`` (binary
+RPMs, enabled) and ``[netnsfix-source]`` (the SRPMs under DIR/SRPMS, disabled,
+so ``yum install`` never considers a source package, while
+``yumdownloader --source`` / ``dnf download --source`` find it).
+"""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+REPO_FILE = "netnsfix.repo"
+KEY_FILE = "RPM-GPG-KEY-netnsfix"
+SOURCE_DIR = "SRPMS"
+
+
+def default_baseurl(repo: Path) -> str:
+    return repo.resolve().as_uri()
+
+
+def read_baseurl(path: Path) -> str | None:
+    """The baseurl of an existing netnsfix.repo, so a later publish keeps what the operator chose."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+        return parser.get("netnsfix", "baseurl", fallback=None)
+    except configparser.Error:
+        return None
+
+
+def render(baseurl: str, signed: bool) -> str:
+    """The .repo text; gpgcheck and gpgkey only when the packages are signed."""
+    baseurl = baseurl.rstrip("/")
+    sections = []
+    for section, name, url, enabled in (
+        ("netnsfix", "netnsfix: fixed packages", baseurl, 1),
+        ("netnsfix-source", "netnsfix: fixed packages - source", f"{baseurl}/{SOURCE_DIR}", 0),
+    ):
+        lines = [
+            f"[{section}]",
+            f"name={name}",
+            f"baseurl={url}",
+            f"enabled={enabled}",
+            f"gpgcheck={1 if signed else 0}",
+        ]
+        if signed:
+            lines.append(f"gpgkey={baseurl}/{KEY_FILE}")
+        lines.append("metadata_expire=1h")
+        sections.append("\n".join(lines))
+    return "# Written by netnsfix publish. Copy to /etc/yum.repos.d/ on the host.\n" + "\n\n".join(sections) + "\n"
+
+
+def usage(repo: Path, baseurl: str, package: str = "iproute") -> str:
+    """What an operator runs on a host, for the CLI to print."""
+    baseurl = baseurl.rstrip("/")
+    if baseurl.startswith("file://"):
+        fetch = f"cp {repo.resolve() / REPO_FILE} /etc/yum.repos.d/"
+    else:
+        fetch = f"curl -o /etc/yum.repos.d/{REPO_FILE} {baseurl}/{REPO_FILE}"
+    return "\n".join(
+        [
+            "on a host:",
+            f"  {fetch}",
+            f"  yum install {package}        # or: yum update {package}; dnf works the same",
+            f"serve it over HTTP: netnsfix serve {repo} --bind 0.0.0.0 (publish with --baseurl http://HOST:PORT)",
+        ]
+    )

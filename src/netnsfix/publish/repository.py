@@ -1,0 +1,475 @@
+"""Publish a build folder's RPMs into a yum repository that Fedora 18's yum and dnf read.
+
+``publish()`` is one short function over injected steps (pypa/installer's
+_core.py is the model): check every RPM against the build's manifest, plan
+what changes, copy the files in (signing the copies), build the new
+repodata aside, swap it in. Nothing in the repository is touched until every
+input has passed its checks, and the previous repodata stays whole until the
+swap.
+
+Layout (Fedora's since release 17; location is in primary.xml, so hosts never
+care): binary RPMs in DIR/Packages/<first letter>/, SRPMs in a repository of
+their own at DIR/SRPMS (Packages/<first letter>/ and repodata/), so an
+install never picks a source package; DIR/netnsfix.repo names both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import createrepo_c as cr
+
+from netnsfix.errors import NetnsfixError, PublishError
+from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
+from netnsfix.publish import createrepo, filelock, repofile, signing
+from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
+
+PACKAGE_KINDS = ("rpm", "srpm")
+IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
+
+
+def nevra(pkg: cr.Package) -> str:
+    epoch = f"{pkg.epoch}:" if pkg.epoch not in (None, "", "0") else ""
+    return f"{pkg.name}-{epoch}{pkg.version}-{pkg.release}.{pkg.arch}"
+
+
+@dataclass(frozen=True, eq=False)
+class InputPackage:
+    """One RPM of the build folder that matched its manifest record."""
+
+    path: Path
+    record: FileRecord
+    pkg: cr.Package
+    data: bytes | None = None  # the checked bytes (small files), so the repository gets exactly those
+
+    @property
+    def nevra(self) -> str:
+        return nevra(self.pkg)
+
+    @property
+    def is_source(self) -> bool:
+        return self.pkg.arch in ("src", "nosrc")
+
+    @property
+    def href(self) -> str:
+        """Where it lands in its repository: Packages/<first letter>/<n>-<v>-<r>.<arch>.rpm."""
+        name = f"{self.pkg.name}-{self.pkg.version}-{self.pkg.release}.{self.pkg.arch}.rpm"
+        return f"Packages/{self.pkg.name[0].lower()}/{name}"
+
+
+@dataclass(frozen=True, eq=False)
+class TreePlan:
+    """What one repository (DIR, or DIR/SRPMS) keeps, gets and loses in this publish."""
+
+    root: Path
+    kept: dict[str, cr.Package]  # href -> package staying as it is
+    add: tuple[InputPackage, ...]  # new NEVRAs
+    replace: tuple[tuple[InputPackage, str], ...]  # (input, href of the file it replaces)
+    unchanged: tuple[InputPackage, ...]
+    stale: bool  # repodata differs from the files even without inputs
+
+    @property
+    def needs_write(self) -> bool:
+        return bool(self.add or self.replace or self.stale)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publish did; NEVRAs are sorted; timings are (step, seconds) pairs."""
+
+    repo: Path
+    added: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    replaced: tuple[str, ...]
+    repo_file: Path
+    baseurl: str
+    key_file: Path | None
+    repodata_written: bool
+    timings: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class PublishSteps:
+    """The seams publish() drives; tests replace one (say, swap_in) to stop a publish midway."""
+
+    read_inputs: Callable[[Path], tuple[InputPackage, ...]] = field(default=lambda outdir: read_inputs(outdir))
+    lock: Callable[[Path], AbstractContextManager[Path]] = filelock.locked
+    find_key: Callable[[str], signing.SigningKey] = signing.find_key
+    sign_rpms: Callable[[signing.SigningKey, list[Path]], None] = signing.sign_rpms
+    sign_detached: Callable[[signing.SigningKey, Path], Path] = signing.sign_detached
+    build_aside: Callable[[Path, list[cr.Package]], Path] = createrepo.build_aside
+    swap_in: Callable[[Path, Path], None] = createrepo.swap_in
+
+
+def publish(
+    outdir: Path,
+    repo: Path,
+    *,
+    sign_key: str | None = None,
+    replace: bool = False,
+    baseurl: str | None = None,
+    steps: PublishSteps | None = None,
+) -> PublishResult:
+    """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing)."""
+    steps = steps or PublishSteps()
+    clock = _Clock()
+    with clock("check"):
+        inputs = steps.read_inputs(outdir)
+        key = steps.find_key(sign_key) if sign_key else None
+    with steps.lock(repo):
+        with clock("plan"):
+            plans = plan_repository(repo, inputs, replace)
+            check_signing_state(repo, key, plans)
+            url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
+        placed: list[Placement] = []
+        with _undo_on_failure(placed):
+            with clock("place"):
+                placed += [place(plan, key, steps) for plan in plans if plan.needs_write]
+            with clock("repodata"):
+                asides = {
+                    p.root: steps.build_aside(p.root, list(plan.kept.values()) + list(p.packages))
+                    for plan, p in _pairs(plans, placed)
+                }
+                for aside in asides.values() if key else ():
+                    steps.sign_detached(key, aside / "repomd.xml")
+            with clock("swap"):
+                key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
+                for placement in placed:
+                    placement.wait()
+                    for temporary, final in placement.staged:
+                        os.replace(temporary, final)
+                    steps.swap_in(placement.root, asides[placement.root])
+        _remove_replaced(plans)
+        repo_file = repo / repofile.REPO_FILE
+        _write_if_changed(repo_file, repofile.render(url, signed=key is not None).encode())
+    return PublishResult(
+        repo=repo,
+        added=tuple(sorted(i.nevra for plan in plans for i in plan.add)),
+        unchanged=tuple(sorted(i.nevra for plan in plans for i in plan.unchanged)),
+        replaced=tuple(sorted(i.nevra for plan in plans for i, _ in plan.replace)),
+        repo_file=repo_file,
+        baseurl=url,
+        key_file=key_file if key_file.exists() else None,
+        repodata_written=bool(placed),
+        timings=clock.spans(),
+    )
+
+
+def plan_repository(repo: Path, inputs: tuple[InputPackage, ...], replace: bool) -> list[TreePlan]:
+    """Plans for DIR (binary RPMs) and DIR/SRPMS, after mending what a killed publish left."""
+    source = repo / repofile.SOURCE_DIR
+    for root in (repo, source):
+        createrepo.recover(root)
+        _remove_temporaries(root)
+    return [
+        plan_tree(repo, [i for i in inputs if not i.is_source], replace, skip=(repofile.SOURCE_DIR,)),
+        plan_tree(source, [i for i in inputs if i.is_source], replace),
+    ]
+
+
+def _pairs(plans: list[TreePlan], placed: list[Placement]) -> list[tuple[TreePlan, Placement]]:
+    by_root = {plan.root: plan for plan in plans}
+    return [(by_root[placement.root], placement) for placement in placed]
+
+
+@contextmanager
+def _undo_on_failure(placed: list[Placement]) -> Iterator[None]:
+    """On any failure before the swap, remove the staged copies and the half-built repodata."""
+    try:
+        yield
+    except BaseException:
+        for placement in placed:
+            placement.discard()
+            shutil.rmtree(placement.root / createrepo.ASIDE, ignore_errors=True)
+        raise
+
+
+def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
+    """Every RPM/SRPM of OUTDIR, each checked against manifest.json (presence, sha256, kind)."""
+    if not outdir.is_dir():
+        raise PublishError(f"{outdir}: no such build output folder")
+    try:
+        manifest = read_manifest(outdir)
+    except NetnsfixError as error:
+        raise PublishError(str(error)) from None
+    manifest_path = outdir / MANIFEST_NAME
+    records = {record.path: record for record in manifest.outputs if record.kind in PACKAGE_KINDS}
+    on_disk = sorted(
+        os.path.relpath(os.path.join(folder, name), outdir)
+        for folder, _, names in os.walk(outdir)
+        for name in names
+        if name.endswith(".rpm")
+    )
+    for name in on_disk:
+        if name not in records:
+            raise PublishError(f"{outdir / name}: not listed in {manifest_path}; refusing to publish it")
+    if not records:
+        raise PublishError(f"{manifest_path}: lists no RPM or SRPM to publish")
+    inputs: list[InputPackage] = []
+    seen: dict[str, Path] = {}
+    for name, record in sorted(records.items()):
+        path = outdir / name
+        try:
+            data, actual = _read_checked(path)
+        except (FileNotFoundError, IsADirectoryError):
+            raise PublishError(f"{path}: listed in {manifest_path} but missing") from None
+        if actual != record.sha256:
+            raise PublishError(f"{path}: sha256 {actual} differs from {manifest_path} ({record.sha256})")
+        pkg = createrepo.package_from_file(path, href=name)
+        item = InputPackage(path=path, record=record, pkg=pkg, data=data)
+        if item.is_source != (record.kind == "srpm"):
+            raise PublishError(
+                f"{path}: {manifest_path} says {record.kind!r} but the file is "
+                f"{'a source' if item.is_source else 'a binary'} package"
+            )
+        if item.nevra in seen:
+            raise PublishError(f"{path}: {item.nevra} is also {seen[item.nevra]}")
+        seen[item.nevra] = path
+        inputs.append(item)
+    return tuple(inputs)
+
+
+def _read_checked(path: Path) -> tuple[bytes | None, str]:
+    """(bytes, sha256) of a small file in one read; (None, sha256) of a big one."""
+    with open(path, "rb") as stream:
+        if os.fstat(stream.fileno()).st_size > IN_MEMORY_LIMIT:
+            return None, sha256_file(path)
+        data = stream.read()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _copy_checked(item: InputPackage, target: Path) -> None:
+    """Write the input to ``target``, making sure it is the file the manifest names.
+
+    Small files: the very bytes that were checked. Big ones: streamed and hashed again on
+    the way, so a build output changed after the check is caught, not published.
+    """
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    digest = None
+    with open(fd, "wb") as out:
+        if item.data is not None:
+            out.write(item.data)
+        else:
+            digest = hashlib.sha256()
+            with open(item.path, "rb") as source:
+                for block in iter(lambda: source.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+        out.flush()
+        os.utime(out.fileno(), (item.pkg.time_file, item.pkg.time_file))  # the mtime the metadata records
+    if digest is not None and digest.hexdigest() != item.record.sha256:
+        target.unlink()
+        raise PublishError(f"{item.path}: changed while being published (sha256 {digest.hexdigest()})")
+
+
+def plan_tree(root: Path, inputs: list[InputPackage], replace: bool, skip: tuple[str, ...] = ()) -> TreePlan:
+    """Decide per input: add, unchanged, replace, or refuse (same NEVRA, different file).
+
+    The repository is what lies on disk under ROOT (less ``skip``), as for createrepo_c:
+    a file dropped in by hand is listed too."""
+    old = createrepo.load_packages(root)
+    disk = createrepo.scan(root, skip=skip)
+    current = createrepo.reusable(old, disk)
+    fresh = [href for href in disk if href not in current]
+    for href in fresh:  # files added or changed behind publish's back, as createrepo_c --update rereads them
+        current[href] = createrepo.package_from_file(root / href, href)
+    by_nevra = {nevra(pkg): href for href, pkg in current.items()}
+    add, swap, same = [], [], []
+    for item in inputs:
+        href = by_nevra.get(item.nevra)
+        if href is None:
+            add.append(item)
+        elif _same_package(item, root / href, current[href]):
+            same.append(item)
+        elif replace:
+            swap.append((item, href))
+        else:
+            raise PublishError(
+                f"{item.path}: {item.nevra} is already in {root} as a different file "
+                f"({href}); pass --replace to overwrite it"
+            )
+    kept = {href: pkg for href, pkg in current.items() if href not in {h for _, h in swap}}
+    stale = bool(fresh) or set(old) != set(current) or not (root / createrepo.REPODATA / "repomd.xml").is_file()
+    return TreePlan(root=root, kept=kept, add=tuple(add), replace=tuple(swap), unchanged=tuple(same), stale=stale)
+
+
+def _same_package(item: InputPackage, existing_path: Path, existing: cr.Package) -> bool:
+    """Same file, or the same header (a signed copy of the same build differs only in its signature)."""
+    if existing.pkgId == item.record.sha256:
+        return True
+    return _header_digest(existing_path) == _header_digest(item.path)
+
+
+def _header_digest(path: Path) -> str:
+    import rpm  # python3-rpm; imported late so the module loads where it is missing
+
+    ts = rpm.TransactionSet()
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        header = ts.hdrFromFdno(fd)
+    except rpm.error as error:
+        raise PublishError(f"{path}: not a readable RPM ({error})") from None
+    finally:
+        os.close(fd)
+    return header.format("%{SHA256HEADER}:%{SHA1HEADER}")
+
+
+def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[TreePlan]) -> None:
+    """A repository is signed by one key from its first publish, or not signed at all."""
+    key_path = repo / repofile.KEY_FILE
+    repo_key = signing.key_file_fingerprint(key_path) if key_path.is_file() else None
+    has_packages = any(plan.kept for plan in plans)
+    if key is None and repo_key:
+        raise PublishError(
+            f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); publish with --sign {repo_key[-16:]}"
+        )
+    if key is not None and repo_key and repo_key != key.fingerprint:
+        raise PublishError(
+            f"{repo}: signed with key {repo_key[-16:]}, not {key.name} ({key.long_id}); "
+            "publish into a new repository to change keys"
+        )
+    if key is not None and not repo_key and has_packages:
+        raise PublishError(f"{repo}: holds unsigned packages; a repository is signed from its first publish")
+
+
+@dataclass(frozen=True, eq=False)
+class Placement:
+    """The files of one tree on their way in: (temporary, final) pairs, their packages, the writer."""
+
+    root: Path
+    staged: tuple[tuple[Path, Path], ...]
+    packages: tuple[cr.Package, ...]
+    writing: Future[None] | None = None
+
+    def wait(self) -> None:
+        """Block until every copy is written; a failed copy becomes one PublishError."""
+        if self.writing is not None:
+            _as_publish_error(self.root, self.writing.result)
+
+    def discard(self) -> None:
+        if self.writing is not None:
+            futures_wait([self.writing])
+        _unlink_all([temporary for temporary, _ in self.staged])
+
+
+def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -> Placement:
+    """Copy each new file to a temporary name beside its final one.
+
+    Always a copy, never a hard link: the repository must not change when someone edits
+    the build folder afterwards. Signed: the copies are signed (the build output keeps its
+    bytes) and read again. Unsigned: the metadata is known already (a copy keeps the
+    file's mtime), so one thread writes the copies while the caller builds the repodata.
+    """
+    items = list(plan.add) + [item for item, _ in plan.replace]
+    temporaries = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
+    staged = tuple((temporary, plan.root / item.href) for item, temporary in zip(items, temporaries, strict=True))
+    _as_publish_error(
+        plan.root,
+        lambda: [folder.mkdir(parents=True, exist_ok=True) for folder in {path.parent for path in temporaries}],
+    )
+    if key is None:
+        packages = []
+        for item in items:
+            pkg = item.pkg.copy()
+            pkg.location_href = item.href
+            packages.append(pkg)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-copy")
+        writing = pool.submit(_copy_all, items, temporaries)
+        pool.shutdown(wait=False)  # the thread ends with its one task; Placement.wait() joins it
+        return Placement(plan.root, staged, tuple(packages), writing)
+    try:
+        _as_publish_error(plan.root, lambda: _copy_all(items, temporaries))
+        steps.sign_rpms(key, temporaries)
+        packages = [
+            createrepo.package_from_file(temporary, item.href)  # signing rewrote the header
+            for item, temporary in zip(items, temporaries, strict=True)
+        ]
+    except BaseException:
+        _unlink_all(temporaries)
+        raise
+    return Placement(plan.root, staged, tuple(packages))
+
+
+def _copy_all(items: list[InputPackage], temporaries: list[Path]) -> None:
+    """One file at a time: threads creating files in one folder only queue on its lock."""
+    try:
+        for item, temporary in zip(items, temporaries, strict=True):
+            _copy_checked(item, temporary)
+    except BaseException:
+        _unlink_all(temporaries)
+        raise
+
+
+def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
+    try:
+        action()
+    except OSError as error:
+        raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from None
+
+
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _remove_replaced(plans: list[TreePlan]) -> None:
+    """Delete files whose NEVRA now lives under another name (same name: already overwritten)."""
+    for plan in plans:
+        new_hrefs = {item.href for item, _ in plan.replace}
+        for _, old_href in plan.replace:
+            if old_href not in new_hrefs:
+                (plan.root / old_href).unlink(missing_ok=True)
+
+
+def _remove_temporaries(root: Path) -> None:
+    """Temporary files a killed publish left beside the packages."""
+    packages = root / "Packages"
+    if packages.is_dir():
+        for leftover in packages.glob("*/.*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+
+def _write_key(repo: Path, key: signing.SigningKey) -> Path:
+    path = repo / repofile.KEY_FILE
+    _write_if_changed(path, signing.export_public_key(key))
+    return path
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as error:
+        raise PublishError(f"{path}: cannot write: {error.strerror}") from None
+
+
+class _Clock:
+    """Named wall-clock spans, for PublishResult.timings and the benchmark."""
+
+    def __init__(self) -> None:
+        self._spans: list[tuple[str, float]] = []
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._spans.append((name, time.perf_counter() - start))
+
+    def spans(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self._spans)

@@ -1,0 +1,1 @@
+"""Reading RPM files: header values and the cpio payload, extracted safely."""

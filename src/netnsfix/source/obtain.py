@@ -1,0 +1,57 @@
+"""The source side's first half in one call: resolve (or read the lock), fetch, unpack.
+
+``netnsfix srpm`` and ``netnsfix demo`` start here and hand the extracted
+spec and sources to the patch and spec stages. The package's own header is
+compared with what the repodata promised, so a mislabelled file stops here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.archive.recipelock import locked_srpm
+from netnsfix.archive.resolve import Resolved, source_urls
+from netnsfix.errors import UnpackError
+from netnsfix.recipe import Recipe
+from netnsfix.rpm.extract import RpmHeader, extract, read_header, spec_of
+
+
+@dataclass(frozen=True)
+class SourcePackage:
+    """A resolved, checked and extracted source RPM."""
+
+    resolved: Resolved
+    srpm: Path  # the checked file in the download cache
+    header: RpmHeader
+    files: tuple[Path, ...]  # everything extracted into ``folder``
+    spec: Path
+    folder: Path
+
+
+def obtain_source(
+    recipe: Recipe,
+    fetcher: Fetcher,
+    dest: Path,
+    mirrors: Sequence[str | None] = (None,),
+    lock_path: Path | None = None,
+    refresh: bool = False,
+    resolved: Resolved | None = None,
+) -> SourcePackage:
+    """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order,
+    and extract it into ``dest``.
+
+    A caller that has resolved already passes ``resolved``.
+    """
+    mirrors = tuple(mirrors) or (None,)
+    resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
+    srpm = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    header = read_header(srpm)
+    found = (header.name, header.epoch, header.version, header.release, header.is_source)
+    wanted = (resolved.name, resolved.epoch, resolved.version, resolved.release, True)
+    if found != wanted:
+        raise UnpackError(f"{resolved.url}: the package is {header.nevra}, but the repodata promised {resolved.nevra}")
+    files = extract(srpm, dest)
+    return SourcePackage(resolved=resolved, srpm=srpm, header=header, files=files, spec=spec_of(files), folder=dest)

@@ -1,0 +1,167 @@
+"""The source pipeline: from the archive's repodata to a patched, verified SRPM.
+
+One short function drives the stages through the archive seam (a Fetcher)
+and rpmbuild; each stage is a module of its own:
+
+    obtain (resolve or lock, fetch with sha256, header check, unpack)
+      -> check the patch against Source0 at fuzz 0 (patching)
+      -> add Patch/%patch, bump Release, %changelog (specedit)
+      -> rpmbuild -bs -> manifest.json
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.archive.recipelock import locked_srpm
+from netnsfix.archive.resolve import Resolved
+from netnsfix.errors import NetnsfixError, SpecError
+from netnsfix.manifest import FileRecord, Manifest, read_manifest
+from netnsfix.recipe import Recipe
+from netnsfix.source.obtain import obtain_source
+from netnsfix.source.patching import HunkCheck, PatchReport, check_patch, source_tree
+from netnsfix.source.specedit import SpecChange, add_patch, source0
+from netnsfix.tools.rpmbuild import run_rpmbuild
+from netnsfix.util.fsutil import atomic_copy, sha256_file
+
+
+@dataclass(frozen=True)
+class SrpmResult:
+    srpm: Path
+    manifest: Path
+    resolved: Resolved
+    original: Path | None  # the archive's SRPM in the download cache (None when reused)
+    report: PatchReport
+    change: SpecChange
+    dist: str
+    reused: bool = False  # True: the inputs were unchanged and the SRPM already there
+
+
+def dist_of(built_release: str, spec_release: str) -> str:
+    """The dist tag the archive built with: "2.fc18" less the spec's "2%{?dist}" is ".fc18"."""
+    base = spec_release.replace("%{?dist}", "").replace("%{dist}", "")
+    return built_release[len(base) :] if built_release.startswith(base) else ""
+
+
+def build_patched_srpm(
+    recipe: Recipe,
+    fetcher: Fetcher,
+    out: Path,
+    *,
+    mirrors: Sequence[str | None] = (None,),
+    lock_path: Path | None = None,
+    refresh: bool = False,
+    day: datetime.date | None = None,
+) -> SrpmResult:
+    """Obtain the recipe's SRPM, verify and add its patch, and write the patched SRPM and manifest to ``out``.
+
+    When ``out`` already holds the SRPM made from the same inputs (the
+    archive's SRPM, the patch, the recipe), it is kept: rpmbuild stamps a new
+    build time on every run, and a new SRPM would make every later stage
+    rebuild for nothing.
+    """
+    resolved = locked_srpm(recipe, fetcher, mirrors[0] if mirrors else None, lock_path, refresh)
+    inputs = (
+        FileRecord(path=resolved.url, sha256=resolved.sha256, size=resolved.size, kind="srpm"),
+        FileRecord.of(recipe.patch, kind="patch"),
+        FileRecord.of(recipe.path, kind="recipe"),
+    )
+    previous = _previous(recipe, resolved, inputs, out)
+    if previous is not None:
+        return previous
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
+        work = Path(scratch)
+        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved)
+        with source_tree(source0(source.spec)) as tree:
+            report = check_patch(recipe.patch, tree)
+        shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
+        change = add_patch(
+            source.spec,
+            recipe.patch.name,
+            release_suffix=recipe.release_suffix,
+            bug=recipe.bug,
+            author=recipe.changelog_author,
+            text=recipe.changelog_text,
+            day=day or datetime.date.today(),
+        )
+        dist = dist_of(source.header.release, change.old_release)
+        built = work / "SRPMS"
+        run_rpmbuild("-bs", source.spec, work / "top", sourcedir=source.folder, srcrpmdir=built, defines={"dist": dist})
+        produced = sorted(built.glob("*.src.rpm"))
+        if len(produced) != 1:
+            raise SpecError(f"{source.spec}: rpmbuild -bs wrote {len(produced)} source packages, expected one")
+        srpm = out / produced[0].name
+        atomic_copy(produced[0], srpm)
+        patched_spec = FileRecord.of(source.spec, name=source.spec.name, kind="spec")
+        change = replace(change, spec=Path(source.spec.name))  # the scratch folder goes away
+    manifest = Manifest(
+        stage="srpm",
+        recipe=recipe.name,
+        inputs=inputs,
+        outputs=(FileRecord.of(srpm, name=srpm.name, kind="srpm"),),
+        extra={
+            "resolved": resolved.nevra,
+            "old_evr": change.old_evr,
+            "new_evr": change.new_evr,
+            "dist": dist,
+            "patch_number": change.patch_number,
+            "patched_spec_sha256": patched_spec.sha256,
+            "spec_change": {**asdict(change), "spec": change.spec.name},
+            "hunks": [asdict(h) for h in report.hunks],
+            "patch_files": list(report.files),
+            "strip": report.strip,
+        },
+    )
+    for stale in out.glob("*.src.rpm"):
+        if stale != srpm:
+            stale.unlink()
+    return SrpmResult(
+        srpm=srpm,
+        manifest=manifest.write(out),
+        resolved=resolved,
+        original=source.srpm,
+        report=report,
+        change=change,
+        dist=dist,
+    )
+
+
+def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path) -> SrpmResult | None:
+    """The result already in ``out`` when it was made from exactly ``inputs`` and is intact."""
+    try:
+        manifest = read_manifest(out)
+        if manifest.stage != "srpm" or manifest.recipe != recipe.name:
+            return None
+        if [(i.kind, i.sha256) for i in manifest.inputs] != [(i.kind, i.sha256) for i in inputs]:
+            return None
+        (output,) = manifest.output("srpm")
+        srpm = out / output.path
+        if not srpm.is_file() or sha256_file(srpm) != output.sha256:
+            return None
+        extra = manifest.extra
+        change = SpecChange(**{**extra["spec_change"], "spec": Path(extra["spec_change"]["spec"])})
+        report = PatchReport(
+            patch=recipe.patch,
+            strip=extra["strip"],
+            files=tuple(extra["patch_files"]),
+            hunks=tuple(HunkCheck(**h) for h in extra["hunks"]),
+        )
+    except (NetnsfixError, KeyError, TypeError, ValueError):
+        return None  # an older or damaged manifest: make the SRPM again
+    return SrpmResult(
+        srpm=srpm,
+        manifest=out / "manifest.json",
+        resolved=resolved,
+        original=None,
+        report=report,
+        change=change,
+        dist=extra["dist"],
+        reused=True,
+    )

@@ -1,0 +1,1 @@
+"""Seams to the programs netnsfix drives: the container engine, rpmbuild, debootstrap."""

@@ -1,0 +1,100 @@
+"""Serve a folder over HTTP on 127.0.0.1: the demo archive, tests, ``netnsfix serve``.
+
+A threading server from the standard library is enough: the clients are
+dnf, yum, requests, and the tests. It supports Range requests, so the
+fetcher's resume can be tested against it for real.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """SimpleHTTPRequestHandler plus single-range ``Range: bytes=N-`` support."""
+
+    quiet = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        if not self.quiet:
+            super().log_message(format, *args)
+
+    def send_head(self):  # type: ignore[override]
+        header = self.headers.get("Range")
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
+        path = Path(self.translate_path(self.path))
+        if not match or not path.is_file():
+            return super().send_head()
+        size = path.stat().st_size
+        start = int(match.group(1))
+        end = int(match.group(2)) if match.group(2) else size - 1
+        if start >= size:
+            self.send_error(416, "Requested Range Not Satisfiable")
+            return None
+        end = min(end, size - 1)
+        stream = open(path, "rb")  # noqa: SIM115 - the base class reads and closes it in copyfile
+        stream.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        self._remaining = end - start + 1
+        return stream
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[override]
+        remaining = getattr(self, "_remaining", None)
+        if remaining is None:
+            return super().copyfile(source, outputfile)
+        while remaining > 0:
+            block = source.read(min(remaining, 1 << 16))
+            if not block:
+                break
+            outputfile.write(block)
+            remaining -= len(block)
+        self._remaining = None
+
+
+@dataclass(frozen=True)
+class Served:
+    root: Path
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def make_server(
+    root: Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
+) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(type("Handler", (_Handler,), {"quiet": quiet}), directory=os.fspath(root))
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+@contextmanager
+def serving(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[Served]:
+    """Serve ``root`` in a background thread for the duration of the block."""
+    server = make_server(root, host, port)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"http {root}", daemon=True
+    )
+    thread.start()
+    try:
+        yield Served(root=root, host=host, port=server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

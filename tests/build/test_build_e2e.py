@@ -1,0 +1,256 @@
+"""The whole build side for real: demo binary repository on 127.0.0.1 -> image -> rpmbuild, network off.
+
+The build root image made here (netnsfix/buildroot:<key>) is kept after the
+tests, like any cached build root: a second run of the suite reuses it, which
+is itself what test_second_image_reuses checks. Everything else the tests make
+(the changed-package image, containers) is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from netnsfix.cli import main
+from netnsfix.util.httpserve import serving
+from netnsfix.manifest import read_manifest
+from rpmrepo import Spec, build_rpm
+from srpmfixture import make_patched_srpm
+
+pytestmark = [pytest.mark.slow, pytest.mark.engine]
+
+DEAD_ENGINE = "unix:///nonexistent/netnsfix-test/docker.sock"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, docker_client):
+    """The demo archive's binary side (built once, cached by content), served on 127.0.0.1."""
+    from netnsfix.demo.binaries import build_demo_binary_repo
+
+    dest = tmp_path_factory.mktemp("archive")
+    repo = build_demo_binary_repo(dest)
+    with serving(dest) as served:
+        yield served.url, repo
+
+
+@pytest.fixture(scope="module")
+def srpms(tmp_path_factory):
+    work = tmp_path_factory.mktemp("srpms")
+    return {"good": make_patched_srpm(work / "good"), "broken": make_patched_srpm(work / "broken", broken=True)}
+
+
+@pytest.fixture(scope="module")
+def image(archive, srpms, docker_client):
+    url, _ = archive
+    started = time.monotonic()
+    code, out, err = _cli(["image", "--mirror", url, "--srpm", str(srpms["good"])])
+    assert code == 0, err
+    tag, image_id = out.split()[:2]
+    return {"tag": tag, "id": image_id, "seconds": time.monotonic() - started, "stdout": out}
+
+
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    """Run the CLI in this process, capturing what it prints."""
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _run(docker_client, tag: str, command: list[str]) -> tuple[int, str]:
+    container = docker_client.containers.create(tag, command=command, network_mode="none")
+    try:
+        container.start()
+        status = container.wait()["StatusCode"]
+        return status, container.logs().decode()
+    finally:
+        container.remove(force=True)
+
+
+def test_image_registers_every_package_with_the_roots_own_rpm(image, docker_client):
+    labels = docker_client.images.get(image["tag"]).labels
+    wanted = sorted(labels["netnsfix.packages"].split())
+    code, listed = _run(docker_client, image["tag"], ["rpm", "-qa", "--qf", "%{NEVRA}\\n"])
+    assert code == 0
+    assert sorted(listed.split()) == wanted
+    assert any(n.startswith("rpm-build-") for n in wanted) and any(n.startswith("gcc-") for n in wanted)
+    code, verify = _run(docker_client, image["tag"], ["rpm", "-Va"])
+    # Only config files may differ (/etc/passwd and /etc/group gained the build user), and
+    # the mount points the engine mounts over at run time (/proc, /sys, /dev), as in mock.
+    problems = [
+        line
+        for line in verify.splitlines()
+        if line.strip() and not re.match(r"^\S+\s+c\s", line) and line.split()[-1] not in ("/proc", "/sys", "/dev")
+    ]
+    assert problems == [], verify
+
+
+def test_second_image_reuses(archive, srpms, image):
+    url, _ = archive
+    code, out, err = _cli(["image", "--mirror", url, "--srpm", str(srpms["good"])])
+    assert code == 0
+    assert out.split()[:2] == [image["tag"], image["id"]] and "reused" in out
+
+
+def test_build_rebuilds_the_patched_srpm_network_off(archive, srpms, image, tmp_path, docker_client, need_root):
+    url, _ = archive
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+    assert code == 0, err + (out / "build.log").read_text() if (out / "build.log").exists() else err
+    binary = out / "iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"
+    assert binary.is_file() and str(binary) in stdout
+    log = (out / "build.log").read_text()
+    assert "iproute-3.6.0-netns-keep-sys.patch" in log and "network none" in log
+    assert "ipnetns.c" in stdout or "ipnetns.c" in log  # the compiler's line streamed to the terminal too
+    manifest = read_manifest(out)
+    assert manifest.stage == "build"
+    kinds = {r.kind for r in manifest.outputs}
+    assert kinds == {"srpm", "rpm", "log"}
+    assert {r.kind for r in manifest.inputs} == {"srpm", "image"}
+    assert manifest.extra["image_id"] == image["id"] and manifest.extra["build_root"]
+    assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
+
+    # The ip inside behaves fixed: in a private mount namespace with / rshared (as under
+    # systemd), "ip netns exec" leaves /sys/fs/cgroup alone.
+    from netnsfix.rpm.extract import extract
+
+    files = extract(binary, tmp_path / "unpacked")
+    ip = next(p for p in files if p.name == "ip")
+    script = (
+        "mount --make-rshared / && mount -t tmpfs netnsfix-test /run && "
+        f"before=$(ls /sys/fs/cgroup | wc -l) && {ip} netns add nfxbuild && "
+        f"{ip} netns exec nfxbuild true && after=$(ls /sys/fs/cgroup | wc -l) && "
+        "echo $before $after"
+    )
+    result = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    before, after = result.stdout.split()
+    assert int(before) > 0 and after == before
+
+    # Same inputs, outputs unchanged: no container, not even the engine (it is "dead" now).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", DEAD_ENGINE)
+        started = time.monotonic()
+        code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+        assert code == 0 and "up to date" in err, err
+        assert time.monotonic() - started < 5  # generous: bench/bench_build.py measures it
+    # A changed output is noticed.
+    binary.write_bytes(binary.read_bytes() + b"x")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", DEAD_ENGINE)
+        code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+        assert code != 0 and "not answering" in err
+
+
+def test_broken_spec_fails_keeps_log_leaves_no_container(archive, srpms, image, tmp_path, docker_client):
+    url, _ = archive
+    out = tmp_path / "out"
+    code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["broken"]), "--out", str(out)])
+    assert code != 0
+    assert "failed (exit 1)" in err and str(out / "build.log") in err
+    assert "this build fails on purpose" in (out / "build.log").read_text()
+    assert not list(out.glob("*.x86_64.rpm")) and not (out / "manifest.json").exists()
+    assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
+
+
+def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    assert code == 0, err
+    assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
+
+
+def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch):
+    # Also the path for an engine elsewhere (DOCKER_HOST=tcp://...): packages copied in, not mounted.
+    monkeypatch.setattr("netnsfix.build.image.local_engine", lambda engine: False)
+    url, repo = archive
+    changed = tmp_path / "archive"
+    shutil.copytree(repo.root, changed, symlinks=False, copy_function=os.link)  # links: cheap, and createrepo_c replaces files
+    updates = changed / repo.updates.relative_to(repo.root)
+    newer = build_rpm(
+        Spec("fedora-release", "18", "2", provides=["system-release", "system-release(18)"],
+             files={"/etc/fedora-release": "Fedora release 18 (Spherical Cow)\\n",
+                    "/etc/rpm/macros.dist": "%%dist .fc18\\n%%fedora 18\\n"},
+             symlinks={"/etc/system-release": "fedora-release"}),
+        tmp_path / "work",
+    )
+    (updates / "Packages").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(newer, updates / "Packages" / newer.name)
+    subprocess.run(["createrepo_c", "--quiet", "--general-compress-type=gz", str(updates)], check=True)
+    with serving(changed) as served:
+        code, out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
+    assert code == 0, err
+    tag = out.split()[0]
+    try:
+        assert tag != image["tag"] and "reused" not in out
+        assert "fedora-release-18-2.noarch" in docker_client.images.get(tag).labels["netnsfix.packages"]
+    finally:
+        docker_client.images.remove(tag, force=True)
+
+
+def test_engine_not_running(srpms, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", DEAD_ENGINE)
+    code, out, _ = _cli(["doctor"])
+    assert code != 0
+    assert "not answering" in out and "scripts/engine start" in out and "something needed is missing" in out
+    code, _, err = _cli(["build", "--image", "netnsfix/buildroot:none", "--srpm", str(srpms["good"]), "--out", str(tmp_path)])
+    assert code != 0 and "not answering" in err and "scripts/engine start" in err
+
+
+def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, docker_client):
+    from netnsfix.build.image import BuildImage
+    from netnsfix.build.rebuild import rebuild
+
+    def interrupt(line: str) -> None:
+        raise KeyboardInterrupt
+
+    target = BuildImage(tag=image["tag"], id=image["id"], packages=(), key="")
+    with pytest.raises(KeyboardInterrupt):
+        rebuild(srpms["good"], target, tmp_path / "out", lambda: docker_client, interrupt, force=True)
+    assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
+    assert (tmp_path / "out" / "build.log").exists() and not (tmp_path / "out" / "manifest.json").exists()
+    assert not list((tmp_path / "out").glob(".rpms-*"))
+
+
+def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_client, monkeypatch):
+    """Without --srpm, build runs the srpm stage (demo archive's iproute, patched) and rebuilds its output."""
+    from netnsfix.demo.archive import build_demo_archive
+    from netnsfix.recipe import find_recipe
+
+    url, repo = archive
+    build_demo_archive(repo.root)
+    recipe = find_recipe(None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    argv = ["build", "--mirror", url, "--lock", str(tmp_path / "recipe.lock.json")]
+    code, stdout, err = _cli(argv)
+    assert code == 0, err
+    assert f"{image['tag']} exists" in err  # same BuildRequires: same build root
+    srpm = next((tmp_path / "out" / recipe.name / "srpm").glob("*.src.rpm"))
+    out = tmp_path / "out" / recipe.name / "build"
+    rpms = sorted(p.name for p in out.glob("*.x86_64.rpm"))
+    assert rpms == [srpm.name.replace(".src.rpm", ".x86_64.rpm")]
+    assert recipe.patch.name in (out / "build.log").read_text()
+    # Again with nothing changed: the srpm stage keeps its SRPM, so the build is a no-op.
+    code, stdout, err = _cli(argv)
+    assert code == 0, err
+    assert "srpm" in err and "(up to date)" in err and "up to date:" in err
+
+
+def test_build_through_archives_for_an_engine_elsewhere(srpms, image, tmp_path, docker_client, monkeypatch):
+    """DOCKER_HOST=tcp://...: the SRPM goes in and the RPMs come out as tar archives, not mounts."""
+    monkeypatch.setattr("netnsfix.build.rebuild.local_engine", lambda client: False)
+    out = tmp_path / "out"
+    code, stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    assert code == 0, err
+    assert [p.name for p in out.glob("*.x86_64.rpm")] == ["iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"]
+    assert not list(out.glob(".rpms-*"))

@@ -1,0 +1,60 @@
+"""The privatetmp drop-ins as a real systemd sees them (the harness's systemd container).
+
+The unit files and the drop-ins netnsfix wrote into a Fedora 18 root are copied
+into a booted container; after ``systemctl daemon-reload`` systemd must list
+the drop-in in ``systemctl cat`` and run the agents with PrivateTmp off.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from hostroot import cli, make_fedora18_root
+from netnsfix.host.privatetmp import UNITS
+from netnsfix.verify.systemd_image import booted, ensure_systemd_image
+
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
+
+
+def tar_of(root: Path, paths: list[str]) -> bytes:
+    """A tar of ``paths`` (relative to ``root``) with their folders, for put_archive at /."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in paths:
+            tar.add(root / path, arcname=path, recursive=True)
+    return buffer.getvalue()
+
+
+def run(container, *argv: str) -> str:
+    result = container.exec_run(list(argv))
+    assert result.exit_code == 0, f"{' '.join(argv)}: {result.output.decode(errors='replace')}"
+    return result.output.decode()
+
+
+def test_systemd_runs_the_agents_without_private_tmp(docker_client, tmp_path, capsys) -> None:
+    root = make_fedora18_root(tmp_path / "root")
+    assert cli(capsys, "host", "apply", "privatetmp", "--root", str(root))[0] == 0
+    image = ensure_systemd_image(docker_client)
+    with booted(docker_client, image, name_prefix="netnsfix-test-host") as container:
+        units = [f"usr/lib/systemd/system/{unit}.service" for unit in UNITS]
+        assert container.put_archive("/", tar_of(root, units))
+        run(container, "systemctl", "daemon-reload")
+        assert (
+            run(container, "systemctl", "show", "-p", "PrivateTmp", "quantum-l3-agent.service").strip()
+            == "PrivateTmp=yes"
+        )
+
+        dropins = [f"etc/systemd/system/{unit}.service.d" for unit in UNITS]
+        assert container.put_archive("/", tar_of(root, dropins))
+        run(container, "systemctl", "daemon-reload")
+        shown = run(container, "systemctl", "cat", "quantum-l3-agent.service")
+        assert "# /etc/systemd/system/quantum-l3-agent.service.d/netnsfix-privatetmp.conf" in shown
+        assert shown.rstrip().endswith("[Service]\nPrivateTmp=false")
+        for unit in UNITS:
+            assert (
+                run(container, "systemctl", "show", "-p", "PrivateTmp", f"{unit}.service").strip() == "PrivateTmp=no"
+            ), unit

@@ -1,0 +1,135 @@
+"""The source pipeline end to end: demo archive on 127.0.0.1 -> patched SRPM."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import rpm
+from netnsfix.archive.fetch import Cache, Fetcher
+from netnsfix.cli import main
+from netnsfix.errors import PatchError
+from netnsfix.recipe import find_recipe
+from netnsfix.rpm.extract import read_header
+from netnsfix.source.srpm import build_patched_srpm, dist_of
+
+DAY = datetime.date(2012, 12, 3)
+
+
+def _prep(srpm: Path, top: Path) -> Path:
+    """rpmbuild -bp of the SRPM at fuzz 0; the prepared tree."""
+    subprocess.run(["rpm", "-i", "--define", f"_topdir {top}", str(srpm)], check=True, capture_output=True)
+    spec = next((top / "SPECS").glob("*.spec"))
+    result = subprocess.run(
+        ["rpmbuild", "-bp", "--nodeps", "--define", f"_topdir {top}", "--define", "_default_patch_fuzz 0", str(spec)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return top / "BUILD" / "iproute2-3.6.0"
+
+
+@pytest.mark.parametrize(
+    ("recipe_name", "marker"),
+    [
+        ("iproute-3.6.0-fc18", "+/*\n"),
+        ("iproute-3.6.0-fc18-upstream", 'mount("", "/", "none", MS_SLAVE | MS_REC, NULL)'),
+    ],
+)
+def test_srpm_from_the_demo_archive(
+    recipe_name: str, marker: str, demo_mirror: str, tmp_path: Path, project_root: Path
+) -> None:
+    recipe = find_recipe(recipe_name, project_root)
+    fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
+    result = build_patched_srpm(
+        recipe, fetcher, tmp_path / "out", mirrors=[demo_mirror], lock_path=tmp_path / "lock.json", day=DAY
+    )
+    # The newest 3.6.0 across release and updates, with the patch as Patch1 and a newer EVR.
+    assert result.resolved.nevra == "iproute-3.6.0-2.fc18.src"
+    assert result.dist == ".fc18"
+    assert [h.offset for h in result.report.hunks] == [0] * len(result.report.hunks)
+    header = read_header(result.srpm)
+    assert header.release.endswith(".fc18") and header.release.startswith("2.netnsfix1")
+    assert rpm.labelCompare(("0", "3.6.0", header.release), ("0", "3.6.0", "2.fc18")) == 1
+    assert result.srpm.name == f"iproute-3.6.0-{header.release}.src.rpm"
+    # The manifest names every input and output with its sha256.
+    manifest = json.loads(result.manifest.read_text())
+    assert manifest["stage"] == "srpm" and manifest["recipe"] == recipe_name
+    assert {i["kind"] for i in manifest["inputs"]} == {"srpm", "patch", "recipe"}
+    assert manifest["outputs"][0]["path"] == result.srpm.name
+    assert manifest["extra"]["new_evr"] == f"3.6.0-{header.release.removesuffix('.fc18')}"
+    # rpmbuild -bp applies it at fuzz 0, and the prepared source has the fix.
+    tree = _prep(result.srpm, tmp_path / "top")
+    ipnetns = (tree / "ip" / "ipnetns.c").read_text()
+    assert marker.strip("+\n") in ipnetns
+    spec = next((tmp_path / "top" / "SPECS").glob("*.spec")).read_text()
+    assert "* Mon Dec 03 2012 netnsfix <netnsfix@localhost> - 3.6.0-2.netnsfix1" in spec
+    assert "#882047" in spec
+    # Nothing but the SRPM and the manifest is left in the output folder.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([result.srpm.name, "manifest.json"])
+
+
+def test_srpm_cli_uses_the_lock_and_prints_the_report(
+    demo_mirror: str, tmp_path: Path, netnsfix_cache: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = tmp_path / "lock.json"
+    argv = ["srpm", "--mirror", demo_mirror, "--lock", str(lock), "--out", str(tmp_path / "out")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "resolved  iproute-3.6.0-2.fc18.src" in out
+    assert "offset 0" in out and "Release 2%{?dist} -> 2.netnsfix1%{?dist}" in out
+    assert json.loads(lock.read_text())["nevra"] == "iproute-3.6.0-2.fc18.src"
+    # Second run: from the lock and the cache, against a mirror that no longer answers.
+    argv[2] = "http://127.0.0.1:9"
+    assert main(argv) == 0
+
+
+def test_a_patch_that_does_not_match_writes_nothing(demo_mirror: str, tmp_path: Path, project_root: Path) -> None:
+    recipe = find_recipe("iproute-3.6.0-fc18", project_root)
+    bad = tmp_path / "bad.patch"
+    bad.write_text(recipe.patch.read_text().replace("\t\treturn -1;\n", "\t\treturn 1;\n", 1))
+    bad_recipe = type(recipe)(**{**recipe.__dict__, "patch": bad})
+    out = tmp_path / "out"
+    with pytest.raises(
+        PatchError,
+        match=r"bad\.patch: .*iproute2-3\.6\.0\.tar\.gz:iproute2-3\.6\.0/ip/ipnetns\.c: hunk #1 .* line 153: expected",
+    ):
+        build_patched_srpm(
+            bad_recipe,
+            Fetcher(Cache(tmp_path / "cache"), retries=0),
+            out,
+            mirrors=[demo_mirror],
+            lock_path=tmp_path / "lock.json",
+            day=DAY,
+        )
+    assert list(out.iterdir()) == []
+
+
+def test_dist_is_what_the_archive_built_with() -> None:
+    assert dist_of("2.fc18", "2%{?dist}") == ".fc18"
+    assert dist_of("2", "2%{?dist}") == ""
+
+
+def test_same_inputs_keep_the_srpm_and_a_changed_patch_makes_a_new_one(
+    demo_mirror: str, tmp_path: Path, project_root: Path
+) -> None:
+    recipe = find_recipe("iproute-3.6.0-fc18", project_root)
+    fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
+    kwargs = {"mirrors": [demo_mirror], "lock_path": tmp_path / "lock.json"}
+    first = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    data = first.srpm.read_bytes()
+    # Another day, same inputs: the SRPM (and so every later stage) stays as it is.
+    again = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY + datetime.timedelta(days=1), **kwargs)
+    assert again.reused and again.srpm == first.srpm and again.srpm.read_bytes() == data
+    assert again.change == first.change and again.report.hunks == first.report.hunks
+    # A changed patch (same hunks, another description) is another input: a new SRPM.
+    patch = tmp_path / recipe.patch.name
+    patch.write_text("Same fix, described.\n\n" + recipe.patch.read_text())
+    changed = type(recipe)(**{**recipe.__dict__, "patch": patch})
+    third = build_patched_srpm(changed, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    assert not third.reused
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([third.srpm.name, "manifest.json"])
