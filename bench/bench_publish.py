@@ -25,8 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from netnsfix.publish.repository import publish
 from rpmkit import build_rpms, make_outdir
+
+from netnsfix.publish.repository import publish
 
 
 def createrepo_binary() -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from hostroot import make_fedora18_root, running_ovsdb
+
 from netnsfix.cli import main
 
 

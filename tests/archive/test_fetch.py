@@ -6,11 +6,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from scripted_http import IgnoreRange, Ok, ScriptedServer, Status, Truncate
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.errors import ChecksumError, FetchError
 from netnsfix.util.httpserve import serving
-from scripted_http import IgnoreRange, Ok, ScriptedServer, Status, Truncate
 
 BODY = bytes(range(256)) * 200  # 51200 bytes
 SHA = hashlib.sha256(BODY).hexdigest()

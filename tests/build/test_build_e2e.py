@@ -16,12 +16,12 @@ import subprocess
 import time
 
 import pytest
-
-from netnsfix.cli import main
-from netnsfix.util.httpserve import serving
-from netnsfix.manifest import read_manifest
 from rpmrepo import Spec, build_rpm
 from srpmfixture import make_patched_srpm
+
+from netnsfix.cli import main
+from netnsfix.manifest import read_manifest
+from netnsfix.util.httpserve import serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 import pytest
+from rpmrepo import Spec, make_repo
 
+from netnsfix.archive.fetch import Cache, Fetcher
+from netnsfix.archive.repodata import Dependency, load_repo
 from netnsfix.build.depsolve import Reason, solve
 from netnsfix.errors import ResolveError
-from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.util.httpserve import serving
-from netnsfix.archive.repodata import Dependency, load_repo
-from rpmrepo import Spec, make_repo
 
 RELEASE = [
     Spec("bash", "4.2.39", arch="x86_64", provides=["/bin/sh", "/bin/bash"], requires=["libc.so.6()(64bit)"],

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from netnsfix.build.image import container_files, image_key, image_tag
 from netnsfix.archive.repodata import Package
+from netnsfix.build.image import container_files, image_key, image_tag
 
 
 def pkg(name: str, checksum: str) -> Package:

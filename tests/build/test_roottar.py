@@ -7,10 +7,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
-from netnsfix.errors import UnpackError
-from netnsfix.build.roottar import plan_rootfs, tar_chunks, write_tar
 from rpmrepo import Spec, build_rpm
+
+from netnsfix.build.roottar import plan_rootfs, tar_chunks, write_tar
+from netnsfix.errors import UnpackError
 
 SETUP = Spec(
     "setup", arch="noarch",

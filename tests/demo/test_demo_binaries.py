@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import unavailable
+
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.archive.repodata import Package, load_repo
 from netnsfix.demo import binaries as demobinaries

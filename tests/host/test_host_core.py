@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from hostroot import all_folders, cli, make_fedora18_root, read_only, running_ovsdb, snapshot, vsctl
 
 NODE = """\

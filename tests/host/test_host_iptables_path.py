@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hostroot import IPTABLES_LINE, cli, make_fedora18_root, snapshot
 from unidiff import PatchSet
 
-from hostroot import IPTABLES_LINE, cli, make_fedora18_root, snapshot
 from netnsfix.errors import HostError
 from netnsfix.host.iptables_path import check_and_apply
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli, make_fedora18_root, running_ovsdb, vsctl
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli, make_fedora18_root, snapshot
+
 from netnsfix.host.privatetmp import DROPIN, UNITS
 
 DROPINS = [f"etc/systemd/system/{unit}.service.d/netnsfix-privatetmp.conf" for unit in UNITS]

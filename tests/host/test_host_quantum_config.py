@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli, make_fedora18_root, snapshot
 
 PLUGIN = "etc/quantum/plugins/openvswitch/ovs_quantum_plugin.ini"

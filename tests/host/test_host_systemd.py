@@ -12,8 +12,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli, make_fedora18_root
+
 from netnsfix.host.privatetmp import UNITS
 from netnsfix.verify.systemd_image import booted, ensure_systemd_image
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "overlapping-subnets.toml"

@@ -6,8 +6,8 @@ import difflib
 from pathlib import Path
 
 import pytest
-
 from hostroot import cli, make_fedora18_root
+
 from netnsfix.host.vif_driver import DRIVER
 
 NOVA = "etc/nova/nova.conf"

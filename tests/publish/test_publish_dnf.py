@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from rpmkit import build_rpms, dnf, make_outdir
 
 from netnsfix.demo.dnfinstall import install_from
 from netnsfix.errors import CommandError
 from netnsfix.publish.repository import publish
-from rpmkit import build_rpms, dnf, make_outdir
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from rpmkit import build_rpms, make_outdir, snapshot
 
 from netnsfix.cli import main
 from netnsfix.errors import PublishError
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
 from netnsfix.publish.filelock import LOCK_NAME
 from netnsfix.publish.repository import PublishSteps, publish
-from rpmkit import build_rpms, make_outdir, snapshot
 
 REPO_NS = "{http://linux.duke.edu/metadata/repo}"
 COMMON_NS = "{http://linux.duke.edu/metadata/common}"

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rpmkit import build_rpms, dnf, make_outdir, snapshot
 
 from netnsfix.errors import PublishError, SigningError
 from netnsfix.manifest import read_manifest
 from netnsfix.publish.repository import publish
 from netnsfix.publish.signing import find_key
-from rpmkit import build_rpms, dnf, make_outdir, snapshot
 
 USER_ID = "netnsfix test signer <signer@netnsfix.invalid>"
 

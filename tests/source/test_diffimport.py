@@ -8,8 +8,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import unavailable
+
 from netnsfix.errors import PatchError
 from netnsfix.source.diffimport import import_pasted, import_text
 

@@ -9,8 +9,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 import rpm
+
 from netnsfix.errors import SpecError
 from netnsfix.source.specedit import SpecChange, add_patch
 

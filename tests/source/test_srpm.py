@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 import rpm
+
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.cli import main
 from netnsfix.errors import PatchError

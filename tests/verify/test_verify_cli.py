@@ -17,7 +17,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from verifykit import build_rpm, host_netns, verify_containers
 
 HOST_CHECKS = "mounts,view"

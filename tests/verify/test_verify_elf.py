@@ -7,11 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from verifykit import verify_containers
 
 from netnsfix.errors import VerifyError
 from netnsfix.verify import verify_binary
 from netnsfix.verify.elf import read_elf
-from verifykit import verify_containers
 
 MAIN = "int netnsfix_test_symbol(void);\nint main(void) { return netnsfix_test_symbol(); }\n"
 LIB = "int netnsfix_test_symbol(void) { return 0; }\n"

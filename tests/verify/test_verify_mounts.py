@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from verifykit import host_netns
 
 from netnsfix.verify.harness import staged_as_ip
 from netnsfix.verify.mounts import MountsCheck
 from netnsfix.verify.report import Status
 from netnsfix.verify.scenario import host_sys_mounts
-from verifykit import host_netns
 
 pytestmark = pytest.mark.root
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import rpmfile
+from verifykit import build_rpm
 
 from netnsfix.errors import VerifyError
 from netnsfix.verify.rpmip import extract_ip
-from verifykit import build_rpm
 
 
 @pytest.mark.parametrize("payload", ["gzip", "xz", "zstd"])

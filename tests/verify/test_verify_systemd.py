@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from verifykit import verify_containers
 
 from netnsfix.verify.harness import staged_as_ip
 from netnsfix.verify.report import Status
 from netnsfix.verify.systemd import SystemdCheck
-from verifykit import verify_containers
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 

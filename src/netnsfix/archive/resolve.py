@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cmp_to_key
 
 import rpm
+
 from netnsfix.archive.layout import base_url, repo_url
 from netnsfix.archive.repodata import BytesSource, Package, load_repo
 from netnsfix.errors import RepodataError, ResolveError

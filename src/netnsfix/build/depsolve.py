@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import rpm
 
-from netnsfix.errors import ResolveError
 from netnsfix.archive.repodata import Dependency, Package, RepoIndex
+from netnsfix.errors import ResolveError
 
 ARCHES = ("x86_64", "noarch")
 

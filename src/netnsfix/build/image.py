@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.archive.repodata import Package
 from netnsfix.build import roottar
 from netnsfix.build.depsolve import Closure
-from netnsfix.tools.engine import find_image, remove_image_quietly
 from netnsfix.errors import BuildError, EngineError, FetchError
-from netnsfix.archive.fetch import Fetcher
-from netnsfix.util.fsutil import cache_dir
 from netnsfix.recipe import project_root
-from netnsfix.archive.repodata import Package
+from netnsfix.tools.engine import find_image, remove_image_quietly
+from netnsfix.util.fsutil import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
-from netnsfix.tools.engine import find_image
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
-from netnsfix.util.fsutil import atomic_copy, sha256_file
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
-
+from netnsfix.tools.engine import find_image
+from netnsfix.util.fsutil import atomic_copy, sha256_file
 
 LOG_NAME = "build.log"
 STAGE = "build"

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import io
 import lzma
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 import os
 import posixpath
 import queue
@@ -36,7 +34,9 @@ import stat
 import tarfile
 import tempfile
 import threading
+import zlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -74,7 +74,7 @@ class Entry:
     def kind(self) -> str:
         return _KINDS.get(stat.S_IFMT(self.mode), "other")
 
-    def same_as(self, other: "Entry") -> bool:
+    def same_as(self, other: Entry) -> bool:
         if self.kind == "dir" and other.kind == "dir":
             return True
         return (self.mode, self.user, self.group, self.digest, self.linkto, self.rdev) == (
@@ -570,7 +570,7 @@ class _TarWriter:
 
 
 class _QueueWriter(io.RawIOBase):
-    def __init__(self, chunks: "queue.Queue[bytes | BaseException | None]", stop: threading.Event) -> None:
+    def __init__(self, chunks: queue.Queue[bytes | BaseException | None], stop: threading.Event) -> None:
         self.chunks, self.stop, self.buffer = chunks, stop, bytearray()
 
     def writable(self) -> bool:

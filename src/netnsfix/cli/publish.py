@@ -60,7 +60,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         raise NetnsfixError(f"{args.dir}: no such folder")
     server = make_server(args.dir, args.bind, args.port, quiet=False)
-    host, port = server.server_address[:2]
+    host, port = str(server.server_address[0]), server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
     print(f"serving {args.dir.resolve()} at http://{shown}:{port}/  (Ctrl-C stops)", flush=True)
     if (args.dir / repofile.REPO_FILE).is_file():

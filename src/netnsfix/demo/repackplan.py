@@ -226,10 +226,10 @@ def assign_files(root: Path, installed: dict[str, dpkgdb.DebPackage]) -> Ownersh
             if not alt_host.is_symlink() or not dpkgdb.inside(root, link_path).is_symlink():
                 continue
             target = dpkgdb.canonical(os.readlink(alt_host))
-            owner = owners.get(target)
-            if owner and link_path not in owners and alt not in owners:
-                owners[link_path] = owner
-                owners[alt] = owner
+            chosen = owners.get(target)
+            if chosen and link_path not in owners and alt not in owners:
+                owners[link_path] = chosen
+                owners[alt] = chosen
     for path in SETUP_FILES:
         if dpkgdb.inside(root, path).exists() and path not in owners:
             owners[path] = "setup"

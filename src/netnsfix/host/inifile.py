@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from configupdater import ConfigUpdater
-from configupdater.block import Comment
+from configupdater.block import Block, Comment
 from configupdater.option import Option
+from configupdater.section import Section
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node
@@ -69,7 +70,7 @@ def _parse(text: str, where: Path) -> ConfigUpdater:
     return updater
 
 
-def _anchor(section, key: str):
+def _anchor(section: Section, key: str) -> Block | None:
     """Where a new key goes: after ``# key = ...`` if the file has one, else after the last option."""
     commented = re.compile(rf"^\s*[#;]\s*{re.escape(key)}\s*[=:]")
     last_option = None

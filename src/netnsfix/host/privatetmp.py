@@ -43,7 +43,7 @@ class PrivateTmp:
                 raise HostError(f"{on_disk}: exists and is not a file")
             if current != DROPIN:
                 files.append(FileChange(path, current, DROPIN, 0o644))
-        commands = ()
+        commands: tuple[Command, ...] = ()
         if files:
             runs = systemd_runs(node.root)
             note = "" if runs else f"not run: systemd does not run {node.root}"

@@ -139,8 +139,9 @@ def publish(
                     p.root: steps.build_aside(p.root, list(plan.kept.values()) + list(p.packages))
                     for plan, p in _pairs(plans, placed)
                 }
-                for aside in asides.values() if key else ():
-                    steps.sign_detached(key, aside / "repomd.xml")
+                if key is not None:
+                    for aside in asides.values():
+                        steps.sign_detached(key, aside / "repomd.xml")
             with clock("swap"):
                 key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
                 for placement in placed:
@@ -283,19 +284,21 @@ def plan_tree(root: Path, inputs: list[InputPackage], replace: bool, skip: tuple
     for href in fresh:  # files added or changed behind publish's back, as createrepo_c --update rereads them
         current[href] = createrepo.package_from_file(root / href, href)
     by_nevra = {nevra(pkg): href for href, pkg in current.items()}
-    add, swap, same = [], [], []
+    add: list[InputPackage] = []
+    swap: list[tuple[InputPackage, str]] = []
+    same: list[InputPackage] = []
     for item in inputs:
-        href = by_nevra.get(item.nevra)
-        if href is None:
+        found = by_nevra.get(item.nevra)
+        if found is None:
             add.append(item)
-        elif _same_package(item, root / href, current[href]):
+        elif _same_package(item, root / found, current[found]):
             same.append(item)
         elif replace:
-            swap.append((item, href))
+            swap.append((item, found))
         else:
             raise PublishError(
                 f"{item.path}: {item.nevra} is already in {root} as a different file "
-                f"({href}); pass --replace to overwrite it"
+                f"({found}); pass --replace to overwrite it"
             )
     kept = {href: pkg for href, pkg in current.items() if href not in {h for _, h in swap}}
     stale = bool(fresh) or set(old) != set(current) or not (root / createrepo.REPODATA / "repomd.xml").is_file()
@@ -375,7 +378,7 @@ def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -
     staged = tuple((temporary, plan.root / item.href) for item, temporary in zip(items, temporaries, strict=True))
     _as_publish_error(
         plan.root,
-        lambda: [folder.mkdir(parents=True, exist_ok=True) for folder in {path.parent for path in temporaries}],
+        lambda: _make_folders({path.parent for path in temporaries}),
     )
     if key is None:
         packages = []
@@ -415,6 +418,11 @@ def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
         action()
     except OSError as error:
         raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from None
+
+
+def _make_folders(folders: set[Path]) -> None:
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _unlink_all(paths: list[Path]) -> None:

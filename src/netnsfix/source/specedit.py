@@ -17,12 +17,12 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import rpm
 from specfile import Specfile
 from specfile.exceptions import SpecfileException
 from specfile.options import Options
 from specfile.prep import AutopatchMacro, AutosetupMacro, PatchMacro, SetupMacro
 
-import rpm
 from netnsfix.errors import SpecError
 from netnsfix.util.fsutil import atomic_write_text
 
@@ -166,11 +166,11 @@ def _add_prep_line(specfile: Specfile, spec: Path, number: int) -> str | None:
             if strip != STRIP:
                 raise SpecError(f"{spec}: %autosetup applies patches with -p{strip or 0}; this patch needs -p{STRIP}")
             return None
-        patch_macros = [i for i, m in enumerate(macros) if isinstance(m, PatchMacro)]
+        patch_macros = [m for m in macros if isinstance(m, PatchMacro)]
         setups = [i for i, m in enumerate(macros) if isinstance(m, (SetupMacro, AutosetupMacro))]
         if patch_macros:
-            after = patch_macros[-1]
-            name, options = _patch_style(macros[after], number)
+            after = macros.index(patch_macros[-1])
+            name, options = _patch_style(patch_macros[-1], number)
         elif setups:
             after = setups[-1]
             name, options = f"%patch{number}", f"-p{STRIP}"

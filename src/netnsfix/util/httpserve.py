@@ -16,18 +16,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """SimpleHTTPRequestHandler plus single-range ``Range: bytes=N-`` support."""
 
     quiet = True
+    _remaining: int | None = None  # bytes left to send of a Range answer; None: the whole file
 
     def log_message(self, format: str, *args: object) -> None:
         if not self.quiet:
             super().log_message(format, *args)
 
-    def send_head(self):  # type: ignore[override]
+    def send_head(self) -> BinaryIO | None:
         header = self.headers.get("Range")
         match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
         path = Path(self.translate_path(self.path))
@@ -51,8 +53,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self._remaining = end - start + 1
         return stream
 
-    def copyfile(self, source, outputfile) -> None:  # type: ignore[override]
-        remaining = getattr(self, "_remaining", None)
+    def copyfile(self, source: BinaryIO, outputfile: BinaryIO) -> None:  # type: ignore[override]
+        remaining = self._remaining
         if remaining is None:
             return super().copyfile(source, outputfile)
         while remaining > 0:
