@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from netnsfix.errors import CommandError
-from netnsfix.util.command import CommandTimeout, NotInstalled, last_line, run
+from netnsfix.errors import CommandError, CommandTimeout, NotInstalled
+from netnsfix.util.command import last_line, run
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
 

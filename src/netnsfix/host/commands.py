@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from netnsfix.errors import CommandError, HostError
+from netnsfix.errors import CommandError, HostError, NotInstalled
 from netnsfix.util import command
-from netnsfix.util.command import CommandResult, NotInstalled
+from netnsfix.util.command import CommandResult
 
 TIMEOUT = 60
 

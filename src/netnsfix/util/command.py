@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netnsfix.errors import CommandError
+from netnsfix.errors import CommandError, CommandTimeout, NotInstalled
 
 # The Debian package that ships a program, where its name differs from the program's.
 PACKAGES: dict[str, str] = {
@@ -36,14 +36,6 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str  # empty when stderr was merged into stdout
-
-
-class CommandTimeout(CommandError):
-    """The program did not finish within the timeout it was given (it has been killed)."""
-
-
-class NotInstalled(CommandError):
-    """The program is not on PATH."""
 
 
 def last_line(stderr: str, stdout: str) -> str:

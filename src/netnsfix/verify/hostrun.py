@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netnsfix.util.command import CommandTimeout, run
+from netnsfix.errors import CommandTimeout
+from netnsfix.util.command import run
 
 
 def host_shell_runner(script: str, arg: str) -> tuple[int, str]:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from netnsfix.errors import CommandError, VerifyError
+from netnsfix.errors import CommandError, CommandTimeout, VerifyError
 from netnsfix.tools.engine import Container
-from netnsfix.util.command import CommandTimeout, run
+from netnsfix.util.command import run
 from netnsfix.verify.mountinfo import Mount, parse
 
 MARK = "@@netnsfix"
