@@ -37,7 +37,7 @@ def test_booted_container_runs_systemd_and_is_removed(docker_client, engine, sys
         cgroups = container.exec(["sh", "-c", "ls /sys/fs/cgroup"]).output.split()
         assert "systemd" in cgroups or "unified" in cgroups
         unit = container.exec(["systemctl", "cat", "dbus.service"])
-        assert unit.exit_code == 0 and b"[Service]" in unit.output
+        assert unit.exit_code == 0 and "[Service]" in unit.output
     assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
 
 
