@@ -93,7 +93,7 @@ def main() -> int:
         subprocess.run(["tar", "-C", str(rootdir), "-xpf", str(work / "rootfs.tar")], check=True)
         made, cold, imported = [], [], []
         ensure_image(closure, fetcher, client, dist=".fc18bench-warmup")  # fills the payload cache
-        client.images.remove(planned_image(closure, ".fc18bench-warmup").tag, force=True)
+        client.remove_image_quietly(planned_image(closure, ".fc18bench-warmup").tag)
         for i in range(args.rounds):
             for times, payloads in ((made, None), (cold, work / f"cold-cache-{i}")):
                 if payloads is not None:  # an empty cache: every payload is decompressed again
@@ -102,14 +102,14 @@ def main() -> int:
                 fresh = ensure_image(closure, fetcher, client, dist=f".fc18bench{i}{time.time_ns()}")
                 times.append(time.monotonic() - started)
                 os.environ.pop("NETNSFIX_CACHE", None)
-                client.images.remove(fresh.tag, force=True)
+                client.remove_image_quietly(fresh.tag)
             started = time.monotonic()
             result = subprocess.run(
                 f"tar -C {rootdir} -c . | docker import - netnsfix-bench/plain:{i}",
                 shell=True, check=True, capture_output=True, text=True,
             )  # fmt: skip
             imported.append(time.monotonic() - started)
-            client.images.remove(result.stdout.strip(), force=True)
+            client.remove_image_quietly(result.stdout.strip())
     subprocess.run(["rm", "-rf", str(work)], check=False)
 
     def med(values: list[float]) -> float:

@@ -98,6 +98,14 @@ def docker_client():
     return client
 
 
+@pytest.fixture(scope="session")
+def engine(docker_client):
+    """The running engine through netnsfix's seam (what the library is given)."""
+    from netnsfix.tools.engine import connect
+
+    return connect()
+
+
 # -- the source pipeline: the demo archive over HTTP, and a server that misbehaves --
 
 
@@ -212,8 +220,8 @@ def debian_ip() -> Path:
 
 
 @pytest.fixture(scope="session")
-def systemd_image(docker_client) -> str:
+def systemd_image(engine) -> str:
     """The systemd image, made once per session (engine_left_as_found removes it at the end)."""
     from netnsfix.verify.systemd_image import ensure_systemd_image
 
-    return ensure_systemd_image(docker_client)
+    return ensure_systemd_image(engine)

@@ -30,8 +30,7 @@ def check_engine() -> Check:
     from netnsfix.tools.engine import connect
 
     try:
-        client = connect(timeout=10)
-        version = client.version().get("Version", "?")
+        version = connect(timeout=10).version()
     except EngineError as error:
         text = str(error)
         fix = (

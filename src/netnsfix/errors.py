@@ -54,6 +54,14 @@ class CommandError(NetnsfixError):
     """An external command (rpmbuild, createrepo_c, ...) failed."""
 
 
+class NotInstalled(CommandError):
+    """A program netnsfix runs is not on PATH (the message names the package to install)."""
+
+
+class CommandTimeout(CommandError):
+    """A program did not finish within the time it was given (it has been killed)."""
+
+
 class EngineError(NetnsfixError):
     """The Docker engine is unreachable or refused an operation."""
 

@@ -16,12 +16,13 @@ import subprocess
 import time
 
 import pytest
-from rpmrepo import Spec, build_rpm
-from srpmfixture import make_patched_srpm
 
 from netnsfix.cli import main
 from netnsfix.manifest import read_manifest
+from netnsfix.tools.engine import Engine
 from netnsfix.util.httpserve import serving
+from rpmrepo import Spec, build_rpm
+from srpmfixture import make_patched_srpm
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
@@ -96,7 +97,7 @@ def test_image_registers_every_package_with_the_roots_own_rpm(image, docker_clie
 
 def test_second_image_reuses(archive, srpms, image):
     url, _ = archive
-    code, out, err = _cli(["image", "--mirror", url, "--srpm", str(srpms["good"])])
+    code, out, _err = _cli(["image", "--mirror", url, "--srpm", str(srpms["good"])])
     assert code == 0
     assert out.split()[:2] == [image["tag"], image["id"]] and "reused" in out
 
@@ -164,23 +165,32 @@ def test_broken_spec_fails_keeps_log_leaves_no_container(archive, srpms, image, 
 
 def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
     out = tmp_path / "out"
-    code, stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    code, _stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
     assert code == 0, err
     assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
 
 
 def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch):
     # Also the path for an engine elsewhere (DOCKER_HOST=tcp://...): packages copied in, not mounted.
-    monkeypatch.setattr("netnsfix.build.image.local_engine", lambda engine: False)
-    url, repo = archive
+    monkeypatch.setattr(Engine, "local", property(lambda self: False))
+    _url, repo = archive
     changed = tmp_path / "archive"
-    shutil.copytree(repo.root, changed, symlinks=False, copy_function=os.link)  # links: cheap, and createrepo_c replaces files
+    shutil.copytree(
+        repo.root, changed, symlinks=False, copy_function=os.link
+    )  # links: cheap, and createrepo_c replaces files
     updates = changed / repo.updates.relative_to(repo.root)
     newer = build_rpm(
-        Spec("fedora-release", "18", "2", provides=["system-release", "system-release(18)"],
-             files={"/etc/fedora-release": "Fedora release 18 (Spherical Cow)\\n",
-                    "/etc/rpm/macros.dist": "%%dist .fc18\\n%%fedora 18\\n"},
-             symlinks={"/etc/system-release": "fedora-release"}),
+        Spec(
+            "fedora-release",
+            "18",
+            "2",
+            provides=["system-release", "system-release(18)"],
+            files={
+                "/etc/fedora-release": "Fedora release 18 (Spherical Cow)\\n",
+                "/etc/rpm/macros.dist": "%%dist .fc18\\n%%fedora 18\\n",
+            },
+            symlinks={"/etc/system-release": "fedora-release"},
+        ),
         tmp_path / "work",
     )
     (updates / "Packages").mkdir(parents=True, exist_ok=True)
@@ -202,11 +212,13 @@ def test_engine_not_running(srpms, tmp_path, monkeypatch):
     code, out, _ = _cli(["doctor"])
     assert code != 0
     assert "not answering" in out and "scripts/engine start" in out and "something needed is missing" in out
-    code, _, err = _cli(["build", "--image", "netnsfix/buildroot:none", "--srpm", str(srpms["good"]), "--out", str(tmp_path)])
+    code, _, err = _cli(
+        ["build", "--image", "netnsfix/buildroot:none", "--srpm", str(srpms["good"]), "--out", str(tmp_path)]
+    )
     assert code != 0 and "not answering" in err and "scripts/engine start" in err
 
 
-def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, docker_client):
+def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, docker_client, engine):
     from netnsfix.build.image import BuildImage
     from netnsfix.build.rebuild import rebuild
 
@@ -215,7 +227,7 @@ def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, doc
 
     target = BuildImage(tag=image["tag"], id=image["id"], packages=(), key="")
     with pytest.raises(KeyboardInterrupt):
-        rebuild(srpms["good"], target, tmp_path / "out", lambda: docker_client, interrupt, force=True)
+        rebuild(srpms["good"], target, tmp_path / "out", lambda: engine, interrupt, force=True)
     assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
     assert (tmp_path / "out" / "build.log").exists() and not (tmp_path / "out" / "manifest.json").exists()
     assert not list((tmp_path / "out").glob(".rpms-*"))
@@ -232,7 +244,7 @@ def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_cli
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
     argv = ["build", "--mirror", url, "--lock", str(tmp_path / "recipe.lock.json")]
-    code, stdout, err = _cli(argv)
+    code, _stdout, err = _cli(argv)
     assert code == 0, err
     assert f"{image['tag']} exists" in err  # same BuildRequires: same build root
     srpm = next((tmp_path / "out" / recipe.name / "srpm").glob("*.src.rpm"))
@@ -241,16 +253,16 @@ def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_cli
     assert rpms == [srpm.name.replace(".src.rpm", ".x86_64.rpm")]
     assert recipe.patch.name in (out / "build.log").read_text()
     # Again with nothing changed: the srpm stage keeps its SRPM, so the build is a no-op.
-    code, stdout, err = _cli(argv)
+    code, _stdout, err = _cli(argv)
     assert code == 0, err
     assert "srpm" in err and "(up to date)" in err and "up to date:" in err
 
 
 def test_build_through_archives_for_an_engine_elsewhere(srpms, image, tmp_path, docker_client, monkeypatch):
     """DOCKER_HOST=tcp://...: the SRPM goes in and the RPMs come out as tar archives, not mounts."""
-    monkeypatch.setattr("netnsfix.build.rebuild.local_engine", lambda client: False)
+    monkeypatch.setattr(Engine, "local", property(lambda self: False))
     out = tmp_path / "out"
-    code, stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    code, _stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
     assert code == 0, err
     assert [p.name for p in out.glob("*.x86_64.rpm")] == ["iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"]
     assert not list(out.glob(".rpms-*"))

@@ -30,16 +30,16 @@ def tar_of(root: Path, paths: list[str]) -> bytes:
 
 
 def run(container, *argv: str) -> str:
-    result = container.exec_run(list(argv))
-    assert result.exit_code == 0, f"{' '.join(argv)}: {result.output.decode(errors='replace')}"
-    return result.output.decode()
+    result = container.exec(argv)
+    assert result.exit_code == 0, f"{' '.join(argv)}: {result.output}"
+    return result.output
 
 
-def test_systemd_runs_the_agents_without_private_tmp(docker_client, tmp_path, capsys) -> None:
+def test_systemd_runs_the_agents_without_private_tmp(engine, tmp_path, capsys) -> None:
     root = make_fedora18_root(tmp_path / "root")
     assert cli(capsys, "host", "apply", "privatetmp", "--root", str(root))[0] == 0
-    image = ensure_systemd_image(docker_client)
-    with booted(docker_client, image, name_prefix="netnsfix-test-host") as container:
+    image = ensure_systemd_image(engine)
+    with booted(engine, image, name_prefix="netnsfix-test-host") as container:
         units = [f"usr/lib/systemd/system/{unit}.service" for unit in UNITS]
         assert container.put_archive("/", tar_of(root, units))
         run(container, "systemctl", "daemon-reload")

@@ -16,34 +16,34 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def systemd_image(docker_client) -> str:
-    return ensure_systemd_image(docker_client)
+def systemd_image(engine) -> str:
+    return ensure_systemd_image(engine)
 
 
-def test_image_is_reused_by_its_content_key(docker_client, systemd_image: str) -> None:
+def test_image_is_reused_by_its_content_key(docker_client, engine, systemd_image: str) -> None:
     assert systemd_image.startswith("netnsfix-systemd:")
-    assert ensure_systemd_image(docker_client) == systemd_image
+    assert ensure_systemd_image(engine) == systemd_image
     image = docker_client.images.get(systemd_image)
     assert image.attrs["Config"]["Cmd"] == ["/sbin/init"]
 
 
-def test_booted_container_runs_systemd_and_is_removed(docker_client, systemd_image: str) -> None:
-    with booted(docker_client, systemd_image, name_prefix="netnsfix-test-verify") as container:
+def test_booted_container_runs_systemd_and_is_removed(docker_client, engine, systemd_image: str) -> None:
+    with booted(engine, systemd_image, name_prefix="netnsfix-test-verify") as container:
         name = container.name
         assert container.labels[PID_LABEL] == str(os.getpid())
         assert system_state(container) == "running"
-        pid1 = container.exec_run(["cat", "/proc/1/comm"]).output.decode().strip()
+        pid1 = container.exec(["cat", "/proc/1/comm"]).output.strip()
         assert pid1 == "systemd"
-        cgroups = container.exec_run(["sh", "-c", "ls /sys/fs/cgroup"]).output.decode().split()
+        cgroups = container.exec(["sh", "-c", "ls /sys/fs/cgroup"]).output.split()
         assert "systemd" in cgroups or "unified" in cgroups
-        unit = container.exec_run(["systemctl", "cat", "dbus.service"])
-        assert unit.exit_code == 0 and b"[Service]" in unit.output
+        unit = container.exec(["systemctl", "cat", "dbus.service"])
+        assert unit.exit_code == 0 and "[Service]" in unit.output
     assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})
 
 
-def test_container_is_removed_when_the_body_fails(docker_client, systemd_image: str) -> None:
+def test_container_is_removed_when_the_body_fails(docker_client, engine, systemd_image: str) -> None:
     with pytest.raises(RuntimeError):
-        with booted(docker_client, systemd_image, name_prefix="netnsfix-test-verify") as container:
+        with booted(engine, systemd_image, name_prefix="netnsfix-test-verify") as container:
             name = container.name
             raise RuntimeError("boom")
     assert not docker_client.containers.list(all=True, filters={"name": f"^{name}$"})

@@ -59,10 +59,12 @@ def test_library_missing_on_the_host_is_named(need_root, need_tool, tmp_path: Pa
 
 @pytest.mark.engine
 @pytest.mark.slow
-def test_library_missing_in_the_image_is_named(docker_client, systemd_image: str, need_tool, tmp_path: Path) -> None:
+def test_library_missing_in_the_image_is_named(
+    docker_client, engine, systemd_image: str, need_tool, tmp_path: Path
+) -> None:
     need_tool("gcc")
     binary = build_needing_a_library(tmp_path, rpath=True)
     with pytest.raises(VerifyError, match=r"lacks: libnetnsfixtest\.so\.1$") as caught:
-        verify_binary(binary, ("systemd",), systemd_image, client=docker_client)
+        verify_binary(binary, ("systemd",), systemd_image, client=engine)
     assert f"image {systemd_image}" in str(caught.value)
     assert not verify_containers(docker_client)

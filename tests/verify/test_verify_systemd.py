@@ -25,14 +25,14 @@ def run_systemd(client, image: str, binary: Path):
         return check.run(ip)
 
 
-def test_debian_ip_leaves_systemd_working(docker_client, systemd_image: str, debian_ip: Path) -> None:
-    result = run_systemd(docker_client, systemd_image, debian_ip)
+def test_debian_ip_leaves_systemd_working(docker_client, engine, systemd_image: str, debian_ip: Path) -> None:
+    result = run_systemd(engine, systemd_image, debian_ip)
     assert result.status is Status.PASS, result.problems
     assert not verify_containers(docker_client)
 
 
-def test_unpatched_ip_breaks_systemd(docker_client, systemd_image: str, variants: dict[str, Path]) -> None:
-    result = run_systemd(docker_client, systemd_image, variants["unpatched"])
+def test_unpatched_ip_breaks_systemd(docker_client, engine, systemd_image: str, variants: dict[str, Path]) -> None:
+    result = run_systemd(engine, systemd_image, variants["unpatched"])
     assert result.status is Status.FAIL
     problems = " | ".join(result.problems)
     assert "/sys was replaced" in problems
@@ -45,7 +45,7 @@ def test_unpatched_ip_breaks_systemd(docker_client, systemd_image: str, variants
 
 @pytest.mark.parametrize("name", ["seed", "upstream"])
 def test_fixed_variants_leave_systemd_working(
-    docker_client, systemd_image: str, variants: dict[str, Path], name: str
+    docker_client, engine, systemd_image: str, variants: dict[str, Path], name: str
 ) -> None:
-    result = run_systemd(docker_client, systemd_image, variants[name])
+    result = run_systemd(engine, systemd_image, variants[name])
     assert result.status is Status.PASS, result.problems

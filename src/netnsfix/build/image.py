@@ -5,7 +5,7 @@ and mock's bootstrap did (container/buildroot/README.md tells the steps). The
 image is tagged by the sha256 of everything that went in, so a second run with
 the same packages finds it and does nothing, and a changed package makes a new
 one. :func:`ensure_image` drives the work through two injected seams: the
-fetcher (HTTP + download cache) and the engine (a Docker SDK client).
+fetcher (HTTP + download cache) and the engine (``netnsfix.tools.engine``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.repodata import Package
@@ -29,7 +29,7 @@ from netnsfix.build import roottar
 from netnsfix.build.depsolve import Closure
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.recipe import project_root
-from netnsfix.tools.engine import find_image, remove_image_quietly
+from netnsfix.tools.engine import Bind, Engine
 from netnsfix.util.fsutil import cache_dir
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ def planned_image(closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, b
 def ensure_image(
     closure: Closure,
     fetcher: Fetcher,
-    engine: Any,
+    engine: Engine,
     *,
     dist: str = DEFAULT_DIST,
     notify: Notify = lambda _: None,
@@ -114,7 +114,7 @@ def ensure_image(
     """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
     files = container_files()
     plan = planned_image(closure, dist, files)
-    existing = find_image(engine, plan.tag)
+    existing = engine.find_image(plan.tag)
     if existing is not None:
         notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
         return BuildImage(plan.tag, existing.id, plan.packages, plan.key, reused=True)
@@ -129,7 +129,7 @@ def ensure_image(
     try:
         image_id = _register(engine, base_id, closure, rpms, files, plan, dist)
     except BaseException:
-        remove_image_quietly(engine, base_id)
+        engine.remove_image_quietly(base_id)
         raise
     notify(f"build root {plan.tag} made")
     return BuildImage(plan.tag, image_id, plan.packages, plan.key)
@@ -145,29 +145,15 @@ def fetch_packages(packages: Sequence[Package], fetcher: Fetcher) -> list[Path]:
     return paths
 
 
-def _import(engine: Any, rpms: Sequence[Path], layout: roottar.Plan) -> str:
+def _import(engine: Engine, rpms: Sequence[Path], layout: roottar.Plan) -> str:
     """``docker import`` of the payloads' tar, streamed; returns the new image's id."""
-    try:
-        chunks = roottar.tar_chunks(rpms, layout, payload_cache=payload_cache())
-        answer = engine.api.import_image_from_stream(chunks)
-    except roottar.UnpackError:
-        raise
-    except Exception as error:  # noqa: BLE001
-        raise EngineError(f"Docker engine: docker import of the build root failed: {error}") from None
-    image_id = ""
-    for line in str(answer).splitlines():
-        try:
-            status = json.loads(line).get("status", "")
-        except ValueError:
-            continue
-        if status.startswith("sha256:"):
-            image_id = status
-    if not image_id:
-        raise EngineError(f"Docker engine: docker import gave no image id: {str(answer)[:200]}")
-    return image_id
+    chunks = roottar.tar_chunks(rpms, layout, payload_cache=payload_cache())
+    return engine.import_image(chunks, what="docker import of the build root")
 
 
-def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], into: Any, mounted: Path | None) -> None:
+def _stage_tar(
+    rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], into: IO[bytes], mounted: Path | None
+) -> None:
     """The bootstrap folder: the script, and the package files under their NEVRA names
     (symbolic links into the read-only mount of ``mounted`` when the engine is local, else copies)."""
     with tarfile.open(fileobj=into, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -175,7 +161,7 @@ def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], 
             info = tarfile.TarInfo(f"{_STAGE.lstrip('/')}/{name}")
             info.size, info.mode = len(body), 0o755
             tar.addfile(info, io.BytesIO(body))
-        for pkg, path in zip(closure.packages, rpms):
+        for pkg, path in zip(closure.packages, rpms, strict=True):
             arcname = f"{_STAGE.lstrip('/')}/rpms/{pkg.nevra}.rpm"
             if mounted is None:
                 tar.add(str(path), arcname=arcname, recursive=False)
@@ -185,28 +171,30 @@ def _stage_tar(rpms: Sequence[Path], closure: Closure, files: dict[str, bytes], 
             tar.addfile(link)
 
 
-def local_engine(engine: Any) -> bool:
-    """Whether the engine runs on this machine (a unix socket), so host paths can be mounted."""
-    return str(getattr(engine.api, "base_url", "")).startswith("http+docker://")
-
-
 def _register(
-    engine: Any, base_id: str, closure: Closure, rpms: Sequence[Path], files: dict[str, bytes], plan: BuildImage, dist: str
+    engine: Engine,
+    base_id: str,
+    closure: Closure,
+    rpms: Sequence[Path],
+    files: dict[str, bytes],
+    plan: BuildImage,
+    dist: str,
 ) -> str:
     """Run bootstrap.sh in a container of the imported image and commit it under the tag."""
-    from netnsfix.tools.engine import removed_afterwards
-
-    command = ["/bin/sh", f"{_STAGE}/bootstrap.sh", f"{_STAGE}/rpms", BUILD_USER, str(BUILD_UID), BUILD_GROUP, str(BUILD_GID), dist]
+    command = [
+        "/bin/sh",
+        f"{_STAGE}/bootstrap.sh",
+        f"{_STAGE}/rpms",
+        BUILD_USER,
+        str(BUILD_UID),
+        BUILD_GROUP,
+        str(BUILD_GID),
+        dist,
+    ]
     name = f"netnsfix-bootstrap-{plan.key[:12]}-{secrets.token_hex(3)}"
-    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and local_engine(engine) else None
-    volumes = {str(mounted): {"bind": _MOUNT, "mode": "ro"}} if mounted else None
-    try:
-        container = engine.containers.create(
-            base_id, command=command, name=name, network_mode="none", user="root", volumes=volumes
-        )
-    except Exception as error:  # noqa: BLE001
-        raise EngineError(f"Docker engine: cannot create the bootstrap container: {error}") from None
-    with removed_afterwards(container):
+    mounted = Path(os.path.commonpath([p.resolve().parent for p in rpms])) if rpms and engine.local else None
+    binds = [Bind(str(mounted), _MOUNT)] if mounted else []
+    with engine.create(base_id, command, name=name, user="root", binds=binds) as container:
         with tempfile.TemporaryFile(dir=os.environ.get("TMPDIR")) as staged:
             _stage_tar([p.resolve() for p in rpms], closure, files, staged, mounted)
             staged.seek(0)
@@ -214,20 +202,19 @@ def _register(
                 raise EngineError(f"Docker engine: cannot copy the packages into {name}")
         container.start()
         status = container.wait()
-        output = container.logs().decode("utf-8", "replace")
-        if status.get("StatusCode") != 0:
+        output = container.logs()
+        if status != 0:
             tail = " | ".join(output.strip().splitlines()[-5:])
-            raise BuildError(f"build root {plan.tag}: bootstrap.sh failed (exit {status.get('StatusCode')}): {tail}")
+            raise BuildError(f"build root {plan.tag}: bootstrap.sh failed (exit {status}): {tail}")
         repository, tag = plan.tag.split(":")
         labels = {
             "netnsfix.key": plan.key,
             "netnsfix.bootstrap": BOOTSTRAP_VERSION,
             "netnsfix.packages": " ".join(closure.nevras),
         }
-        image = container.commit(
-            repository=repository,
-            tag=tag,
-            message="netnsfix build root",
-            conf={"Labels": labels, "Cmd": ["/bin/sh"], "WorkingDir": BUILD_HOME, "Env": ["LANG=C", "HOME=/root"]},
+        return container.commit(
+            repository,
+            tag,
+            "netnsfix build root",
+            {"Labels": labels, "Cmd": ["/bin/sh"], "WorkingDir": BUILD_HOME, "Env": ["LANG=C", "HOME=/root"]},
         )
-    return image.id

@@ -23,17 +23,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage, local_engine
+from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage
 from netnsfix.errors import BuildError, EngineError, NetnsfixError
 from netnsfix.manifest import FileRecord, Manifest, read_manifest
-from netnsfix.tools.engine import find_image
+from netnsfix.tools.engine import Bind, Container, Engine, Image
 from netnsfix.util.fsutil import atomic_copy, sha256_file
 
 LOG_NAME = "build.log"
 STAGE = "build"
 
 LogSink = Callable[[str], None]
-EngineFactory = Callable[[], Any]
+EngineFactory = Callable[[], Engine]
 
 
 @dataclass(frozen=True)
@@ -179,8 +179,8 @@ def _forget_previous(out: Path) -> None:
     (out / "manifest.json").unlink(missing_ok=True)
 
 
-def _image(client: Any, ref: str) -> Any:
-    found = find_image(client, ref)
+def _image(client: Engine, ref: str) -> Image:
+    found = client.find_image(ref)
     if found is None:
         raise BuildError(f"{ref}: no such image (make it with 'netnsfix image')")
     return found
@@ -207,37 +207,22 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode("utf-8", "replace")
 
 
-def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_sink: LogSink) -> list[Path]:
+def _run(client: Engine, image_id: str, srpm: Path, out: Path, log_path: Path, log_sink: LogSink) -> list[Path]:
     """The build container's whole life. With a local engine the SRPM is mounted read-only and
     RPMS/ is a folder of ``out`` owned by the build user (no copying through the API); with an
     engine elsewhere both travel as tar archives."""
-    from netnsfix.tools.engine import removed_afterwards
-
     inside = f"{BUILD_HOME}/{srpm.name}"
     command = ["rpmbuild", "--rebuild", "--define", f"_topdir {BUILD_HOME}/build", inside]
     name = f"netnsfix-build-{secrets.token_hex(4)}"
-    results = _results_folder(out) if local_engine(client) else None
-    volumes = None
+    results = _results_folder(out) if client.local else None
+    binds = []
     if results is not None:
-        volumes = {
-            str(srpm.resolve()): {"bind": inside, "mode": "ro"},
-            str(results): {"bind": f"{BUILD_HOME}/build/RPMS", "mode": "rw"},
-        }
+        binds = [Bind(str(srpm.resolve()), inside), Bind(str(results), f"{BUILD_HOME}/build/RPMS", read_only=False)]
     try:
-        try:
-            container = client.containers.create(
-                image_id,
-                command=command,
-                name=name,
-                user=BUILD_USER,
-                working_dir=BUILD_HOME,
-                environment={"HOME": BUILD_HOME, "LANG": "C"},
-                network_mode="none",
-                volumes=volumes,
-            )
-        except Exception as error:  # noqa: BLE001
-            raise EngineError(f"Docker engine: cannot create the build container from {image_id}: {error}") from None
-        with removed_afterwards(container):
+        environment = {"HOME": BUILD_HOME, "LANG": "C"}
+        with client.create(
+            image_id, command, name=name, user=BUILD_USER, working_dir=BUILD_HOME, environment=environment, binds=binds
+        ) as container:
             if results is None and not container.put_archive(BUILD_HOME, _srpm_tar(srpm)):
                 raise EngineError(f"Docker engine: cannot copy {srpm.name} into {name}")
             with open(log_path, "w", encoding="utf-8") as log_file:
@@ -245,11 +230,11 @@ def _run(client: Any, image_id: str, srpm: Path, out: Path, log_path: Path, log_
                 log_file.write(header + "\n")
                 log_sink(header)
                 container.start()
-                for line in _lines(container.logs(stream=True, follow=True)):
+                for line in _lines(container.follow_logs()):
                     log_file.write(line + "\n")
                     log_file.flush()
                     log_sink(line)
-                status = container.wait().get("StatusCode")
+                status = container.wait()
                 log_file.write(f"netnsfix: rpmbuild exited with {status}\n")
             if status != 0:
                 raise BuildError(f"rpmbuild --rebuild {srpm.name} failed (exit {status}); the log is {log_path}")
@@ -288,11 +273,10 @@ def _move_rpms(results: Path, out: Path) -> list[Path]:
     return rpms
 
 
-def _copy_rpms(container: Any, out: Path) -> list[Path]:
+def _copy_rpms(container: Container, out: Path) -> list[Path]:
     """The binary RPMs from the container's _topdir/RPMS, each written under a temporary name first."""
-    stream, _ = container.get_archive(f"{BUILD_HOME}/build/RPMS")
     rpms: list[Path] = []
-    reader = _ChunkReader(stream)
+    reader = _ChunkReader(container.get_archive(f"{BUILD_HOME}/build/RPMS"))
     with tarfile.open(fileobj=reader, mode="r|") as tar:
         for member in tar:
             if not member.isfile() or not member.name.endswith(".rpm"):

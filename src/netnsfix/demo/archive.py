@@ -27,7 +27,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from collections.abc import Sequence
@@ -37,7 +36,8 @@ from pathlib import Path
 from netnsfix.archive.layout import RELEASE_SOURCE, SOURCE_REPOS, UPDATES_SOURCE, package_location
 from netnsfix.errors import CommandError
 from netnsfix.rpm.extract import read_header
-from netnsfix.util.command import last_line
+from netnsfix.tools.rpmbuild import rpmbuild
+from netnsfix.util.command import run
 from netnsfix.util.fsutil import atomic_write_text, cache_dir, sha256_file
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -103,11 +103,7 @@ class DemoArchive:
 
 
 def _tool_version(command: str) -> str:
-    try:
-        result = subprocess.run([command, "--version"], capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise CommandError(f"{command}: not installed (scripts/setup installs it)") from None
-    return result.stdout.strip()
+    return run([command, "--version"], check=False).stdout.strip()
 
 
 def input_key() -> str:
@@ -156,16 +152,6 @@ def make_tarball(tree: Path, out: Path, top: str | None = None, mtime: int = DEM
     out.write_bytes(compressed.getvalue())
 
 
-def _run(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
-    try:
-        result = subprocess.run(list(command), capture_output=True, text=True, env=env, cwd=cwd, check=False)
-    except FileNotFoundError:
-        raise CommandError(f"{command[0]}: not installed (scripts/setup installs it)") from None
-    if result.returncode != 0:
-        raise CommandError(f"{command[0]} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}")
-    return result.stdout
-
-
 def build_srpm(spec: Path, sources: Path, out_dir: Path, work: Path) -> Path:
     """``rpmbuild -bs`` the way Fedora 18 did (dist .fc18, xz payload), reproducibly; the SRPM's path.
 
@@ -191,11 +177,8 @@ def build_srpm(spec: Path, sources: Path, out_dir: Path, work: Path) -> Path:
         "clamp_mtime_to_source_date_epoch": "1",
         "_buildhost": "netnsfix-demo.fc18",
     }
-    command = ["rpmbuild", "-bs", "--quiet"]
-    for name, value in defines.items():
-        command += ["--define", f"{name} {value}"]
     before = set(out_dir.glob("*.src.rpm")) if out_dir.exists() else set()
-    _run([*command, os.fspath(spec.resolve())], env, cwd=sources)
+    rpmbuild(["-bs", "--quiet"], spec.resolve(), defines, env=env, cwd=sources, what="rpmbuild")
     made = sorted(set(out_dir.glob("*.src.rpm")) - before)
     if len(made) != 1:
         raise CommandError(f"rpmbuild -bs {spec}: expected one new source RPM in {out_dir}, found {len(made)}")
@@ -229,7 +212,7 @@ exit 1
 
 def createrepo(folder: Path) -> None:
     """Repodata as Fedora 18's: gzip-compressed XML and sqlite, sha256, fixed revision and times."""
-    _run(
+    run(
         [
             "createrepo_c",
             "--quiet",

@@ -17,15 +17,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.demo import dpkgdb, repackplan, specset
-from netnsfix.errors import CommandError
 from netnsfix.tools.debootstrap import DebianRoot, ensure_debian_root
-from netnsfix.util.command import last_line
+from netnsfix.util.command import run
 from netnsfix.util.fsutil import atomic_write_text, cache_dir
 
 # Bump when the output changes for the same Debian root (the modules' text is hashed too).
@@ -86,7 +84,7 @@ def _query(rpm_path: Path) -> tuple[str, int, str, str, str]:
     import rpm
 
     ts = rpm.TransactionSet()
-    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)  # type: ignore[attr-defined]
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
     with open(rpm_path, "rb") as stream:
         header = ts.hdrFromFdno(stream.fileno())
     return (
@@ -114,14 +112,7 @@ def file_into_repo(rpms: list[Path], repo: Path, label: str, debian_of: dict[str
 def createrepo(repo: Path) -> None:
     """gzip XML and sqlite databases with sha256, as Fedora 18's repositories had."""
     command = ["createrepo_c", "--quiet", "--database", "--checksum", "sha256", "--compress-type", "bz2", str(repo)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise CommandError("createrepo_c: not installed (apt-get install createrepo-c)") from None
-    if result.returncode != 0:
-        raise CommandError(
-            f"createrepo_c {repo} failed (exit {result.returncode}): {last_line(result.stderr, result.stdout)}"
-        )
+    run(command, what=f"createrepo_c {repo}")
 
 
 # -- the whole build, cached -------------------------------------------------------------
@@ -212,9 +203,9 @@ def build_demo_binary_repo(dest: Path, *, cache: Path | None = None) -> BinaryRe
             shutil.rmtree(work, ignore_errors=True)
             timings: dict[str, float] = {}
             try:
-                packages = build_into(debian, work / "out", work / "scratch", timings)
+                built = build_into(debian, work / "out", work / "scratch", timings)
                 atomic_write_text(work / "out" / "build.json", json.dumps({"seconds": timings}))
-                atomic_write_text(work / "out" / "packages.json", json.dumps([p.__dict__ for p in packages], indent=1))
+                atomic_write_text(work / "out" / "packages.json", json.dumps([p.__dict__ for p in built], indent=1))
                 (work / "out").rename(final)
             finally:
                 shutil.rmtree(work, ignore_errors=True)

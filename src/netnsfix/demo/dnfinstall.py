@@ -7,14 +7,13 @@ the tests and by ``netnsfix demo`` after it publishes.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.errors import CommandError
 from netnsfix.publish.repofile import REPO_FILE
-from netnsfix.util.command import CommandResult
+from netnsfix.util.command import CommandResult, run
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,7 @@ def run_dnf(
         "-y",
         *args,
     )
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise CommandError("dnf: not installed (apt-get install dnf)") from None
-    return CommandResult(argv, done.returncode, done.stdout, done.stderr)
+    return run(argv, timeout=timeout, check=False)
 
 
 def install_from(repo: Path, packages: Sequence[str], base: Path, dependencies: Sequence[str] = ()) -> Installed:
@@ -68,13 +63,11 @@ def install_from(repo: Path, packages: Sequence[str], base: Path, dependencies: 
     repo_text = (repo / REPO_FILE).read_text(encoding="utf-8")
     for index, url in enumerate(dependencies):
         repo_text += f"\n[deps{index}]\nname=dependencies {index}\nbaseurl={url}\nenabled=1\ngpgcheck=0\n"
-    run = run_dnf(base, "install", *packages, repo_text=repo_text)
-    if run.returncode != 0:
-        lines = [line for line in (run.stderr + run.stdout).splitlines() if line.strip()]
+    done = run_dnf(base, "install", *packages, repo_text=repo_text)
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
         raise CommandError(
-            f"dnf install {' '.join(packages)} from {repo} failed: {lines[-1] if lines else run.returncode}"
+            f"dnf install {' '.join(packages)} from {repo} failed: {lines[-1] if lines else done.returncode}"
         )
-    query = subprocess.run(
-        ["rpm", "--root", str(base / "root"), "-qa", "--qf", "%{NEVRA}\\n"], capture_output=True, text=True, check=False
-    )
+    query = run(["rpm", "--root", str(base / "root"), "-qa", "--qf", "%{NEVRA}\\n"], check=False)
     return Installed(root=base / "root", packages=tuple(sorted(query.stdout.split())))

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from netnsfix.errors import CommandError, PatchError
 from netnsfix.recipe import project_root
-from netnsfix.util.command import last_line
+from netnsfix.util.command import last_line, run
 from netnsfix.util.fsutil import atomic_copy
 
 DEMO_TREE = Path(__file__).resolve().parent / "iproute2-3.6.0"
@@ -77,10 +76,7 @@ def build_variant(patch: Path | None, out: Path) -> Path:
 
 def _run(command: list[str], cwd: Path, patch: Path | None) -> None:
     what = patch.name if patch else "no patch"
-    try:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise CommandError(f"{command[0]}: not installed (apt-get install {command[0]})") from None
+    result = run(command, cwd=cwd, check=False)
     if result.returncode != 0:
         error = PatchError if command[0] == "patch" else CommandError
         raise error(

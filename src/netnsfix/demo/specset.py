@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from netnsfix.demo import dpkgdb
 from netnsfix.errors import CommandError
+from netnsfix.tools import rpmbuild as rpmbuild_tool
 
 SOURCE_NAME = "netnsfix-demo-debian"
 
@@ -53,7 +53,7 @@ class Spec:
 
 
 def _names(root: Path, filename: str) -> dict[int, str]:
-    names = {}
+    names: dict[int, str] = {}
     for line in (root / "etc" / filename).read_text().splitlines():
         parts = line.split(":")
         if len(parts) > 2 and parts[2].isdigit():
@@ -192,14 +192,8 @@ def rpmbuild(spec_text: str, top: Path, stage_dir: Path, *, check_files: bool = 
     defines["_topdir"] = str(top)
     defines["_fileattrsdir"] = str(_attr_dir(top))
     defines["_unpackaged_files_terminate_build"] = "1" if check_files else "0"
-    command = ["rpmbuild", "-bb", "--quiet", "--noclean", "--buildroot", str(stage_dir)]
-    for key, value in defines.items():
-        command += ["--define", f"{key} {value}"]
-    command.append(str(spec_path))
-    try:
-        result = subprocess.run(command, capture_output=True, text=True)
-    except FileNotFoundError:
-        raise CommandError("rpmbuild: not installed (apt-get install rpm)") from None
+    options = ["-bb", "--quiet", "--noclean", "--buildroot", str(stage_dir)]
+    result = rpmbuild_tool.rpmbuild(options, spec_path, defines, check=False)
     if result.returncode != 0:
         (top / "rpmbuild.log").write_text(result.stdout + result.stderr)
         lines = [line for line in result.stderr.splitlines() if "error" in line.lower()] or result.stderr.splitlines()

@@ -6,11 +6,11 @@ command is a :class:`HostError` with the command and its stderr in one line.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from typing import Protocol
 
-from netnsfix.errors import HostError
+from netnsfix.errors import CommandError, HostError, NotInstalled
+from netnsfix.util import command
 from netnsfix.util.command import CommandResult
 
 TIMEOUT = 60
@@ -21,18 +21,17 @@ class Runner(Protocol):
 
 
 class SubprocessRunner:
-    """Runs commands on this machine, with a timeout, capturing their output."""
+    """Runs commands on this machine through the shared runner, with a timeout, capturing their output."""
 
     def run(self, argv: Sequence[str], check: bool = True) -> CommandResult:
         args = tuple(argv)
         try:
-            done = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-        except FileNotFoundError:
-            raise HostError(f"{args[0]}: not installed (needed for: {' '.join(args)})") from None
-        except subprocess.TimeoutExpired:
-            raise HostError(f"{' '.join(args)}: no answer after {TIMEOUT} s") from None
-        result = CommandResult(args, done.returncode, done.stdout, done.stderr)
-        if check and done.returncode != 0:
-            detail = " ".join(done.stderr.split()) or f"exit status {done.returncode}"
+            result = command.run(args, timeout=TIMEOUT, check=False, what=" ".join(args))
+        except NotInstalled as error:
+            raise HostError(f"{error} (needed for: {' '.join(args)})") from None
+        except CommandError as error:  # no answer within TIMEOUT, or cannot run at all
+            raise HostError(str(error)) from None
+        if check and result.returncode != 0:
+            detail = " ".join(result.stderr.split()) or f"exit status {result.returncode}"
             raise HostError(f"{' '.join(args)}: {detail}")
         return result

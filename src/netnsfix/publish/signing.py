@@ -10,28 +10,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netnsfix.errors import SigningError
+from netnsfix.errors import CommandError, SigningError
+from netnsfix.util.command import last_line, run
 
 
-def _run(argv: Sequence[str], what: str, input_bytes: bytes | None = None) -> bytes:
+def _run(argv: Sequence[str], what: str) -> str:
+    """``argv``'s stdout; a missing tool or a failure is a SigningError saying what was being done."""
     try:
-        done = subprocess.run(
-            list(argv),
-            input=input_bytes,
-            capture_output=True,
-            check=False,
-            stdin=None if input_bytes is not None else subprocess.DEVNULL,
-        )
-    except FileNotFoundError:
-        raise SigningError(f"{argv[0]}: not installed (needed to {what})") from None
+        done = run(argv, check=False)
+    except CommandError as error:
+        raise SigningError(f"{error} (needed to {what})") from None
     if done.returncode != 0:
-        detail = done.stderr.decode(errors="replace").strip().splitlines()
-        raise SigningError(f"{what} failed ({argv[0]} exit {done.returncode}): {detail[-1] if detail else 'no output'}")
+        raise SigningError(f"{what} failed ({argv[0]} exit {done.returncode}): {last_line(done.stderr, '')}")
     return done.stdout
 
 
@@ -59,7 +53,7 @@ def find_key(name: str) -> SigningKey:
         listing = _run(
             ["gpg", "--batch", "--with-colons", "--list-secret-keys", "--", name],
             f"find secret key {name!r} in {keyring()}",
-        ).decode()
+        )
     except SigningError:
         raise SigningError(f"{name}: no secret key of that name in {keyring()} (set GNUPGHOME?)") from None
     primaries: list[list[str]] = []
@@ -84,7 +78,7 @@ def key_file_fingerprint(path: Path) -> str | None:
     listing = _run(
         ["gpg", "--batch", "--with-colons", "--import-options", "show-only", "--import", str(path)],
         f"read the public key {path}",
-    ).decode()
+    )
     for line in listing.splitlines():
         fields = line.split(":")
         if fields[0] == "fpr":
@@ -94,7 +88,8 @@ def key_file_fingerprint(path: Path) -> str | None:
 
 def export_public_key(key: SigningKey) -> bytes:
     """The ASCII-armored public key, as hosts import it (gpgkey= in a .repo file)."""
-    data = _run(["gpg", "--batch", "--armor", "--export", key.fingerprint], f"export public key {key.name}")
+    # ASCII armor: text, so the round trip through str is exact.
+    data = _run(["gpg", "--batch", "--armor", "--export", key.fingerprint], f"export public key {key.name}").encode()
     if not data.strip():
         raise SigningError(f"{key.name}: gpg exported an empty public key from {keyring()}")
     return data

@@ -12,12 +12,11 @@ import fcntl
 import hashlib
 import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.errors import CommandError
-from netnsfix.util.command import last_line
+from netnsfix.util.command import run
 from netnsfix.util.fsutil import cache_dir
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -68,14 +67,9 @@ def ensure_debian_root(
             mirror,
         ]
         try:
-            result = subprocess.run(command, capture_output=True, text=True)
-        except FileNotFoundError:
-            raise CommandError("debootstrap: not installed (apt-get install debootstrap)") from None
-        if result.returncode != 0:
+            run(command, what=f"debootstrap {suite} into {work}")
+        except CommandError:
             shutil.rmtree(work, ignore_errors=True)
-            raise CommandError(
-                f"debootstrap {suite} into {work} failed (exit {result.returncode}): "
-                f"{last_line(result.stderr, result.stdout)}"
-            )
+            raise
         work.rename(final)
         return DebianRoot(final, key, include)

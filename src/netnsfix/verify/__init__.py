@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netnsfix.errors import EngineError, VerifyError
 from netnsfix.verify.report import BUG_CHECKS, CheckResult, Status, VerifyResult
+
+if TYPE_CHECKING:  # the engine seam loads the Docker SDK: only the systemd check needs it
+    from netnsfix.tools.engine import Engine
 
 CHECKS = ("mounts", "view", "systemd")
 HOST_CHECKS = ("mounts", "view")
@@ -35,7 +38,7 @@ def verify_binary(
     checks: Sequence[str] = CHECKS,
     image: str | None = None,
     *,
-    client: Any = None,
+    client: Engine | None = None,
     label: str | None = None,
 ) -> VerifyResult:
     """Verify the ``ip`` binary at ``ip`` with the named checks.
@@ -71,14 +74,14 @@ def verify_binary(
     return run_checks(ip, built, label=label, image=image if "systemd" in names else None)
 
 
-def _engine_and_image(client: Any, image: str | None) -> tuple[Any, str]:
+def _engine_and_image(engine: Engine | None, image: str | None) -> tuple[Engine, str]:
     from netnsfix.tools.engine import connect
     from netnsfix.verify.systemd_image import ensure_systemd_image
 
     try:
-        client = client or connect()
+        engine = engine or connect()
     except EngineError as error:
         raise VerifyError(
             f"the systemd check needs a Docker engine: {error} (or leave it out: --checks mounts,view)"
         ) from None
-    return client, image or ensure_systemd_image(client)
+    return engine, image or ensure_systemd_image(engine)

@@ -10,7 +10,6 @@ guard that the harness itself left the host alone.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from netnsfix.errors import NetnsfixError, VerifyError
+from netnsfix.errors import CommandError, NetnsfixError, VerifyError
+from netnsfix.util.command import run
 from netnsfix.util.fsutil import sha256_file
 from netnsfix.verify.report import CheckResult, Status, VerifyResult
 from netnsfix.verify.scenario import host_sys_mounts
@@ -87,7 +87,7 @@ def staged_as_ip(binary: Path) -> Iterator[Path]:
 def ip_version(ip: Path) -> str:
     """``ip -V`` (best effort: empty when the binary cannot run here)."""
     try:
-        result = subprocess.run([str(ip), "-V"], capture_output=True, text=True, errors="replace", timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
+        result = run([ip, "-V"], timeout=5, check=False)
+    except CommandError:  # cannot run here, or no answer
         return ""
     return " ".join((result.stdout or result.stderr).split())[:120] if result.returncode == 0 else ""

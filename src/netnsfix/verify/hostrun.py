@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
+from netnsfix.errors import CommandTimeout
+from netnsfix.util.command import run
 
 
 def host_shell_runner(script: str, arg: str) -> tuple[int, str]:
     try:
-        result = subprocess.run(
-            ["sh", "-c", script, arg],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            timeout=20,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
+        result = run(["sh", "-c", script, arg], timeout=20, check=False, merge_output=True)
+    except CommandTimeout:
         return 124, ""
     return result.returncode, result.stdout

@@ -11,14 +11,15 @@ a private mount namespace made by ``unshare`` (with a tmpfs on /run, so
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from netnsfix.errors import VerifyError
+from netnsfix.errors import CommandError, CommandTimeout, VerifyError
+from netnsfix.tools.engine import Container
+from netnsfix.util.command import run
 from netnsfix.verify.mountinfo import Mount, parse
 
 MARK = "@@netnsfix"
@@ -151,31 +152,23 @@ class PrivateNamespaceShell:
     def run(self, script: str, args: Sequence[str], timeout: float) -> tuple[int, str]:
         command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "netnsfix-verify", *args]
         try:
-            result = subprocess.run(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                timeout=timeout,
-                stdin=subprocess.DEVNULL,
-            )
-        except FileNotFoundError:
-            raise VerifyError("unshare: not installed (apt-get install util-linux)") from None
-        except subprocess.TimeoutExpired:
+            result = run(command, timeout=timeout, check=False, merge_output=True)
+        except CommandTimeout:
             raise VerifyError(f"the private-namespace scenario did not finish within {timeout:.0f} s") from None
+        except CommandError as error:  # unshare not installed
+            raise VerifyError(str(error)) from None
         return result.returncode, result.stdout
 
 
 class ContainerShell:
     """``docker exec`` in a running container (the systemd check's)."""
 
-    def __init__(self, container: Any) -> None:
+    def __init__(self, container: Container) -> None:
         self.container = container
 
     def run(self, script: str, args: Sequence[str], timeout: float) -> tuple[int, str]:
-        result = self.container.exec_run(["sh", "-c", script, "netnsfix-verify", *args])
-        return int(result.exit_code or 0), result.output.decode(errors="replace")
+        result = self.container.exec(["sh", "-c", script, "netnsfix-verify", *args])
+        return result.exit_code, result.output
 
 
 def host_interfaces() -> tuple[str, ...]:

@@ -13,11 +13,10 @@ import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from netnsfix.errors import VerifyError
-from netnsfix.tools.engine import image_exists
-from netnsfix.verify.elf import require_libraries
+from netnsfix.tools.engine import Container, Engine
+from netnsfix.verify.elf import ShellRunner, require_libraries
 from netnsfix.verify.mounts import judge
 from netnsfix.verify.report import CheckResult, Status
 from netnsfix.verify.scenario import ContainerShell, Trace, run_scenario
@@ -33,16 +32,16 @@ mark failed-units; systemctl --failed --no-legend --plain 2>&1; rc 0
 
 @dataclass(frozen=True)
 class SystemdCheck:
-    client: Any
+    engine: Engine
     image: str
     name: str = "systemd"
 
     def preflight(self, ip: Path) -> None:
-        if not image_exists(self.client, self.image):
+        if not self.engine.image_exists(self.image):
             raise VerifyError(f"image {self.image} not found in the Docker engine (leave out --image to build one)")
 
     def run(self, ip: Path) -> CheckResult:
-        with booted(self.client, self.image, name_prefix="netnsfix-verify") as container:
+        with booted(self.engine, self.image, name_prefix="netnsfix-verify") as container:
             before = system_state(container)
             if before != "running":
                 failed = _failed_units(container)
@@ -74,7 +73,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200] or "no output"
 
 
-def copy_in(container: Any, binary: Path, inside: str) -> None:
+def copy_in(container: Container, binary: Path, inside: str) -> None:
     """Put ``binary`` into the container at ``inside`` (mode 0755), named as its last component."""
     buffer = io.BytesIO()
     parent = Path(inside).parent
@@ -90,14 +89,13 @@ def copy_in(container: Any, binary: Path, inside: str) -> None:
         raise VerifyError(f"could not copy {binary} into container {container.name}")
 
 
-def _container_runner(container: Any):
+def _container_runner(container: Container) -> ShellRunner:
     def run(script: str, arg: str) -> tuple[int, str]:
-        result = container.exec_run(["sh", "-c", script, arg])
-        return int(result.exit_code or 0), result.output.decode(errors="replace")
+        result = container.exec(["sh", "-c", script, arg])
+        return result.exit_code, result.output
 
     return run
 
 
-def _failed_units(container: Any) -> str:
-    result = container.exec_run(["systemctl", "--failed", "--no-legend", "--plain"])
-    return " ".join(result.output.decode(errors="replace").split())
+def _failed_units(container: Container) -> str:
+    return " ".join(container.exec(["systemctl", "--failed", "--no-legend", "--plain"]).output.split())

@@ -3,10 +3,9 @@
 Docker Hub cannot be reached here, so the image is a debootstrapped Debian
 (``netnsfix.tools.debootstrap``) brought in with ``docker import``, tagged by the root's
 content key and reused when it exists. :func:`booted` starts a container from
-it the way DESIGN.md section 3 says (no --privileged, a private cgroup
-namespace and tmpfs over /sys/fs/cgroup: never the host's hierarchies), waits
-for systemd and removes the container whatever happens. ``container/systemd/``
-describes the same steps for readers.
+it the way ``container/systemd/README.md`` describes (no --privileged, a private
+cgroup namespace and tmpfs over /sys/fs/cgroup: never the host's hierarchies),
+waits for systemd and removes the container whatever happens.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
 
 from netnsfix.errors import EngineError
 from netnsfix.tools.debootstrap import ensure_debian_root
-from netnsfix.tools.engine import image_exists, remove_image_quietly, removed_afterwards
+from netnsfix.tools.engine import Container, ContainerOptions, Engine
 from netnsfix.util.fsutil import cache_dir
 
 PACKAGES: tuple[str, ...] = ("systemd", "systemd-sysv", "iproute2", "dbus")
@@ -33,102 +32,100 @@ IMPORT_CHANGES = [
     "ENV container=docker",
     "LABEL org.netnsfix.image=systemd",
 ]
-# How a systemd container runs here without touching the host (DESIGN.md section 3).
-RUN_OPTIONS: dict[str, Any] = {
-    "cap_add": ["ALL"],
-    "cap_drop": ["SYS_RESOURCE"],
-    "security_opt": ["seccomp=unconfined", "apparmor=unconfined"],
-    "cgroupns": "private",
-    "tmpfs": {"/run": "", "/run/lock": "", "/sys/fs/cgroup": ""},
-    "environment": {"container": "docker"},
-    "command": ["/sbin/init"],
-    "network_mode": "none",
-}
+# How a systemd container runs here without touching the host (container/systemd/README.md).
+RUN_OPTIONS = ContainerOptions(
+    cap_add=("ALL",),
+    cap_drop=("SYS_RESOURCE",),
+    security_opt=("seccomp=unconfined", "apparmor=unconfined"),
+    private_cgroupns=True,
+    tmpfs=("/run", "/run/lock", "/sys/fs/cgroup"),
+)
+INIT = ["/sbin/init"]
+ENVIRONMENT = {"container": "docker"}
 BOOT_TIMEOUT = 90.0
 # Labels on every container booted here: who made it, so leftovers of a crashed run can be found.
 OWNER_LABEL = "org.netnsfix.owner"
 PID_LABEL = "org.netnsfix.pid"
 
 
-def ensure_systemd_image(client: Any) -> str:
+def ensure_systemd_image(engine: Engine) -> str:
     """The tag of the systemd image, importing it from the cached Debian root if it is missing."""
     root = ensure_debian_root(PACKAGES)
     tag = f"{REPOSITORY}:{root.key}"
-    if image_exists(client, tag):
+    if engine.image_exists(tag):
         return tag
     locks = cache_dir() / "images"
     locks.mkdir(parents=True, exist_ok=True)
     with open(locks / f"{REPOSITORY}-{root.key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not image_exists(client, tag):
-            _import_root(client, root.path, tag)
+        if not engine.image_exists(tag):
+            _import_root(engine, root.path, tag)
     return tag
 
 
-def _import_root(client: Any, path: Any, tag: str) -> None:
+def _import_root(engine: Engine, path: Path, tag: str) -> None:
     """Stream ``tar`` of the root into the engine; nothing is tagged unless it all went in."""
     repository, _, version = tag.partition(":")
+    # Popen, not the command runner: tar's output streams into the engine as it is written.
     tar = subprocess.Popen(
         ["tar", "-C", str(path), "--numeric-owner", "--xattrs", "-cf", "-", "."],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert tar.stdout is not None
     try:
-        client.api.import_image_from_stream(tar.stdout, repository=repository, tag=version, changes=IMPORT_CHANGES)
-    except Exception as error:  # noqa: BLE001 - any SDK failure is one engine error
+        engine.import_image(
+            tar.stdout,
+            repository=repository,
+            tag=version,
+            changes=IMPORT_CHANGES,
+            what=f"docker import of {path} as {tag}",
+        )
+    except EngineError:
         tar.kill()
-        raise EngineError(f"docker import of {path} as {tag} failed: {error}") from None
+        raise
     finally:
-        assert tar.stdout is not None
         tar.stdout.close()
         stderr = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
         code = tar.wait()
     if code != 0:
-        remove_image_quietly(client, tag)
+        engine.remove_image_quietly(tag)
         raise EngineError(f"tar of {path} failed (exit {code}): {stderr.strip()[-200:]}")
-    if not image_exists(client, tag):
+    if not engine.image_exists(tag):
         raise EngineError(f"docker import of {path} did not produce {tag}")
 
 
 @contextmanager
-def booted(client: Any, image: str, *, name_prefix: str = "netnsfix-systemd") -> Iterator[Any]:
+def booted(engine: Engine, image: str, *, name_prefix: str = "netnsfix-systemd") -> Iterator[Container]:
     """Boot ``image`` with systemd as PID 1, wait until it is up, yield the container, remove it."""
     name = f"{name_prefix}-{uuid.uuid4().hex[:10]}"
-    try:
-        labels = {OWNER_LABEL: name_prefix, PID_LABEL: str(os.getpid())}
-        container = client.containers.create(image, name=name, detach=True, labels=labels, **RUN_OPTIONS)
-    except Exception as error:  # noqa: BLE001 - image missing, engine refused, ...
-        raise EngineError(f"cannot create a container from {image}: {error}") from None
-    with removed_afterwards(container):
-        try:
-            container.start()
-        except Exception as error:  # noqa: BLE001
-            raise EngineError(f"cannot start a container from {image}: {error}") from None
+    labels = {OWNER_LABEL: name_prefix, PID_LABEL: str(os.getpid())}
+    with engine.create(
+        image, INIT, name=name, environment=ENVIRONMENT, labels=labels, options=RUN_OPTIONS
+    ) as container:
+        container.start()
         wait_for_systemd(container)
         yield container
 
 
-def wait_for_systemd(container: Any, timeout: float = BOOT_TIMEOUT) -> str:
+def wait_for_systemd(container: Container, timeout: float = BOOT_TIMEOUT) -> str:
     """Block until systemd in ``container`` finished booting; return its state (running, degraded)."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        container.reload()
-        if container.status not in ("created", "running"):
-            logs = container.logs(tail=5).decode(errors="replace").strip().splitlines()
+        status = container.status()
+        if status not in ("created", "running"):
+            logs = container.logs(tail=5).strip().splitlines()
             raise EngineError(
-                f"container {container.name} stopped while booting ({container.status}): "
-                f"{logs[-1] if logs else 'no output'}"
+                f"container {container.name} stopped while booting ({status}): {logs[-1] if logs else 'no output'}"
             )
-        result = container.exec_run(["systemctl", "is-system-running", "--wait"])
-        last = result.output.decode(errors="replace").strip()
+        last = container.exec(["systemctl", "is-system-running", "--wait"]).output.strip()
         if last in ("running", "degraded"):
             return last
         time.sleep(0.2)
     raise EngineError(f"systemd in {container.name} did not finish booting within {timeout:.0f} s (last: {last!r})")
 
 
-def system_state(container: Any) -> str:
+def system_state(container: Container) -> str:
     """``systemctl is-system-running`` in ``container`` (running, degraded, ...)."""
-    result = container.exec_run(["systemctl", "is-system-running"])
-    return result.output.decode(errors="replace").strip()
+    return container.exec(["systemctl", "is-system-running"]).output.strip()
