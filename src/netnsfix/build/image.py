@@ -28,8 +28,7 @@ from netnsfix.build.depsolve import Closure
 from netnsfix.tools.engine import find_image, remove_image_quietly
 from netnsfix.errors import BuildError, EngineError, FetchError
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.util.fsutil import cache_dir
-from netnsfix.recipe import project_root
+from netnsfix.util.paths import cache_dir, project_root
 from netnsfix.archive.repodata import Package
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,9 @@ from netnsfix.demo import dpkgdb, repackplan, specset
 from netnsfix.errors import CommandError
 from netnsfix.tools.debootstrap import DebianRoot, ensure_debian_root
 from netnsfix.util.command import last_line
-from netnsfix.util.fsutil import atomic_write_text, cache_dir
+from netnsfix.util.fsutil import atomic_write_text
+from netnsfix.util.paths import cache_dir
+from netnsfix.util.timing import StageTimer
 
 # Bump when the output changes for the same Debian root (the modules' text is hashed too).
 FORMAT_VERSION = "1"
@@ -86,7 +87,7 @@ def _query(rpm_path: Path) -> tuple[str, int, str, str, str]:
     import rpm
 
     ts = rpm.TransactionSet()
-    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)  # type: ignore[attr-defined]
+    ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
     with open(rpm_path, "rb") as stream:
         header = ts.hdrFromFdno(stream.fileno())
     return (
@@ -144,7 +145,7 @@ def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, flo
 
     ``timings``, when given, receives each phase's wall time in seconds (for bench/).
     """
-    clock = _Clock(timings if timings is not None else {})
+    clock = StageTimer()
     installed = dpkgdb.read_status(debian.path)
     owned = repackplan.assign_files(debian.path, installed)
     specs = repackplan.plan_specs(debian.path, installed, owned)
@@ -165,18 +166,9 @@ def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, flo
     createrepo(out / RELEASE_PATH)
     createrepo(out / UPDATES_PATH)
     clock.lap("createrepo")
+    if timings is not None:
+        timings.update({span.name: round(span.seconds, 2) for span in clock.spans})
     return packages
-
-
-class _Clock:
-    def __init__(self, laps: dict[str, float]) -> None:
-        self.laps = laps
-        self.last = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.laps[name] = round(now - self.last, 2)
-        self.last = now
 
 
 def _link_tree(src: Path, dest: Path) -> None:
@@ -212,9 +204,9 @@ def build_demo_binary_repo(dest: Path, *, cache: Path | None = None) -> BinaryRe
             shutil.rmtree(work, ignore_errors=True)
             timings: dict[str, float] = {}
             try:
-                packages = build_into(debian, work / "out", work / "scratch", timings)
+                built = build_into(debian, work / "out", work / "scratch", timings)
                 atomic_write_text(work / "out" / "build.json", json.dumps({"seconds": timings}))
-                atomic_write_text(work / "out" / "packages.json", json.dumps([p.__dict__ for p in packages], indent=1))
+                atomic_write_text(work / "out" / "packages.json", json.dumps([p.__dict__ for p in built], indent=1))
                 (work / "out").rename(final)
             finally:
                 shutil.rmtree(work, ignore_errors=True)

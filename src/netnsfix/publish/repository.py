@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -32,6 +31,7 @@ from netnsfix.errors import NetnsfixError, PublishError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
 from netnsfix.publish import createrepo, filelock, repofile, signing
 from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
+from netnsfix.util.timing import StageTimer
 
 PACKAGE_KINDS = ("rpm", "srpm")
 IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
@@ -121,27 +121,28 @@ def publish(
 ) -> PublishResult:
     """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing)."""
     steps = steps or PublishSteps()
-    clock = _Clock()
-    with clock("check"):
+    clock = StageTimer()
+    with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
         key = steps.find_key(sign_key) if sign_key else None
     with steps.lock(repo):
-        with clock("plan"):
+        with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         placed: list[Placement] = []
         with _undo_on_failure(placed):
-            with clock("place"):
+            with clock.stage("place"):
                 placed += [place(plan, key, steps) for plan in plans if plan.needs_write]
-            with clock("repodata"):
+            with clock.stage("repodata"):
                 asides = {
                     p.root: steps.build_aside(p.root, list(plan.kept.values()) + list(p.packages))
                     for plan, p in _pairs(plans, placed)
                 }
-                for aside in asides.values() if key else ():
-                    steps.sign_detached(key, aside / "repomd.xml")
-            with clock("swap"):
+                if key is not None:
+                    for aside in asides.values():
+                        steps.sign_detached(key, aside / "repomd.xml")
+            with clock.stage("swap"):
                 key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
                 for placement in placed:
                     placement.wait()
@@ -160,7 +161,7 @@ def publish(
         baseurl=url,
         key_file=key_file if key_file.exists() else None,
         repodata_written=bool(placed),
-        timings=clock.spans(),
+        timings=tuple((span.name, span.seconds) for span in clock.spans),
     )
 
 
@@ -283,19 +284,21 @@ def plan_tree(root: Path, inputs: list[InputPackage], replace: bool, skip: tuple
     for href in fresh:  # files added or changed behind publish's back, as createrepo_c --update rereads them
         current[href] = createrepo.package_from_file(root / href, href)
     by_nevra = {nevra(pkg): href for href, pkg in current.items()}
-    add, swap, same = [], [], []
+    add: list[InputPackage] = []
+    swap: list[tuple[InputPackage, str]] = []
+    same: list[InputPackage] = []
     for item in inputs:
-        href = by_nevra.get(item.nevra)
-        if href is None:
+        found = by_nevra.get(item.nevra)
+        if found is None:
             add.append(item)
-        elif _same_package(item, root / href, current[href]):
+        elif _same_package(item, root / found, current[found]):
             same.append(item)
         elif replace:
-            swap.append((item, href))
+            swap.append((item, found))
         else:
             raise PublishError(
                 f"{item.path}: {item.nevra} is already in {root} as a different file "
-                f"({href}); pass --replace to overwrite it"
+                f"({found}); pass --replace to overwrite it"
             )
     kept = {href: pkg for href, pkg in current.items() if href not in {h for _, h in swap}}
     stale = bool(fresh) or set(old) != set(current) or not (root / createrepo.REPODATA / "repomd.xml").is_file()
@@ -373,10 +376,12 @@ def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -
     items = list(plan.add) + [item for item, _ in plan.replace]
     temporaries = [(plan.root / item.href).parent / f".{Path(item.href).name}.{os.getpid()}.tmp" for item in items]
     staged = tuple((temporary, plan.root / item.href) for item, temporary in zip(items, temporaries, strict=True))
-    _as_publish_error(
-        plan.root,
-        lambda: [folder.mkdir(parents=True, exist_ok=True) for folder in {path.parent for path in temporaries}],
-    )
+
+    def make_folders() -> None:
+        for folder in {path.parent for path in temporaries}:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    _as_publish_error(plan.root, make_folders)
     if key is None:
         packages = []
         for item in items:
@@ -455,21 +460,3 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
     except OSError as error:
         raise PublishError(f"{path}: cannot write: {error.strerror}") from None
-
-
-class _Clock:
-    """Named wall-clock spans, for PublishResult.timings and the benchmark."""
-
-    def __init__(self) -> None:
-        self._spans: list[tuple[str, float]] = []
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._spans.append((name, time.perf_counter() - start))
-
-    def spans(self) -> tuple[tuple[str, float], ...]:
-        return tuple(self._spans)

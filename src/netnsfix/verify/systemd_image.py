@@ -3,10 +3,9 @@
 Docker Hub cannot be reached here, so the image is a debootstrapped Debian
 (``netnsfix.tools.debootstrap``) brought in with ``docker import``, tagged by the root's
 content key and reused when it exists. :func:`booted` starts a container from
-it the way DESIGN.md section 3 says (no --privileged, a private cgroup
-namespace and tmpfs over /sys/fs/cgroup: never the host's hierarchies), waits
-for systemd and removes the container whatever happens. ``container/systemd/``
-describes the same steps for readers.
+it the way container/systemd/README.md ("How it boots") says (no --privileged,
+a private cgroup namespace and tmpfs over /sys/fs/cgroup: never the host's
+hierarchies), waits for systemd and removes the container whatever happens.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 from netnsfix.errors import EngineError
 from netnsfix.tools.debootstrap import ensure_debian_root
 from netnsfix.tools.engine import image_exists, remove_image_quietly, removed_afterwards
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 PACKAGES: tuple[str, ...] = ("systemd", "systemd-sysv", "iproute2", "dbus")
 REPOSITORY = "netnsfix-systemd"
@@ -33,7 +32,7 @@ IMPORT_CHANGES = [
     "ENV container=docker",
     "LABEL org.netnsfix.image=systemd",
 ]
-# How a systemd container runs here without touching the host (DESIGN.md section 3).
+# How a systemd container runs here without touching the host (container/systemd/README.md, "How it boots").
 RUN_OPTIONS: dict[str, Any] = {
     "cap_add": ["ALL"],
     "cap_drop": ["SYS_RESOURCE"],
