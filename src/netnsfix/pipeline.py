@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
@@ -23,9 +23,11 @@ from netnsfix.build.image import BuildImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
 from netnsfix.recipe import Recipe
-from netnsfix.source.srpm import SrpmResult, build_patched_srpm
 from netnsfix.tools.engine import connect
 from netnsfix.util.timing import Span, StageTimer
+
+if TYPE_CHECKING:  # the srpm stage loads specfile and rpm: a no-op build with --srpm does without them
+    from netnsfix.source.srpm import SrpmResult
 
 Notify = Callable[[str], None]
 EngineFactory = Callable[[], Any]
@@ -73,6 +75,8 @@ def source_rpm(
     """``given``, or the recipe's patched SRPM in ``layout.srpm`` (made, or kept when its inputs are unchanged)."""
     if given is not None:
         return SourceRpm(given, None)
+    from netnsfix.source.srpm import build_patched_srpm
+
     made = build_patched_srpm(recipe, fetcher, layout.srpm(recipe.name), mirrors=mirrors, lock_path=lock_path)
     return SourceRpm(made.srpm, made)
 
