@@ -137,7 +137,7 @@ def run_pipeline(
                 target = ensure_image(closure, fetcher, connected(), notify=notify)
             detail.append(f"{len(closure.packages)} packages, image {target.tag}")
     with timer.stage("build") as detail:
-        # a build root already checked above and found stale need not be checked again
+        # the outputs were checked against the planned build root above: rebuild need not read them again
         checked = image is None and not force
         build = current or rebuild(
             source.path, target, out, connected, log_sink, force=force or checked, recipe=recipe.name

@@ -1,7 +1,7 @@
 """``netnsfix demo``: the whole pipeline against a local archive with the real layout.
 
 The Fedora archive is out of reach here, so the demo makes one (source side:
-``demoarchive``; binary side: ``demobinaries``), serves it on 127.0.0.1 and
+``demo.archive``; binary side: ``demo.binaries``), serves it on 127.0.0.1 and
 runs every stage against it exactly as against the real archive with
 ``--mirror``: resolve and fetch the SRPM, verify and add the patch, bootstrap
 the build root from the binary repodata and rebuild with the network off (the
