@@ -15,7 +15,7 @@ from pathlib import Path
 from netnsfix.demo.dnfinstall import run_dnf
 from netnsfix.manifest import FileRecord, Manifest
 from netnsfix.util.command import CommandResult
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 
 def spec_text(

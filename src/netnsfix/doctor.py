@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netnsfix.errors import EngineError
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ class ChecksumError(FetchError):
     """A downloaded file's sha256 differs from the one the repodata promised."""
 
 
+class ManifestError(NetnsfixError):
+    """A stage's manifest.json is missing, unreadable, or not a netnsfix manifest."""
+
+
 class UnpackError(NetnsfixError):
     """An RPM cannot be read, or a member would land outside the target folder."""
 

@@ -1,18 +1,23 @@
 """Manifests: what went into a stage and what came out, each with its sha256.
 
 Every stage that writes an output folder (srpm, build) writes
-``manifest.json`` beside its outputs; publish checks RPMs against it.
+``manifest.json`` beside its outputs; publish checks RPMs against it. The
+stages decide here, and only here, whether a previous run's outputs can be
+kept (:func:`reusable`): rpmbuild stamps a new build time on every run, so
+making an output again when nothing changed would make every later stage
+run again for nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from netnsfix import __version__
-from netnsfix.errors import NetnsfixError
+from netnsfix.errors import ManifestError
 from netnsfix.util.fsutil import atomic_write_text, sha256_file
 
 MANIFEST_NAME = "manifest.json"
@@ -57,6 +62,7 @@ class Manifest:
 
 
 def read_manifest(folder: Path) -> Manifest:
+    """The manifest in ``folder``; :class:`ManifestError` naming the file when it is missing or not one."""
     path = folder / MANIFEST_NAME
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -70,8 +76,69 @@ def read_manifest(folder: Path) -> Manifest:
             extra=data.get("extra", {}),
         )
     except FileNotFoundError:
-        raise NetnsfixError(f"{path}: no manifest (is {folder} an output folder of netnsfix?)") from None
+        raise ManifestError(f"{path}: no manifest (is {folder} an output folder of netnsfix?)") from None
     except OSError as error:  # unreadable (permissions, a folder in its place): one error naming the file
-        raise NetnsfixError(f"{path}: cannot read the manifest: {error.strerror or error}") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise NetnsfixError(f"{path}: not a netnsfix manifest: {error}") from None
+        raise ManifestError(f"{path}: cannot read the manifest: {error.strerror or error}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ManifestError(f"{path}: not a netnsfix manifest: {error}") from None
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """The answer to "may the outputs in this folder be kept?": the manifest when yes, the reason when not."""
+
+    manifest: Manifest | None
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.manifest is not None
+
+
+def reusable(
+    folder: Path,
+    stage: str,
+    inputs: Sequence[FileRecord],
+    *,
+    recipe: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    needs: Sequence[str] = (),
+) -> Reuse:
+    """Whether ``folder`` holds ``stage``'s outputs made from exactly ``inputs``, all intact.
+
+    The inputs match when the same kinds come in the same order with the same
+    sha256 (a path or URL may differ: a mirror's port, an SRPM's folder).
+    ``recipe``, when given, must be the manifest's; each ``extra`` item must
+    equal the manifest's; each kind in ``needs`` must be among the outputs.
+    Every output must be a file of ``folder`` with the recorded size and
+    sha256. Reads files only; an unreadable manifest is a reason, not an error.
+    """
+    try:
+        manifest = read_manifest(folder)
+    except ManifestError as error:
+        return Reuse(None, str(error))
+    if manifest.stage != stage:
+        return Reuse(None, f"the manifest is the {manifest.stage!r} stage's, not {stage!r}'s")
+    if recipe is not None and manifest.recipe != recipe:
+        return Reuse(None, f"the outputs are recipe {manifest.recipe!r}'s, not {recipe!r}'s")
+    if len(manifest.inputs) != len(inputs):
+        return Reuse(None, f"{len(inputs)} inputs now, {len(manifest.inputs)} then")
+    for before, now in zip(manifest.inputs, inputs, strict=True):
+        if (before.kind, before.sha256) != (now.kind, now.sha256):
+            return Reuse(
+                None, f"input {now.kind} {now.path} changed (sha256 {now.sha256[:12]}, was {before.sha256[:12]})"
+            )
+    for key, value in (extra or {}).items():
+        if manifest.extra.get(key) != value:
+            return Reuse(None, f"{key} is {value!r} now, {manifest.extra.get(key)!r} then")
+    for kind in needs:
+        if not manifest.output(kind):
+            return Reuse(None, f"the manifest lists no {kind} output")
+    for record in manifest.outputs:
+        path = folder / record.path
+        if "/" in record.path or record.path in ("", ".", ".."):
+            return Reuse(None, f"output {record.path!r} is not a file name in {folder}")
+        if not path.is_file():
+            return Reuse(None, f"output {path} is missing")
+        if path.stat().st_size != record.size or sha256_file(path) != record.sha256:
+            return Reuse(None, f"output {path} is not the file the manifest records (size or sha256 differs)")
+    return Reuse(manifest)

@@ -7,13 +7,13 @@ folder that holds ``specs/``.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import RecipeError
+from netnsfix.util.paths import project_root
 
 DEFAULT_RECIPE = "iproute-3.6.0-fc18"
 
@@ -38,14 +38,6 @@ class Recipe:
     def lock_path(self) -> Path:
         """The lock sits beside the recipe: ``NAME.lock.json``."""
         return self.path.with_name(f"{self.name}.lock.json")
-
-
-def project_root() -> Path:
-    """The folder with ``specs/`` and ``patches/``: ``NETNSFIX_HOME``, else the source checkout."""
-    explicit = os.environ.get("NETNSFIX_HOME")
-    if explicit:
-        return Path(explicit)
-    return Path(__file__).resolve().parents[2]
 
 
 def specs_dir(root: Path | None = None) -> Path:

@@ -16,13 +16,13 @@ import subprocess
 import time
 
 import pytest
+from rpmrepo import Spec, build_rpm
+from srpmfixture import make_patched_srpm
 
 from netnsfix.cli import main
 from netnsfix.manifest import read_manifest
 from netnsfix.tools.engine import Engine
 from netnsfix.util.httpserve import serving
-from rpmrepo import Spec, build_rpm
-from srpmfixture import make_patched_srpm
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 

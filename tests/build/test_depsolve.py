@@ -12,13 +12,24 @@ from netnsfix.errors import ResolveError
 from netnsfix.util.httpserve import serving
 
 RELEASE = [
-    Spec("bash", "4.2.39", arch="x86_64", provides=["/bin/sh", "/bin/bash"], requires=["libc.so.6()(64bit)"],
-         files={"/usr/bin/bash": "bash"}),
+    Spec(
+        "bash",
+        "4.2.39",
+        arch="x86_64",
+        provides=["/bin/sh", "/bin/bash"],
+        requires=["libc.so.6()(64bit)"],
+        files={"/usr/bin/bash": "bash"},
+    ),
     Spec("glibc", "2.16", arch="x86_64", provides=["libc.so.6()(64bit)"], requires_pre=["basesystem"]),
     Spec("glibc", "2.17", arch="i686", provides=["libc.so.6"]),
     Spec("basesystem", "10.0"),
-    Spec("gcc", "4.7.2", "8.fc18", arch="x86_64",
-         requires=["cpp = 4.7.2-8.fc18", "/bin/sh", "binutils >= 2.23", "make >= 1:3.80", "/usr/bin/perl"]),
+    Spec(
+        "gcc",
+        "4.7.2",
+        "8.fc18",
+        arch="x86_64",
+        requires=["cpp = 4.7.2-8.fc18", "/bin/sh", "binutils >= 2.23", "make >= 1:3.80", "/usr/bin/perl"],
+    ),
     Spec("cpp", "4.7.2", "8.fc18", arch="x86_64"),
     Spec("binutils", "2.22.52", arch="x86_64"),
     Spec("make", "3.82", arch="x86_64", epoch=1),
@@ -104,9 +115,17 @@ def test_result_does_not_depend_on_repository_or_base_set_order(repos):
 
 
 def test_build_requires_are_resolved_like_requires(repos):
-    closure = solve(repos, ["bash"], [Dependency("gcc", "GE", "0", "4.7"), Dependency("rpmlib(CompressedFileNames)", "LE", "0", "3.0.4", "1")], "BuildRequires of x.src.rpm")
+    closure = solve(
+        repos,
+        ["bash"],
+        [Dependency("gcc", "GE", "0", "4.7"), Dependency("rpmlib(CompressedFileNames)", "LE", "0", "3.0.4", "1")],
+        "BuildRequires of x.src.rpm",
+    )
     assert "gcc" in names(closure)
-    assert closure.reason_for(next(p.nevra for p in closure.packages if p.name == "gcc")).needed_by == "BuildRequires of x.src.rpm"
+    assert (
+        closure.reason_for(next(p.nevra for p in closure.packages if p.name == "gcc")).needed_by
+        == "BuildRequires of x.src.rpm"
+    )
 
 
 def test_unresolvable_requirement_names_both_ends(repos):

@@ -32,3 +32,54 @@ def test_an_unknown_command_is_one_clear_error(capsys: pytest.CaptureFixture[str
         main(["-v", "no-such-command"])
     assert stop.value.code == 2
     assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
+    """Every command's parser (host's and patch's subcommands as 'host plan', 'patch check', ...)."""
+    root = argparse.ArgumentParser()
+    subparsers = root.add_subparsers()
+    for name in COMMAND_MODULES:
+        import_module(f"netnsfix.cli.{name}").register(subparsers)
+    found: dict[str, argparse.ArgumentParser] = {}
+    for command, parser in subparsers.choices.items():
+        found[command] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found.update({f"{command} {sub}": p for sub, p in action.choices.items()})
+    return found
+
+
+def _option(parser: argparse.ArgumentParser, flag: str) -> argparse.Action:
+    return next(a for a in parser._actions if flag in a.option_strings or a.dest == flag)
+
+
+def test_options_that_mean_the_same_are_spelled_alike() -> None:
+    parsers = _parsers()
+    archive_commands = ("resolve", "fetch", "srpm", "image", "build")
+    for flag in ("--mirror", "--lock", "--retries", "recipe"):
+        spelled = {(type(a).__name__, a.metavar, a.help) for a in (_option(parsers[c], flag) for c in archive_commands)}
+        assert len(spelled) == 1, (flag, spelled)
+    mirror = _option(parsers["build"], "--mirror")
+    assert mirror.metavar == "URL" and isinstance(mirror, argparse._AppendAction)
+    assert _option(parsers["demo"], "recipe").help == _option(parsers["build"], "recipe").help
+    assert _option(parsers["demo"], "--force").help == _option(parsers["build"], "--force").help
+    assert {_option(parsers[c], "--port").help for c in ("serve", "demo-archive")} == {
+        "port to serve on (default: a free one)"
+    }
+    assert {_option(parsers[c], "--out").metavar for c in ("srpm", "build")} == {"DIR"}
+    assert {_option(parsers[c], "--srpm").metavar for c in ("image", "build")} == {"FILE"}
+
+
+def test_every_help_prints_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """No literal %% (argparse formats help strings with %, not descriptions), no lower-case
+    metavars made up from option names, and every positional says what it is."""
+    for command, parser in _parsers().items():
+        text = parser.format_help()
+        assert "%%" not in text, command
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS or isinstance(action, argparse._SubParsersAction):
+                continue
+            assert action.help, (command, action.dest)
+            if action.option_strings and action.nargs != 0 and not action.choices:
+                assert action.metavar, (command, action.option_strings)
+    assert "(Patch/%patch, Release, %changelog)" in " ".join(_parsers()["srpm"].format_help().split())

@@ -24,7 +24,8 @@ import requests
 import urllib3
 
 from netnsfix.errors import ChecksumError, FetchError
-from netnsfix.util.fsutil import cache_dir, sha256_file
+from netnsfix.util.fsutil import sha256_file
+from netnsfix.util.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

@@ -114,7 +114,9 @@ def ignored(dep: Dependency) -> bool:
     return dep.name.startswith(_RPM_INTERNAL)
 
 
-def compare_evr(a: tuple[str | int | None, str | None, str | None], b: tuple[str | int | None, str | None, str | None]) -> int:
+def compare_evr(
+    a: tuple[str | int | None, str | None, str | None], b: tuple[str | int | None, str | None, str | None]
+) -> int:
     """rpm's comparison; a missing release on either side matches any release (as rpm does)."""
     ea, va, ra = a
     eb, vb, rb = b
@@ -192,7 +194,9 @@ class Pool:
         return sorted(found.values(), key=lambda p: p.nevra)
 
 
-def choose(candidates: Sequence[Package], req: Dependency, needed_by: Package | None, chosen: dict[str, Package]) -> Package:
+def choose(
+    candidates: Sequence[Package], req: Dependency, needed_by: Package | None, chosen: dict[str, Package]
+) -> Package:
     """The module docstring's choice rule, as a sort key."""
 
     def key(p: Package) -> tuple[int, int, int, int, str, str]:

@@ -28,9 +28,8 @@ from netnsfix.archive.repodata import Package
 from netnsfix.build import roottar
 from netnsfix.build.depsolve import Closure
 from netnsfix.errors import BuildError, EngineError, FetchError
-from netnsfix.recipe import project_root
 from netnsfix.tools.engine import Bind, Engine
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir, project_root
 
 log = logging.getLogger(__name__)
 

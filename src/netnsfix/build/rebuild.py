@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage
-from netnsfix.errors import BuildError, EngineError, NetnsfixError
-from netnsfix.manifest import FileRecord, Manifest, read_manifest
+from netnsfix.errors import BuildError, EngineError, ManifestError
+from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest, reusable
 from netnsfix.tools.engine import Bind, Container, Engine, Image
 from netnsfix.util.fsutil import atomic_copy, sha256_file
 
@@ -129,54 +129,35 @@ def _srpm_sha256(srpm: Path) -> str:
 
 def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: float) -> BuildResult | None:
     """The previous build's result (see :func:`up_to_date`) for an SRPM whose sha256 is known."""
-    current = _previous(out, srpm_sha, image)
+    inputs = (
+        FileRecord(path=str(srpm), sha256=srpm_sha, size=0, kind="srpm"),
+        FileRecord(path=image.tag, sha256=image.key or image.id, size=0, kind="image"),
+    )
+    same_image = {"image_tag": image.tag, **({"image_id": image.id} if image.id else {})}
+    current = reusable(out, STAGE, inputs, extra=same_image, needs=("rpm",)).manifest
     if current is None:
         return None
     return BuildResult(
         srpm=out / srpm.name,
         rpms=tuple(out / r.path for r in current.output("rpm")),
         log=out / LOG_NAME,
-        manifest=out / "manifest.json",
+        manifest=out / MANIFEST_NAME,
         image=f"{image.tag} {current.extra.get('image_id', '')}".strip(),
         reused=True,
         seconds=time.monotonic() - started,
     )
 
 
-def _previous(out: Path, srpm_sha: str, image: BuildImage) -> Manifest | None:
-    try:
-        previous = read_manifest(out)
-    except NetnsfixError:
-        return None
-    if previous.stage != STAGE:
-        return None
-    inputs = {r.kind: r for r in previous.inputs}
-    if "srpm" not in inputs or inputs["srpm"].sha256 != srpm_sha:
-        return None
-    recorded = inputs.get("image")
-    if recorded is None or recorded.path != image.tag or recorded.sha256 != (image.key or image.id):
-        return None
-    if image.id and previous.extra.get("image_id") != image.id:
-        return None
-    for record in previous.outputs:
-        path = out / record.path
-        if not path.is_file() or path.stat().st_size != record.size or sha256_file(path) != record.sha256:
-            return None
-    if not previous.output("rpm"):
-        return None
-    return previous
-
-
 def _forget_previous(out: Path) -> None:
     """Remove the outputs a previous build recorded here, so none is mistaken for this build's."""
     try:
         previous = read_manifest(out)
-    except NetnsfixError:
+    except ManifestError:
         return
     for record in previous.outputs:
         if record.kind in ("rpm", "srpm") and "/" not in record.path:
             (out / record.path).unlink(missing_ok=True)
-    (out / "manifest.json").unlink(missing_ok=True)
+    (out / MANIFEST_NAME).unlink(missing_ok=True)
 
 
 def _image(client: Engine, ref: str) -> Image:

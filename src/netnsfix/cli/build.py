@@ -8,12 +8,9 @@ from pathlib import Path
 
 from netnsfix import doctor
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.archive.layout import repo_urls
-from netnsfix.build.image import BuildImage, ensure_image, planned_image
-from netnsfix.build.inputs import build_root_closure
-from netnsfix.build.rebuild import rebuild, up_to_date
-from netnsfix.recipe import Recipe, find_recipe
-from netnsfix.tools.engine import connect
+from netnsfix.cli.options import FORCE_HELP, recipe_arguments
+from netnsfix.recipe import find_recipe
+from netnsfix.util.timing import Span, StageTimer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,9 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     build = subparsers.add_parser("build", help="rebuild the patched SRPM in the build root, network off")
     _common(build)
-    build.add_argument("--out", type=Path, help="output folder (default: out/RECIPE/build)")
-    build.add_argument("--image", help="use this image instead of the recipe's build root")
-    build.add_argument("--force", action="store_true", help="rebuild even when the outputs are up to date")
+    build.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/build)")
+    build.add_argument("--image", metavar="IMAGE", help="use this image instead of the recipe's build root")
+    build.add_argument("--force", action="store_true", help=FORCE_HELP)
     build.set_defaults(handler=_build)
 
     check = subparsers.add_parser("doctor", help="say what this machine lacks for netnsfix and how to fix it")
@@ -34,41 +31,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", nargs="?", help="recipe name or .toml path (default: iproute-3.6.0-fc18)")
-    parser.add_argument("--mirror", help="archive base URL replacing the recipe's (…/pub/archive/fedora/linux)")
+    recipe_arguments(parser)
     parser.add_argument(
         "--srpm",
+        metavar="FILE",
         type=Path,
-        help="the source RPM to build (default: the recipe's patched SRPM, made or reused by the srpm stage)",
+        help="the source RPM to build (default: the recipe's patched SRPM in out/RECIPE/srpm, made or kept)",
     )
-    parser.add_argument("--lock", type=Path, help="the srpm stage's lock file (default: specs/RECIPE.lock.json)")
 
 
 def _say(text: str) -> None:
     print(f"netnsfix: {text}", file=sys.stderr)
 
 
-def _patched_srpm(args: argparse.Namespace, recipe: Recipe, fetcher: Fetcher) -> Path:
-    """``--srpm``, or the srpm stage's output in out/RECIPE/srpm (kept when its inputs are unchanged)."""
-    if args.srpm is not None:
-        return args.srpm
-    from netnsfix.source.srpm import build_patched_srpm
-
-    out = Path("out") / recipe.name / "srpm"
-    result = build_patched_srpm(recipe, fetcher, out, mirrors=[args.mirror], lock_path=args.lock)
-    _say(f"srpm {result.srpm}{' (up to date)' if result.reused else ''}")
-    return result.srpm
-
-
-def _closure(args: argparse.Namespace, fetcher: Fetcher):
-    recipe = find_recipe(args.recipe)
-    srpm = _patched_srpm(args, recipe, fetcher)
-    return recipe, srpm, build_root_closure(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
+def _stage_done(span: Span) -> None:
+    _say(f"{span.name}: {span.detail} ({span.seconds:.1f} s)")
 
 
 def _image(args: argparse.Namespace) -> int:
-    fetcher = Fetcher()
-    _, _, closure = _closure(args, fetcher)
+    from netnsfix.build.image import ensure_image
+    from netnsfix.pipeline import OutputLayout, build_root_for, source_rpm
+    from netnsfix.tools.engine import connect
+
+    recipe = find_recipe(args.recipe)
+    fetcher = Fetcher(retries=args.retries)
+    mirrors = args.mirror or [None]
+    source = source_rpm(recipe, fetcher, OutputLayout(), mirrors=mirrors, lock_path=args.lock, given=args.srpm)
+    if source.made is not None:
+        _say(f"srpm {source.path}{' (up to date)' if source.made.reused else ''}")
+    closure = build_root_for(recipe, fetcher, source.path, mirrors)
     if args.list:
         for reason in closure.reasons:
             print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")
@@ -78,27 +69,29 @@ def _image(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from netnsfix.pipeline import OutputLayout, run_pipeline
+
     recipe = find_recipe(args.recipe)
-    out = args.out or Path("out") / recipe.name / "build"
-    fetcher = Fetcher()
-    srpm = _patched_srpm(args, recipe, fetcher)
-    if args.image:
-        image = BuildImage(tag=args.image, id="", packages=(), key="")
-        result = rebuild(srpm, image, out, connect, print, force=args.force, recipe=recipe.name)
-    else:
-        closure = build_root_closure(fetcher, repo_urls(recipe, args.mirror, "binary"), srpm)
-        planned = planned_image(closure)
-        result = None if args.force else up_to_date(srpm, planned, out)
-        if result is None:
-            client = connect()
-            image = ensure_image(closure, fetcher, client, notify=_say)
-            # up_to_date said no just above, and the made image has the planned key: build without asking again
-            result = rebuild(srpm, image, out, lambda: client, print, force=True, recipe=recipe.name)
-    if result.reused:
-        _say(f"up to date: {result.manifest} (use --force to rebuild)")
-    for rpm in result.rpms:
+    result = run_pipeline(
+        recipe,
+        Fetcher(retries=args.retries),
+        OutputLayout(),
+        mirrors=args.mirror or [None],
+        lock_path=args.lock,
+        srpm=args.srpm,
+        image=args.image,
+        out=args.out,  # today --out names the build folder itself
+        force=args.force,
+        timer=StageTimer(ended=_stage_done),
+        notify=_say,
+        log_sink=print,
+    )
+    build = result.build
+    if build.reused:
+        _say(f"up to date: {build.manifest} (use --force to rebuild)")
+    for rpm in build.rpms:
         print(rpm)
-    _say(f"log {result.log}, manifest {result.manifest} ({result.seconds:.2f} s)")
+    _say(f"log {build.log}, manifest {build.manifest} ({build.seconds:.2f} s)")
     return 0
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from netnsfix.cli.options import FORCE_HELP, recipe_argument
 from netnsfix.recipe import find_recipe
 
 
@@ -17,11 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "every stage against it: resolve, fetch, patch, SRPM, build root, rebuild (network off), publish, "
         "dnf install, and the harness on the installed ip and on an unpatched 3.6.0-like ip.",
     )
-    parser.add_argument("recipe", nargs="?", metavar="RECIPE", help="recipe (default: iproute-3.6.0-fc18)")
+    recipe_argument(parser)
     parser.add_argument(
-        "--workdir", type=Path, default=Path("demo-out"), help="where everything goes (default: ./demo-out)"
+        "--workdir",
+        metavar="DIR",
+        type=Path,
+        default=Path("demo-out"),
+        help="where everything goes (default: ./demo-out)",
     )
-    parser.add_argument("--force", action="store_true", help="rebuild even if the outputs are up to date")
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
     parser.add_argument(
         "--show-build-log", action="store_true", help="print rpmbuild's log as it runs (it always goes to build.log)"
     )

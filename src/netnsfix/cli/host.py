@@ -11,7 +11,7 @@ from netnsfix.host.core import Node, StepPlan, apply_steps, plan_steps, undo_ste
 from netnsfix.host.settings import HostSettings, load_settings
 from netnsfix.host.steps import STEPS, select_steps
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
-from netnsfix.recipe import project_root
+from netnsfix.util.paths import project_root
 
 EXAMPLE = project_root() / "examples" / "overlapping-subnets.toml"
 
@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("steps", nargs="*", metavar="STEP", help="steps to run (default: all)")
-        action.add_argument("--root", type=Path, default=Path("/"), help="the node's root folder (default /)")
+        action.add_argument(
+            "--root", metavar="DIR", type=Path, default=Path("/"), help="the node's root folder (default: /)"
+        )
         if name == "undo":
             action.add_argument("--force", action="store_true", help="restore even files edited since apply")
         else:
@@ -36,24 +38,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.set_defaults(handler=handler)
     topology = actions.add_parser("topology", help="print the quantum commands that build a topology file")
     topology.add_argument(
-        "file", nargs="?", type=Path, default=EXAMPLE, help="TOML topology (default: the seed's example)"
+        "file",
+        metavar="FILE",
+        nargs="?",
+        type=Path,
+        default=EXAMPLE,
+        help="TOML topology (default: the seed's example)",
     )
     _settings_options(topology)
     topology.set_defaults(handler=_topology)
 
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML file with the node settings")
-    parser.add_argument("--role", choices=("network", "compute", "controller"))
-    parser.add_argument("--public-nic", help="NIC on the public network (br-ex, network node)")
-    parser.add_argument("--private-nic", help="NIC on the private network")
-    parser.add_argument("--private-bridge", help="the private bridge (default br-<private NIC>)")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file with the node settings")
+    parser.add_argument(
+        "--role",
+        choices=("network", "compute", "controller"),
+        help="the node's role (default: --config's, else network)",
+    )
+    parser.add_argument("--public-nic", metavar="NIC", help="NIC on the public network (br-ex, network node)")
+    parser.add_argument("--private-nic", metavar="NIC", help="NIC on the private network")
+    parser.add_argument("--private-bridge", metavar="BRIDGE", help="the private bridge (default: br-<private NIC>)")
     parser.add_argument(
         "--physnet",
         action="append",
         dest="physnets",
         metavar="NAME[:FIRST:LAST]",
-        help="a network_vlan_ranges entry (repeat; default physnet1, physnet2:100:199)",
+        help="a network_vlan_ranges entry (repeat; default: physnet1, physnet2:100:199)",
     )
     parser.add_argument(
         "--bridge-mapping",
@@ -62,8 +73,8 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         metavar="PHYSNET:BRIDGE",
         help="a bridge_mappings entry (repeat)",
     )
-    parser.add_argument("--iscsi-ip-address", help="cinder's iscsi_ip_address (an IP address)")
-    parser.add_argument("--ovs-db", help="ovsdb address, e.g. unix:/path/db.sock")
+    parser.add_argument("--iscsi-ip-address", metavar="ADDRESS", help="cinder's iscsi_ip_address (an IP address)")
+    parser.add_argument("--ovs-db", metavar="ADDRESS", help="ovsdb address, e.g. unix:/path/db.sock")
     parser.add_argument(
         "--ovs-no-wait",
         dest="ovs_wait",

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the source folder or tarball the patch is for",
     )
     imported.add_argument(
-        "-o", "--output", type=Path, metavar="OUT", help="write the patch here (atomically); default: standard output"
+        "-o", "--output", type=Path, metavar="FILE", help="write the patch here (atomically); default: standard output"
     )
     imported.set_defaults(handler=_import)
 
@@ -40,15 +40,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check",
         help="check every hunk of a patch against the sources at fuzz 0 and report where it lands",
     )
-    checked.add_argument("patch", type=Path, metavar="PATCH")
-    checked.add_argument("--source", type=Path, required=True, metavar="TREE_OR_TARBALL")
+    checked.add_argument("patch", type=Path, metavar="PATCH", help="the patch file to check")
+    checked.add_argument(
+        "--source",
+        type=Path,
+        required=True,
+        metavar="TREE_OR_TARBALL",
+        help="the source folder or tarball the patch is for",
+    )
     checked.add_argument(
         "-p",
         "--strip",
         type=int,
         default=1,
         metavar="N",
-        help="leading path components to strip, as patch -pN (default 1)",
+        help="leading path components to strip, as patch -pN (default: 1)",
     )
     checked.set_defaults(handler=_check)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from netnsfix.cli.options import port_argument
 from netnsfix.errors import NetnsfixError
 from netnsfix.publish import repofile
 from netnsfix.publish.repository import publish
@@ -36,9 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_publish)
 
     serve = subparsers.add_parser("serve", help="serve a repository folder over HTTP (Ctrl-C stops)")
-    serve.add_argument("dir", type=Path, metavar="DIR")
-    serve.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.add_argument("dir", type=Path, metavar="DIR", help="the folder to serve (a repository made by publish)")
+    serve.add_argument(
+        "--bind", metavar="ADDRESS", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    port_argument(serve)
     serve.set_defaults(handler=_serve)
 
 

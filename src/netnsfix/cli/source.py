@@ -6,12 +6,16 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import locked_srpm
-from netnsfix.archive.resolve import source_urls
-from netnsfix.recipe import find_recipe, list_recipes
+from netnsfix.archive.resolve import Resolved, source_urls
+from netnsfix.cli.options import port_argument, recipe_arguments
+from netnsfix.recipe import Recipe, find_recipe, list_recipes
+
+if TYPE_CHECKING:
+    from netnsfix.source.srpm import SrpmResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,14 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resolve = subparsers.add_parser(
         "resolve", help="find the recipe's source RPM in the archive's repodata and lock it"
     )
-    _recipe_arguments(resolve)
+    recipe_arguments(resolve)
     resolve.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
     resolve.set_defaults(handler=_resolve)
 
     fetch = subparsers.add_parser(
         "fetch", help="download the resolved source RPM into the cache (checked by sha256) and print its path"
     )
-    _recipe_arguments(fetch)
+    recipe_arguments(fetch)
     fetch.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
     fetch.set_defaults(handler=_fetch)
 
@@ -36,10 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "srpm",
         help="resolve, fetch, verify and add the recipe's patch: write the patched SRPM and its manifest",
         description="Resolve the recipe's source package in the archive's repodata, fetch it (sha256 checked), "
-        "check the patch at fuzz 0 against Source0, add it to the spec (Patch/%%patch, Release, %%changelog) "
+        "check the patch at fuzz 0 against Source0, add it to the spec (Patch/%patch, Release, %changelog) "
         "and write the patched SRPM with manifest.json beside it.",
     )
-    _recipe_arguments(srpm)
+    recipe_arguments(srpm)
     srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
     srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
     srpm.set_defaults(handler=_srpm)
@@ -47,26 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo = subparsers.add_parser(
         "demo-archive", help="make the demo archive (Fedora 18's source repositories' layout) in DIR"
     )
-    demo.add_argument("dir", metavar="DIR", type=Path)
+    demo.add_argument("dir", metavar="DIR", type=Path, help="the folder to write the archive into")
     demo.add_argument("--serve", action="store_true", help="serve DIR on 127.0.0.1 until Ctrl-C")
-    demo.add_argument("--port", type=int, default=0, help="port to serve on (default: any free one)")
+    port_argument(demo)
     demo.set_defaults(handler=_demo_archive)
-
-
-def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "recipe", metavar="RECIPE", nargs="?", help="recipe name or .toml file (default: iproute-3.6.0-fc18)"
-    )
-    parser.add_argument(
-        "--mirror",
-        metavar="URL",
-        action="append",
-        help="replace the archive's base URL (the part before releases/18/...); repeat to fetch from several in order",
-    )
-    parser.add_argument(
-        "--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)"
-    )
-    parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
 
 
 def _recipes(args: argparse.Namespace) -> int:
@@ -110,7 +98,7 @@ def progress_for(stream: TextIO) -> Progress | None:
     return RichProgress(stream) if stream.isatty() else None
 
 
-def _resolved(args: argparse.Namespace, fetcher: Fetcher):
+def _resolved(args: argparse.Namespace, fetcher: Fetcher) -> tuple[Recipe, list[str | None], Path, str, Resolved]:
     recipe = find_recipe(args.recipe)
     mirrors = args.mirror or [None]
     lock = args.lock or recipe.lock_path
@@ -139,11 +127,12 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _srpm(args: argparse.Namespace) -> int:
+    from netnsfix.pipeline import OutputLayout
     from netnsfix.source.srpm import build_patched_srpm
 
     recipe = find_recipe(args.recipe)
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    out = args.out or Path("out") / recipe.name / "srpm"
+    out = args.out or OutputLayout().srpm(recipe.name)
     result = build_patched_srpm(
         recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
     )
@@ -151,8 +140,8 @@ def _srpm(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_srpm_result(result) -> None:
-    """What the srpm stage did, one fact a line (also used by the demo)."""
+def print_srpm_result(result: SrpmResult) -> None:
+    """What the srpm stage did, one fact a line."""
     print(f"resolved  {result.resolved.nevra}  sha256 {result.resolved.sha256}")
     for hunk in result.report.hunks:
         print(f"hunk      {hunk.file} #{hunk.hunk} {hunk.header} at line {hunk.found_line}, offset {hunk.offset}")

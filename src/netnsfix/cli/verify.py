@@ -32,9 +32,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument("--ip", type=Path, metavar="PATH", help="the ip binary to verify")
     source.add_argument("--rpm", type=Path, metavar="FILE", help="an RPM carrying /sbin/ip or /usr/sbin/ip")
     parser.add_argument(
-        "--checks", default=",".join(CHECKS), help=f"comma-separated, from {','.join(CHECKS)} (default: all)"
+        "--checks",
+        metavar="LIST",
+        default=",".join(CHECKS),
+        help=f"comma-separated, from {','.join(CHECKS)} (default: all)",
     )
-    parser.add_argument("--image", help="systemd image for the systemd check (default: netnsfix builds one)")
+    parser.add_argument(
+        "--image", metavar="IMAGE", help="systemd image for the systemd check (default: netnsfix builds one)"
+    )
     parser.add_argument("--expect-bug", action="store_true", help="succeed only if Bug 882047 is reproduced")
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="also write the result as JUnit XML")

@@ -38,7 +38,8 @@ from netnsfix.errors import CommandError
 from netnsfix.rpm.extract import read_header
 from netnsfix.tools.rpmbuild import rpmbuild
 from netnsfix.util.command import run
-from netnsfix.util.fsutil import atomic_write_text, cache_dir, sha256_file
+from netnsfix.util.fsutil import atomic_write_text, sha256_file
+from netnsfix.util.paths import cache_dir
 
 DEMO_DIR = Path(__file__).resolve().parent
 DEMO_SPEC = DEMO_DIR / "iproute.spec"

@@ -17,14 +17,15 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.demo import dpkgdb, repackplan, specset
 from netnsfix.tools.debootstrap import DebianRoot, ensure_debian_root
 from netnsfix.util.command import run
-from netnsfix.util.fsutil import atomic_write_text, cache_dir
+from netnsfix.util.fsutil import atomic_write_text
+from netnsfix.util.paths import cache_dir
+from netnsfix.util.timing import StageTimer
 
 # Bump when the output changes for the same Debian root (the modules' text is hashed too).
 FORMAT_VERSION = "1"
@@ -135,7 +136,7 @@ def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, flo
 
     ``timings``, when given, receives each phase's wall time in seconds (for bench/).
     """
-    clock = _Clock(timings if timings is not None else {})
+    clock = StageTimer()
     installed = dpkgdb.read_status(debian.path)
     owned = repackplan.assign_files(debian.path, installed)
     specs = repackplan.plan_specs(debian.path, installed, owned)
@@ -156,18 +157,9 @@ def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, flo
     createrepo(out / RELEASE_PATH)
     createrepo(out / UPDATES_PATH)
     clock.lap("createrepo")
+    if timings is not None:
+        timings.update({span.name: round(span.seconds, 2) for span in clock.spans})
     return packages
-
-
-class _Clock:
-    def __init__(self, laps: dict[str, float]) -> None:
-        self.laps = laps
-        self.last = time.monotonic()
-
-    def lap(self, name: str) -> None:
-        now = time.monotonic()
-        self.laps[name] = round(now - self.last, 2)
-        self.last = now
 
 
 def _link_tree(src: Path, dest: Path) -> None:

@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 from netnsfix.errors import CommandError, PatchError
-from netnsfix.recipe import project_root
 from netnsfix.util.command import last_line, run
 from netnsfix.util.fsutil import atomic_copy
+from netnsfix.util.paths import project_root
 
 DEMO_TREE = Path(__file__).resolve().parent / "iproute2-3.6.0"
 # Variant name -> shipped patch (under patches/), None for the unpatched 3.6.0-like ip.

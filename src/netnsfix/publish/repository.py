@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -32,6 +31,7 @@ from netnsfix.errors import NetnsfixError, PublishError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
 from netnsfix.publish import createrepo, filelock, repofile, signing
 from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
+from netnsfix.util.timing import StageTimer
 
 PACKAGE_KINDS = ("rpm", "srpm")
 IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
@@ -121,20 +121,20 @@ def publish(
 ) -> PublishResult:
     """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing)."""
     steps = steps or PublishSteps()
-    clock = _Clock()
-    with clock("check"):
+    clock = StageTimer()
+    with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
         key = steps.find_key(sign_key) if sign_key else None
     with steps.lock(repo):
-        with clock("plan"):
+        with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         placed: list[Placement] = []
         with _undo_on_failure(placed):
-            with clock("place"):
+            with clock.stage("place"):
                 placed += [place(plan, key, steps) for plan in plans if plan.needs_write]
-            with clock("repodata"):
+            with clock.stage("repodata"):
                 asides = {
                     p.root: steps.build_aside(p.root, list(plan.kept.values()) + list(p.packages))
                     for plan, p in _pairs(plans, placed)
@@ -142,7 +142,7 @@ def publish(
                 if key is not None:
                     for aside in asides.values():
                         steps.sign_detached(key, aside / "repomd.xml")
-            with clock("swap"):
+            with clock.stage("swap"):
                 key_file = _write_key(repo, key) if key else repo / repofile.KEY_FILE
                 for placement in placed:
                     placement.wait()
@@ -161,7 +161,7 @@ def publish(
         baseurl=url,
         key_file=key_file if key_file.exists() else None,
         repodata_written=bool(placed),
-        timings=clock.spans(),
+        timings=tuple((span.name, span.seconds) for span in clock.spans),
     )
 
 
@@ -463,21 +463,3 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
     except OSError as error:
         raise PublishError(f"{path}: cannot write: {error.strerror}") from None
-
-
-class _Clock:
-    """Named wall-clock spans, for PublishResult.timings and the benchmark."""
-
-    def __init__(self) -> None:
-        self._spans: list[tuple[str, float]] = []
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._spans.append((name, time.perf_counter() - start))
-
-    def spans(self) -> tuple[tuple[str, float], ...]:
-        return tuple(self._spans)

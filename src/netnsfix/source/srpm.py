@@ -21,14 +21,14 @@ from pathlib import Path
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.recipelock import locked_srpm
 from netnsfix.archive.resolve import Resolved
-from netnsfix.errors import NetnsfixError, SpecError
-from netnsfix.manifest import FileRecord, Manifest, read_manifest
+from netnsfix.errors import SpecError
+from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, reusable
 from netnsfix.recipe import Recipe
 from netnsfix.source.obtain import obtain_source
 from netnsfix.source.patching import HunkCheck, PatchReport, check_patch, source_tree
 from netnsfix.source.specedit import SpecChange, add_patch, source0
 from netnsfix.tools.rpmbuild import run_rpmbuild
-from netnsfix.util.fsutil import atomic_copy, sha256_file
+from netnsfix.util.fsutil import atomic_copy
 
 
 @dataclass(frozen=True)
@@ -135,17 +135,11 @@ def build_patched_srpm(
 
 def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path) -> SrpmResult | None:
     """The result already in ``out`` when it was made from exactly ``inputs`` and is intact."""
+    reuse = reusable(out, "srpm", inputs, recipe=recipe.name, needs=("srpm",))
+    if reuse.manifest is None:
+        return None
+    extra = reuse.manifest.extra
     try:
-        manifest = read_manifest(out)
-        if manifest.stage != "srpm" or manifest.recipe != recipe.name:
-            return None
-        if [(i.kind, i.sha256) for i in manifest.inputs] != [(i.kind, i.sha256) for i in inputs]:
-            return None
-        (output,) = manifest.output("srpm")
-        srpm = out / output.path
-        if not srpm.is_file() or sha256_file(srpm) != output.sha256:
-            return None
-        extra = manifest.extra
         change = SpecChange(**{**extra["spec_change"], "spec": Path(extra["spec_change"]["spec"])})
         report = PatchReport(
             patch=recipe.patch,
@@ -153,15 +147,16 @@ def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...]
             files=tuple(extra["patch_files"]),
             hunks=tuple(HunkCheck(**h) for h in extra["hunks"]),
         )
-    except (NetnsfixError, KeyError, TypeError, ValueError):
-        return None  # an older or damaged manifest: make the SRPM again
+        dist = str(extra["dist"])
+    except (KeyError, TypeError, ValueError):
+        return None  # a manifest from an older netnsfix that lacks what the result reports: make it again
     return SrpmResult(
-        srpm=srpm,
-        manifest=out / "manifest.json",
+        srpm=out / reuse.manifest.output("srpm")[0].path,
+        manifest=out / MANIFEST_NAME,
         resolved=resolved,
         original=None,
         report=report,
         change=change,
-        dist=extra["dist"],
+        dist=dist,
         reused=True,
     )

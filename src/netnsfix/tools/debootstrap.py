@@ -17,7 +17,7 @@ from pathlib import Path
 
 from netnsfix.errors import CommandError
 from netnsfix.util.command import run
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"

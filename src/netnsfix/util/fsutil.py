@@ -62,15 +62,3 @@ def atomic_copy(src: Path, dest: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def cache_dir() -> Path:
-    """Where downloads and built images' inputs are kept between runs.
-
-    ``NETNSFIX_CACHE`` wins, then ``$XDG_CACHE_HOME/netnsfix``, then ``~/.cache/netnsfix``.
-    """
-    explicit = os.environ.get("NETNSFIX_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "netnsfix"

@@ -3,9 +3,9 @@
 Docker Hub cannot be reached here, so the image is a debootstrapped Debian
 (``netnsfix.tools.debootstrap``) brought in with ``docker import``, tagged by the root's
 content key and reused when it exists. :func:`booted` starts a container from
-it the way ``container/systemd/README.md`` describes (no --privileged, a private
-cgroup namespace and tmpfs over /sys/fs/cgroup: never the host's hierarchies),
-waits for systemd and removes the container whatever happens.
+it the way container/systemd/README.md ("How it boots") says (no --privileged,
+a private cgroup namespace and tmpfs over /sys/fs/cgroup: never the host's
+hierarchies), waits for systemd and removes the container whatever happens.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from netnsfix.errors import EngineError
 from netnsfix.tools.debootstrap import ensure_debian_root
 from netnsfix.tools.engine import Container, ContainerOptions, Engine
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 PACKAGES: tuple[str, ...] = ("systemd", "systemd-sysv", "iproute2", "dbus")
 REPOSITORY = "netnsfix-systemd"

@@ -1,0 +1,35 @@
+"""Options that several commands take, defined once so they read alike in every ``--help``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from netnsfix.recipe import DEFAULT_RECIPE
+
+RECIPE_HELP = f"recipe name or .toml file (default: {DEFAULT_RECIPE})"
+FORCE_HELP = "rebuild even when the outputs are up to date"
+
+
+def recipe_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", metavar="RECIPE", nargs="?", help=RECIPE_HELP)
+
+
+def recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """RECIPE, --mirror, --lock and --retries: every command that reads the archive for a recipe."""
+    recipe_argument(parser)
+    parser.add_argument(
+        "--mirror",
+        metavar="URL",
+        action="append",
+        help="replace the archive's base URL (the part before releases/18/...); "
+        "repeat to fetch from several in order (repodata is read from the first)",
+    )
+    parser.add_argument(
+        "--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)"
+    )
+    parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
+
+
+def port_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", metavar="N", type=int, default=0, help="port to serve on (default: a free one)")

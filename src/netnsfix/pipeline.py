@@ -1,0 +1,146 @@
+"""The build pipeline: srpm -> build root -> rebuild, one function for every command that builds.
+
+``netnsfix build`` and ``netnsfix demo`` both reach the rebuild through
+:func:`run_pipeline`, so both lay their outputs out the same way
+(:class:`OutputLayout`), time the same stages with the same timer, and take
+the same fast path: when the build folder's manifest says its outputs were
+made from this SRPM in this build root and are intact, nothing touches the
+engine. ``netnsfix image`` shares the first two steps (:func:`source_rpm`,
+:func:`build_root_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.archive.layout import repo_urls
+from netnsfix.build.depsolve import Closure
+from netnsfix.build.image import BuildImage, ensure_image, planned_image
+from netnsfix.build.inputs import build_root_closure
+from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
+from netnsfix.recipe import Recipe
+from netnsfix.tools.engine import connect
+from netnsfix.util.timing import Span, StageTimer
+
+if TYPE_CHECKING:  # the srpm stage loads specfile and rpm: a no-op build with --srpm does without them
+    from netnsfix.source.srpm import SrpmResult
+
+Notify = Callable[[str], None]
+EngineFactory = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Where the stages write for a recipe: ``ROOT/RECIPE/srpm`` and ``ROOT/RECIPE/build``."""
+
+    root: Path = Path("out")
+
+    def srpm(self, recipe: str) -> Path:
+        return self.root / recipe / "srpm"
+
+    def build(self, recipe: str) -> Path:
+        return self.root / recipe / "build"
+
+
+@dataclass(frozen=True)
+class SourceRpm:
+    """The SRPM to build: the srpm stage's output (``made``), or one the caller gave (``made`` is None)."""
+
+    path: Path
+    made: SrpmResult | None
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    srpm: SourceRpm
+    closure: Closure | None  # None when the caller named the image
+    image: BuildImage  # id is empty when the outputs were current and the engine was not asked
+    build: BuildResult
+    stages: tuple[Span, ...]
+
+
+def source_rpm(
+    recipe: Recipe,
+    fetcher: Fetcher,
+    layout: OutputLayout,
+    *,
+    mirrors: Sequence[str | None] = (None,),
+    lock_path: Path | None = None,
+    given: Path | None = None,
+) -> SourceRpm:
+    """``given``, or the recipe's patched SRPM in ``layout.srpm`` (made, or kept when its inputs are unchanged)."""
+    if given is not None:
+        return SourceRpm(given, None)
+    from netnsfix.source.srpm import build_patched_srpm
+
+    made = build_patched_srpm(recipe, fetcher, layout.srpm(recipe.name), mirrors=mirrors, lock_path=lock_path)
+    return SourceRpm(made.srpm, made)
+
+
+def build_root_for(recipe: Recipe, fetcher: Fetcher, srpm: Path, mirrors: Sequence[str | None] = (None,)) -> Closure:
+    """The build root for ``srpm``, resolved from the recipe's binary repositories (on the first mirror)."""
+    return build_root_closure(fetcher, repo_urls(recipe, mirrors[0] if mirrors else None, "binary"), srpm)
+
+
+def run_pipeline(
+    recipe: Recipe,
+    fetcher: Fetcher,
+    layout: OutputLayout,
+    *,
+    mirrors: Sequence[str | None] = (None,),
+    lock_path: Path | None = None,
+    srpm: Path | None = None,
+    image: str | None = None,
+    out: Path | None = None,
+    force: bool = False,
+    engine: EngineFactory = connect,
+    timer: StageTimer | None = None,
+    notify: Notify = lambda _: None,
+    log_sink: Notify = lambda _: None,
+) -> PipelineResult:
+    """Stages "srpm", "build root" and "build" for ``recipe``, each timed by ``timer``.
+
+    ``srpm``: build this SRPM instead of the srpm stage's. ``image``: build in
+    this image (a tag or id) instead of the recipe's build root. ``out``: the
+    build folder (default ``layout.build(recipe)``). ``engine`` is called only
+    when something has to run in it; ``force`` rebuilds even when the outputs
+    are current. ``notify`` hears the build root's progress, ``log_sink``
+    rpmbuild's log.
+    """
+    timer = timer or StageTimer()
+    out = out or layout.build(recipe.name)
+    with timer.stage("srpm") as detail:
+        source = source_rpm(recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm)
+        made = source.made
+        detail.append(f"{made.resolved.nevra} -> {made.srpm.name}" if made else f"given {source.path}")
+    closure = current = None
+    client: Any = None
+
+    def connected() -> Any:
+        nonlocal client
+        client = client or engine()
+        return client
+
+    with timer.stage("build root") as detail:
+        if image is not None:  # named: rebuild asks the engine what it is
+            target = BuildImage(tag=image, id="", packages=(), key="")
+            detail.append(f"image {image}")
+        else:
+            closure = build_root_for(recipe, fetcher, source.path, mirrors)
+            target = planned_image(closure)
+            current = None if force else up_to_date(source.path, target, out)
+            if current is None:
+                target = ensure_image(closure, fetcher, connected(), notify=notify)
+            detail.append(f"{len(closure.packages)} packages, image {target.tag}")
+    with timer.stage("build") as detail:
+        # the outputs were checked against the planned build root above: rebuild need not read them again
+        checked = image is None and not force
+        build = current or rebuild(
+            source.path, target, out, connected, log_sink, force=force or checked, recipe=recipe.name
+        )
+        detail.append(", ".join(p.name for p in build.rpms) + (" (up to date)" if build.reused else ""))
+    return PipelineResult(srpm=source, closure=closure, image=target, build=build, stages=timer.spans)

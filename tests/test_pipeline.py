@@ -1,0 +1,78 @@
+"""The build pipeline: srpm -> build root -> rebuild, one output layout, one stage timer, the no-engine fast path.
+
+``netnsfix build`` (tests/build/test_build_e2e.py) and ``netnsfix demo``
+(tests/demo/test_demo_run.py) reach the rebuild through this function; here
+it runs for real against the demo archive (both sides) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netnsfix.archive.fetch import Cache, Fetcher
+from netnsfix.manifest import read_manifest
+from netnsfix.pipeline import OutputLayout, run_pipeline
+from netnsfix.tools.engine import connect
+from netnsfix.util.httpserve import serving
+from netnsfix.util.timing import StageTimer
+
+
+def test_the_layout_names_each_stages_folder() -> None:
+    layout = OutputLayout(Path("/w/out"))
+    assert layout.srpm("iproute-3.6.0-fc18") == Path("/w/out/iproute-3.6.0-fc18/srpm")
+    assert layout.build("iproute-3.6.0-fc18") == Path("/w/out/iproute-3.6.0-fc18/build")
+    assert OutputLayout().build("r") == Path("out/r/build")
+
+
+@pytest.fixture(scope="module")
+def mirror(tmp_path_factory: pytest.TempPathFactory, docker_client):
+    """The demo archive, source and binary repositories, served on 127.0.0.1."""
+    from netnsfix.demo.archive import build_demo_archive
+    from netnsfix.demo.binaries import build_demo_binary_repo
+
+    root = tmp_path_factory.mktemp("archive")
+    build_demo_archive(root)
+    build_demo_binary_repo(root)
+    with serving(root) as served:
+        yield served.url
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+def test_pipeline_builds_then_keeps_its_outputs_without_the_engine(mirror: str, recipe, tmp_path: Path) -> None:
+    layout = OutputLayout(tmp_path / "out")
+    fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
+    connections: list[object] = []
+
+    def engine() -> object:
+        connections.append(connect())
+        return connections[-1]
+
+    said: list[str] = []
+    settings = {"mirrors": [mirror], "lock_path": tmp_path / "lock.json", "notify": said.append}
+    first = run_pipeline(recipe, fetcher, layout, engine=engine, **settings)
+    assert [s.name for s in first.stages] == ["srpm", "build root", "build"]
+    assert len(connections) == 1  # one client for the build root and the build
+    assert first.srpm.made is not None and first.srpm.path.parent == layout.srpm(recipe.name)
+    assert first.build.manifest.parent == layout.build(recipe.name) and not first.build.reused
+    rpms = [p.name for p in first.build.rpms]
+    assert rpms == [first.srpm.path.name.replace(".src.rpm", ".x86_64.rpm")]
+    assert read_manifest(layout.build(recipe.name)).extra["image_tag"] == first.image.tag
+    assert first.stages[2].detail == rpms[0]
+
+    # Nothing changed: the srpm stage keeps its SRPM and the build its RPMs; the engine is not asked.
+    def no_engine() -> object:
+        raise AssertionError("the engine was asked although the outputs are current")
+
+    timer = StageTimer()
+    again = run_pipeline(recipe, fetcher, layout, engine=no_engine, timer=timer, **settings)
+    assert again.srpm.made is not None and again.srpm.made.reused and again.build.reused
+    assert again.build.rpms == first.build.rpms and again.image.tag == first.image.tag and again.image.id == ""
+    assert timer.spans == again.stages and again.stages[2].detail == f"{rpms[0]} (up to date)"
+
+    # --force builds again (same tag: the build root is found, not made).
+    forced = run_pipeline(recipe, fetcher, layout, engine=engine, force=True, **settings)
+    assert not forced.build.reused and forced.image.reused and len(connections) == 2
+    assert any(line.endswith("exists (" + f"{len(forced.image.packages)} packages)") for line in said)
