@@ -91,7 +91,7 @@ def test_a_differing_file_in_two_packages_is_an_error_naming_both(rpms):
 def test_not_an_rpm(tmp_path: Path):
     bogus = tmp_path / "bogus.rpm"
     bogus.write_bytes(b"not an rpm at all" * 10)
-    with pytest.raises(UnpackError, match="bogus.rpm: not a readable RPM"):
+    with pytest.raises(UnpackError, match=rf"^{bogus}: not an RPM \(no RPM lead\)$"):  # rpm/header.py's one message
         plan_rootfs([bogus])
 
 

@@ -98,6 +98,8 @@ def spec_entry() -> bytes:
 
 
 def nothing_left(dest: Path) -> bool:
+    if not dest.parent.exists():  # refused before anything was made, even the destination's parent
+        return True
     leftovers = [p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}.")]
     return not dest.exists() and not leftovers
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from netnsfix.archive.layout import RELEASE_SOURCE, SOURCE_REPOS, UPDATES_SOURCE, package_location
 from netnsfix.errors import CommandError
-from netnsfix.rpm.extract import read_header
+from netnsfix.rpm.header import read_header
 from netnsfix.util.command import last_line
 from netnsfix.util.fsutil import atomic_write_text, cache_dir, sha256_file
 
