@@ -18,7 +18,10 @@ afterwards (``rpm -i --justdb``), finds ``rpm -V`` clean:
   Directories may be shared; the first package's metadata wins;
 - ``%ghost`` files are not in payloads and are not created (as rpm does).
 
-The tar is written member by member while the payloads are decompressed: it
+Headers are read by :mod:`netnsfix.rpm.header` and payloads by the one cpio
+reader, :mod:`netnsfix.rpm.payload`, whose name checks (absolute, ``..``, NUL,
+empty, twice) hold here as for every other reader. The tar is written member
+by member while the payloads are decompressed (a few ahead, in threads): it
 never sits in memory as a whole.
 """
 

@@ -74,8 +74,7 @@ class _Model:
     """The tree the archive would make, relative paths to nodes ("." is the destination)."""
 
     nodes: dict[str, _Node] = field(default_factory=lambda: {".": _Node("folder")})
-    links: list[tuple[Member, str]] = field(default_factory=list)  # symlinks in archive order, with their path
-    hardlinks: dict[int, str] = field(default_factory=dict)  # inode -> first member of the set
+    links: list[Member] = field(default_factory=list)  # symlinks, in archive order
 
 
 def _check_parents(model: _Model, member: Member) -> None:
@@ -142,16 +141,14 @@ def _check_member(model: _Model, member: Member) -> None:
         raise _Refused(f"member {member.name!r} ({_KIND_NAMES[kind]}) would replace {what}")
     if kind == stat.S_IFLNK:
         _check_link_alone(member)
-        model.links.append((member, member.path))
-    elif kind == stat.S_IFREG and member.nlink > 1:
-        model.hardlinks.setdefault(member.ino, member.name)
+        model.links.append(member)
     model.nodes[member.path] = _Node(_KIND_NAMES[kind], member.name, member.linkto)
 
 
 def _check_links(model: _Model) -> None:
     """Every symlink, resolved through the final tree's other links, stays inside."""
-    for member, path in model.links:
-        folder = posixpath.dirname(path)
+    for member in model.links:
+        folder = posixpath.dirname(member.path)
         try:
             _resolve(model, folder.split("/") if folder else [], member.linkto, 0)
         except _Refused as reason:
