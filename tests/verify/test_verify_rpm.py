@@ -81,3 +81,11 @@ def test_a_hostile_rpm_is_one_error_and_nothing_written(
     ):
         extract_ip(rpm, out)
     assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["hostile.rpm", "work"]
+
+
+def test_a_truncated_rpm_is_one_error(demo_archive, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.rpm"
+    cut.write_bytes(demo_archive.srpm_path.read_bytes()[:300])
+    with pytest.raises(VerifyError, match=rf"^{cut}: cannot read the RPM: truncated header: ") as caught:
+        extract_ip(cut, tmp_path / "out")
+    assert "overhead" not in str(caught.value)
