@@ -13,7 +13,9 @@ Two layers keep every effect inside the destination:
    would make, before anything is created: a member may not be written
    through a symlink or inside a file, may not replace a symlink, file or
    folder that is already there (so no "link replaced by a folder" nor "folder
-   over a link"), hard-link sets hold regular files only, and every symlink,
+   over a link"), hard links join only regular files of the archive (by
+   inode, as newc records them; every name in the set passes the same
+   checks, so none is made through a link), and every symlink,
    resolved through the other links *of the final tree* (so links created
    earlier or later in the same archive count), must stay inside. The first
    offence refuses the whole archive: one :class:`UnpackError` naming the RPM
