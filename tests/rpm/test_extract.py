@@ -1,135 +1,28 @@
-"""Reading RPM headers and extracting payloads, including crafted hostile ones."""
+"""Extracting payloads safely, including crafted hostile ones: refused whole, nothing written anywhere."""
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
+import io
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
-import rpmfile
+from cpiokit import TINY_SPEC, cpio, cpio_entry, craft, folder, link, rpmbuild_bs, spec_entry
 
 from netnsfix.errors import UnpackError
-from netnsfix.rpm.extract import extract, read_header, spec_of
-
-TINY_SPEC = """\
-Name:           tiny
-Epoch:          1
-Version:        1.0
-Release:        3%{?dist}
-Summary:        A spec with versioned BuildRequires
-License:        MIT
-BuildRequires:  gcc >= 4.7
-BuildRequires:  make
-BuildRequires:  foo < 2
-BuildRequires:  bar = 1.0-1
-BuildRequires:  baz <= 3, qux > 0.1
-
-%description
-tiny
-
-%prep
-%build
-%files
-"""
-
-
-def rpmbuild_bs(spec_text: str, tmp_path: Path, payload: str = "w9.xzdio") -> Path:
-    spec = tmp_path / "tiny.spec"
-    spec.write_text(spec_text)
-    out = tmp_path / f"out-{payload}"
-    subprocess.run(
-        [
-            "rpmbuild",
-            "-bs",
-            "--quiet",
-            "--define",
-            f"_topdir {tmp_path / 'top'}",
-            "--define",
-            f"_srcrpmdir {out}",
-            "--define",
-            f"_sourcedir {tmp_path}",
-            "--define",
-            "dist .fc18",
-            "--define",
-            f"_source_payload {payload}",
-            str(spec),
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "HOME": str(tmp_path)},
-    )
-    return next(out.glob("*.src.rpm"))
-
-
-# -- crafting: a real SRPM's lead and headers, with a payload written here ----------
-
-
-def cpio_entry(name: str, data: bytes = b"", mode: int = stat.S_IFREG | 0o644, ino: int = 1, nlink: int = 1) -> bytes:
-    encoded = name.encode() + b"\0"
-    fields = [ino, mode, 0, 0, nlink, 1349265600, len(data), 0, 0, 0, 0, len(encoded), 0]
-    header = b"070701" + b"".join(b"%08X" % v for v in fields) + encoded
-    header += b"\0" * ((4 - len(header) % 4) % 4)
-    return header + data + b"\0" * ((4 - len(data) % 4) % 4)
-
-
-def cpio(*entries: bytes) -> bytes:
-    return b"".join(entries) + cpio_entry("TRAILER!!!", mode=0, ino=0)
-
-
-def craft(srpm: Path, out: Path, payload: bytes) -> Path:
-    """``srpm`` with its payload replaced by ``payload``, compressed as its header says."""
-    with rpmfile.open(str(srpm)) as package:
-        offset = package.data_offset
-        compressor = package.headers.get("archive_compression", b"gzip").decode()
-    compress = {"xz": lambda b: lzma.compress(b, format=lzma.FORMAT_XZ), "gzip": gzip.compress, "bzip2": bz2.compress}[
-        compressor
-    ]
-    out.write_bytes(srpm.read_bytes()[:offset] + compress(payload))
-    return out
-
-
-def spec_entry() -> bytes:
-    return cpio_entry("iproute.spec", b"Name: iproute\n")
+from netnsfix.rpm.extract import _Writer, extract, spec_of
+from netnsfix.rpm.header import read_header
+from netnsfix.rpm.payload import members
 
 
 def nothing_left(dest: Path) -> bool:
+    if not dest.parent.exists():  # refused before anything was made, even the destination's parent
+        return True
     leftovers = [p for p in dest.parent.iterdir() if p.name.startswith(f".{dest.name}.")]
     return not dest.exists() and not leftovers
-
-
-# -- header ----------------------------------------------------------------------
-
-
-def test_header_of_the_demo_srpm(demo_archive) -> None:
-    header = read_header(demo_archive.srpm_path)
-    assert (header.name, header.epoch, header.version, header.release) == ("iproute", 0, "3.6.0", "2.fc18")
-    assert (header.arch, header.is_source, header.nevra) == ("src", True, "iproute-3.6.0-2.fc18.src")
-    assert (header.payload_compressor, header.payload_format) == ("xz", "cpio")
-    assert header.build_requires == ("gcc", "make")
-    assert "rpmlib(PayloadIsXz) <= 5.2-1" in header.requires
-    assert header.provides == ("iproute = 3.6.0-2.fc18",)
-    assert sorted(header.files) == ["iproute.spec", "iproute2-3.6.0-demo-version.patch", "iproute2-3.6.0.tar.gz"]
-
-
-def test_build_requires_keep_their_versions(tmp_path: Path, need_tool) -> None:
-    need_tool("rpmbuild")
-    header = read_header(rpmbuild_bs(TINY_SPEC, tmp_path))
-    assert header.epoch == 1 and header.nevra == "tiny-1:1.0-3.fc18.src"
-    assert header.build_requires == ("bar = 1.0-1", "baz <= 3", "foo < 2", "gcc >= 4.7", "make", "qux > 0.1")
-
-
-def test_not_an_rpm(tmp_path: Path) -> None:
-    junk = tmp_path / "junk.src.rpm"
-    junk.write_bytes(b"<html>404 Not Found</html>")
-    with pytest.raises(UnpackError, match=rf"^{junk}: not an RPM \(no RPM lead\)$"):
-        read_header(junk)
-    with pytest.raises(UnpackError, match=r"no such file"):
-        read_header(tmp_path / "missing.rpm")
 
 
 # -- extraction --------------------------------------------------------------------
@@ -271,8 +164,7 @@ def test_spec_of_needs_exactly_one(tmp_path: Path) -> None:
 @pytest.mark.parametrize("damage", ["cut in half", "payload bytes flipped"])
 def test_damaged_rpm_is_one_error_and_nothing_written(demo_archive, tmp_path: Path, damage: str) -> None:
     data = demo_archive.srpm_path.read_bytes()
-    with rpmfile.open(str(demo_archive.srpm_path)) as package:
-        offset = package.data_offset
+    offset = read_header(demo_archive.srpm_path).payload_offset
     if damage == "cut in half":
         data = data[: offset + (len(data) - offset) // 2]
     else:
@@ -283,3 +175,204 @@ def test_damaged_rpm_is_one_error_and_nothing_written(demo_archive, tmp_path: Pa
     with pytest.raises(UnpackError, match=rf"^{broken}: (cannot extract the xz payload|the payload ends)"):
         extract(broken, dest)
     assert nothing_left(dest)
+
+
+# -- the hostile catalogue (issue 13, item 2) ----------------------------------------------------
+#
+# Each payload is refused whole: one line naming the RPM and the member, nothing extracted, and the
+# folders around the destination (its parent, their modes and times, everything in them) unchanged.
+
+
+def chain(n: int) -> list[bytes]:
+    """``n`` symlinks, each inside on its own (its target, read alone, stays in), of which only the last,
+    resolved through the others, leads out of the destination (to its parent)."""
+    if n == 1:
+        return [link("l1", "..")]
+    entries = [folder("/".join(["x"] * depth)) for depth in range(1, n - 1)]
+    entries.append(link("l1", "/".join(["x"] * (n - 2)) or "."))
+    return entries + [link(f"l{k}", f"l{k - 1}/..") for k in range(2, n + 1)]
+
+
+def chain_message(n: int) -> tuple[str, str]:
+    if n == 1:
+        return "l1", r"is a symlink to '\.\.', outside the destination"
+    return f"l{n}", "is a symlink that resolves outside the destination"
+
+
+CATALOGUE: dict[str, tuple[list[bytes], str, str]] = {}
+for _n in range(1, 9):
+    _name, _message = chain_message(_n)
+    CATALOGUE[f"chain of {_n}"] = (chain(_n), _name, _message)
+    CATALOGUE[f"chain of {_n}, then a 0777 folder over its end"] = (
+        [*chain(_n), folder(f"l{_n}", 0o777)],
+        *((_name, _message) if _n == 1 else (f"l{_n}", "appears twice in the payload")),
+    )
+    CATALOGUE[f"chain of {_n}, then a file through it"] = (
+        [*chain(_n), cpio_entry(f"l{_n}/evil", b"x")],
+        *((_name, _message) if _n == 1 else (f"l{_n}/evil", r"would be written through a symlink \('l" + str(_n))),
+    )
+    CATALOGUE[f"chain of {_n}, then a 0777 folder through it"] = (
+        [*chain(_n), folder(f"l{_n}/sub", 0o777)],
+        *((_name, _message) if _n == 1 else (f"l{_n}/sub", "would be written through a symlink")),
+    )
+CATALOGUE |= {
+    "issue 13's chain (l -> ., m -> l/.., n -> m/.., o -> n/.., folder o 0777)": (
+        [link("l", "."), link("m", "l/.."), link("n", "m/.."), link("o", "n/.."), folder("o", 0o777)],
+        "o",
+        "appears twice in the payload",
+    ),
+    "issue 13's chain without the folder": (
+        [link("l", "."), link("m", "l/.."), link("n", "m/.."), link("o", "n/..")],
+        "m",
+        "is a symlink that resolves outside the destination",
+    ),
+    "a link replaced by a folder": (
+        [folder("sub"), link("l", "sub"), folder("l/", 0o777)],
+        "l/",
+        "appears twice in the payload",
+    ),
+    "a link replaced by a file": ([link("l", "sub"), cpio_entry("./l", b"x")], "./l", "appears twice in the payload"),
+    "a folder member over a link": (
+        [folder("sub"), link("l", "sub"), folder("l/d", 0o777)],
+        "l/d",
+        r"would be written through a symlink \('l' -> 'sub'\)",
+    ),
+    "a folder replaced by a link": (
+        [cpio_entry("d/f", b"x"), link("d", "e")],
+        "d",
+        r"\(symlink\) would replace the folder earlier members are in",
+    ),
+    "a file used as a folder": ([cpio_entry("f", b"x"), cpio_entry("f/g", b"y")], "f/g", "inside the file 'f'"),
+    "a hard link through a link to outside": (
+        [
+            link("l1", "."),
+            link("l2", "l1/.."),
+            cpio_entry("l2/h", ino=9, nlink=2),
+            cpio_entry("f", b"d", ino=9, nlink=2),
+        ],
+        "l2/h",
+        "would be written through a symlink",
+    ),
+    "a hard link's data through a link to outside": (
+        [
+            link("l1", "."),
+            link("l2", "l1/.."),
+            cpio_entry("h", ino=9, nlink=2),
+            cpio_entry("l2/f", b"d", ino=9, nlink=2),
+        ],
+        "l2/f",
+        "would be written through a symlink",
+    ),
+    "a hard link named outside": (
+        [cpio_entry("../h", ino=9, nlink=2), cpio_entry("f", b"d", ino=9, nlink=2)],
+        "../h",
+        r"contains '\.\.'",
+    ),
+    "an absolute symlink": ([link("l", "/etc")], "l", "is a symlink to the absolute path '/etc'"),
+    "a symlink to the destination's sibling": ([link("l", "../sibling")], "l", "outside the destination"),
+    "a symlink loop": ([link("a", "b"), link("b", "a")], "a", "resolves through more than 40 links"),
+    "an absolute name": ([cpio_entry("/etc/cron.d/evil", b"x")], "/etc/cron.d/evil", "has an absolute path"),
+    "an absolute name, doubled slash": ([cpio_entry("//etc/evil", b"x")], "//etc/evil", "has an absolute path"),
+    "a '..' name": ([cpio_entry("../evil", b"x")], "../evil", r"contains '\.\.'"),
+    "a '..' name behind ./": ([cpio_entry("./../evil", b"x")], "./../evil", r"contains '\.\.'"),
+    "a '..' inside a name": ([cpio_entry("a/../../evil", b"x")], "a/../../evil", r"contains '\.\.'"),
+    "a '..' that stays inside": ([cpio_entry("a/../b", b"x")], "a/../b", r"contains '\.\.'"),
+    "a NUL in a name": ([cpio_entry(b"a\0/../../evil", b"x")], "a\x00/../../evil", "has a NUL byte in its name"),
+    "a device node": ([cpio_entry("dev", mode=stat.S_IFCHR | 0o666, ino=5)], "dev", "is not a file, folder or symlink"),
+}
+
+
+def snapshot(top: Path, dest: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry under ``top`` (type, mode, times, link target, bytes) and the mode of each ancestor up to /."""
+    seen: dict[str, tuple[object, ...]] = {}
+    for folder_path, names, files in os.walk(top):
+        for name in [".", *names, *files]:
+            path = Path(folder_path) / name
+            info = path.lstat()
+            content: object = None
+            if stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            elif stat.S_ISREG(info.st_mode):
+                content = path.read_bytes()
+            seen[str(path)] = (info.st_mode, info.st_mtime_ns, info.st_uid, content)
+    for ancestor in dest.parents:
+        info = ancestor.lstat()
+        seen[f"ancestor {ancestor}"] = (info.st_mode, info.st_uid)
+    return seen
+
+
+@pytest.mark.parametrize("case", list(CATALOGUE))
+def test_hostile_catalogue(demo_archive, tmp_path: Path, case: str) -> None:
+    entries, member, message = CATALOGUE[case]
+    crafted = craft(demo_archive.srpm_path, tmp_path / "crafted.src.rpm", cpio(spec_entry(), *entries))
+    top = tmp_path / "top"
+    parent = top.joinpath(*(f"a{i}" for i in range(1, 10)), "out")
+    parent.mkdir(parents=True)
+    (parent / "sibling").write_text("keep me\n")
+    (top / "a1" / "mine").write_text("mine\n")
+    for folder_path in [parent, *parent.relative_to(top).parents]:
+        (top / folder_path).chmod(0o750)
+    dest = parent / "dest"
+    before = snapshot(top, dest)
+    with pytest.raises(UnpackError) as caught:
+        extract(crafted, dest)
+    text = str(caught.value)
+    assert "\n" not in text
+    named = f"member {member!r}"
+    assert re.match(rf"^{re.escape(str(crafted))}: {re.escape(named)} .*{message}.*; nothing was extracted$", text), (
+        text
+    )
+    assert not dest.exists() and not list(parent.glob(".dest.*"))
+    assert snapshot(top, dest) == before
+
+
+def test_links_that_stay_inside_through_other_links_are_kept(demo_archive, tmp_path: Path) -> None:
+    payload = cpio(
+        spec_entry(),
+        folder("x"),
+        folder("x/x"),
+        link("l1", "x/x"),
+        link("l2", "l1/.."),  # x
+        link("l3", "l2/.."),  # the destination itself
+        link("l4", "l3/iproute.spec"),
+        cpio_entry("x/x/f", b"deep"),
+    )
+    dest = tmp_path / "src"
+    paths = extract(craft(demo_archive.srpm_path, tmp_path / "ok.src.rpm", payload), dest)
+    assert {p.name for p in paths} == {"iproute.spec", "l1", "l2", "l3", "l4", "f"}
+    assert (dest / "l1" / "f").read_text() == "deep" and (dest / "l4").read_text() == "Name: iproute\n"
+    assert os.readlink(dest / "l2") == "l1/.." and os.path.samefile(dest / "l3", dest)
+
+
+def test_modes_are_kept_without_set_id_bits(demo_archive, tmp_path: Path) -> None:
+    payload = cpio(
+        spec_entry(),
+        cpio_entry("run", b"#!/bin/sh\n", stat.S_IFREG | 0o4755, ino=2),
+        folder("locked", 0o500, ino=3),
+        cpio_entry("locked/f", b"x", stat.S_IFREG | 0o400, ino=4),
+    )
+    dest = tmp_path / "src"
+    extract(craft(demo_archive.srpm_path, tmp_path / "modes.src.rpm", payload), dest)
+    assert stat.S_IMODE((dest / "run").stat().st_mode) == 0o755
+    assert stat.S_IMODE((dest / "locked").stat().st_mode) == 0o700  # owner keeps access, so it can be removed
+    assert stat.S_IMODE((dest / "locked" / "f").stat().st_mode) == 0o400
+    assert (dest / "run").stat().st_mtime == 1349265600
+
+
+def test_the_writer_never_follows_a_link_even_one_planted_under_it(tmp_path: Path) -> None:
+    """The second layer: a link that appeared in the tree after the model decided is not followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    outside.chmod(0o750)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "l").symlink_to(outside)
+    payload = cpio(cpio_entry("l/evil", b"x"), folder("l", 0o777))
+    writer = _Writer(root)
+    try:
+        for member in members(io.BytesIO(payload), Path("planted.rpm")):
+            with pytest.raises(OSError):
+                writer.member(member)
+    finally:
+        writer.close()
+    assert list(outside.iterdir()) == [] and stat.S_IMODE(outside.stat().st_mode) == 0o750

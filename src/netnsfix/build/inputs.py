@@ -14,7 +14,7 @@ from pathlib import Path
 from netnsfix.archive.repodata import BytesSource, Dependency, load_repo
 from netnsfix.build.depsolve import BASE_BUILD_SET, Closure, solve
 from netnsfix.errors import ResolveError
-from netnsfix.rpm.extract import read_header
+from netnsfix.rpm.header import read_header
 
 _OPS = {"=": "EQ", "==": "EQ", "<": "LT", "<=": "LE", ">": "GT", ">=": "GE"}
 

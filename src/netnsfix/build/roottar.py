@@ -18,14 +18,16 @@ afterwards (``rpm -i --justdb``), finds ``rpm -V`` clean:
   Directories may be shared; the first package's metadata wins;
 - ``%ghost`` files are not in payloads and are not created (as rpm does).
 
-The tar is written member by member while the payloads are decompressed: it
+Headers are read by :mod:`netnsfix.rpm.header` and payloads by the one cpio
+reader, :mod:`netnsfix.rpm.payload`, whose name checks (absolute, ``..``, NUL,
+empty, twice) hold here as for every other reader. The tar is written member
+by member while the payloads are decompressed (a few ahead, in threads): it
 never sits in memory as a whole.
 """
 
 from __future__ import annotations
 
 import io
-import lzma
 import os
 import posixpath
 import queue
@@ -34,75 +36,51 @@ import stat
 import tarfile
 import tempfile
 import threading
-import zlib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
-
-import rpmfile
+from typing import BinaryIO
 
 from netnsfix.errors import UnpackError
+from netnsfix.rpm.header import FileEntry, RpmHeader, read_header
+from netnsfix.rpm.payload import Readable, members, open_payload, read_members
 from netnsfix.util.fsutil import sha256_file
 
-RPMFILE_GHOST = 1 << 6
-TAG_FILERDEVS = 1033
 CHUNK = 1 << 20
 SPOOL = 32 << 20  # a decompressed payload up to this size stays in memory
 WORKERS = max(2, min(4, os.cpu_count() or 2))
 AHEAD = WORKERS + 1  # payloads decompressed ahead of the one being written
 
-
-@dataclass(frozen=True)
-class Entry:
-    """One path of one package, as its header describes it."""
-
-    path: str  # as packaged
-    mode: int  # full st_mode, with the type bits
-    user: str
-    group: str
-    mtime: int
-    digest: str
-    linkto: str
-    size: int
-    inode: int
-    rdev: int
-    flags: int
-
-    @property
-    def kind(self) -> str:
-        return _KINDS.get(stat.S_IFMT(self.mode), "other")
-
-    def same_as(self, other: Entry) -> bool:
-        if self.kind == "dir" and other.kind == "dir":
-            return True
-        return (self.mode, self.user, self.group, self.digest, self.linkto, self.rdev) == (
-            other.mode,
-            other.user,
-            other.group,
-            other.digest,
-            other.linkto,
-            other.rdev,
-        )
+Entry = FileEntry  # one path of one package, as its header describes it
 
 
-_KINDS = {
-    stat.S_IFREG: "file",
-    stat.S_IFDIR: "dir",
-    stat.S_IFLNK: "symlink",
-    stat.S_IFCHR: "chr",
-    stat.S_IFBLK: "blk",
-    stat.S_IFIFO: "fifo",
-}
+def _same(one: Entry, other: Entry) -> bool:
+    """rpm's file conflict rule: folders may be shared; anything else must be identical."""
+    if one.kind == "dir" and other.kind == "dir":
+        return True
+    return (one.mode, one.user, one.group, one.digest, one.linkto, one.rdev) == (
+        other.mode,
+        other.user,
+        other.group,
+        other.digest,
+        other.linkto,
+        other.rdev,
+    )
 
 
 @dataclass(frozen=True)
 class PackageFiles:
     rpm: Path
-    nevra: str
-    entries: tuple[Entry, ...]
-    caps: tuple[str, ...] = ()  # file capabilities, parallel to entries ("" for none)
+    header: RpmHeader
+
+    @property
+    def nevra(self) -> str:
+        return self.header.nevra
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self.header.entries
 
 
 @dataclass
@@ -128,74 +106,12 @@ class RootfsReport:
     file_caps: tuple[str, ...]  # files whose capabilities a tar cannot carry here
 
 
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, (bytes, str, int)):
-        return [value]
-    return list(value)
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
-
-
 def read_files(rpm_path: Path) -> PackageFiles:
     """The file list of one package, from its header only."""
-    try:
-        with rpmfile.open(str(rpm_path)) as package:
-            h = package.headers
-            raw_rdevs = package.headers.get(TAG_FILERDEVS)
-            caps = [_text(c) for c in _list(h.get("filecaps"))]
-    except Exception as error:  # noqa: BLE001 - rpmfile raises plain exceptions
-        raise UnpackError(f"{rpm_path}: not a readable RPM: {error}") from None
-    names = [_text(b) for b in _list(h.get("basenames"))]
-    dirs = [_text(d) for d in _list(h.get("dirnames"))]
-    index = _list(h.get("dirindexes"))
-    count = len(names)
-    columns = {
-        "mode": _list(h.get("filemodes")),
-        "user": [_text(u) for u in _list(h.get("fileusername"))],
-        "group": [_text(g) for g in _list(h.get("filegroupname"))],
-        "mtime": _list(h.get("filemtimes")),
-        "digest": [_text(d) for d in _list(h.get("filemd5s"))],
-        "linkto": [_text(t) for t in _list(h.get("filelinktos"))],
-        "size": _list(h.get("longfilesizes")) or _list(h.get("filesizes")),
-        "inode": _list(h.get("fileinodes")),
-        "flags": _list(h.get("fileflags")),
-    }
-    rdevs = _list(raw_rdevs) or [0] * count
-    for name, column in columns.items():
-        if len(column) != count:
-            raise UnpackError(f"{rpm_path}: header has {count} files but {len(column)} {name} values")
-    entries = []
-    for i in range(count):
-        entries.append(
-            Entry(
-                path=dirs[index[i]] + names[i],
-                mode=int(columns["mode"][i]) & 0xFFFF,
-                user=columns["user"][i],
-                group=columns["group"][i],
-                mtime=int(columns["mtime"][i]),
-                digest=columns["digest"][i],
-                linkto=columns["linkto"][i],
-                size=int(columns["size"][i]),
-                inode=int(columns["inode"][i]),
-                rdev=int(rdevs[i]) if i < len(rdevs) else 0,
-                flags=int(columns["flags"][i]),
-            )
-        )
-    return PackageFiles(rpm_path, _nevra(h), tuple(entries), tuple(caps))
+    return PackageFiles(rpm_path, read_header(rpm_path))
 
 
-def _nevra(h: dict[str, Any]) -> str:
-    epoch = h.get("serial")
-    epoch_text = f"{_list(epoch)[0]}:" if epoch not in (None, [], ()) else ""
-    arch = _text(h.get("arch", b"")) if h.get("sourcerpm") else "src"
-    return f"{_text(h.get('name'))}-{epoch_text}{_text(h.get('version'))}-{_text(h.get('release'))}.{arch}"
-
-
-def _resolver(symlinks: dict[str, str]):
+def _resolver(symlinks: dict[str, str]) -> Callable[[str], str]:
     """Canonical path: parent components followed through the packages' directory symlinks."""
 
     def canonical(path: str) -> str:
@@ -223,16 +139,14 @@ def plan_rootfs(rpms: Sequence[Path]) -> Plan:
     """Read every header, resolve paths, detect conflicts, and map owner names to ids."""
     packages = tuple(read_files(p) for p in rpms)
     plan = Plan(packages)
-    symlinks = {
-        e.path.rstrip("/") or "/": e.linkto for pkg in packages for e in pkg.entries if e.kind == "symlink"
-    }
+    symlinks = {e.path.rstrip("/") or "/": e.linkto for pkg in packages for e in pkg.entries if e.kind == "symlink"}
     canonical = _resolver(symlinks)
     for index, pkg in enumerate(packages):
-        for cap_path, cap in zip((e.path for e in pkg.entries), pkg.caps):
-            if cap:
-                plan.file_caps.append(f"{cap_path} ({pkg.nevra}: {cap})")
         for entry in pkg.entries:
-            if entry.flags & RPMFILE_GHOST:
+            if entry.caps:
+                plan.file_caps.append(f"{entry.path} ({pkg.nevra}: {entry.caps})")
+        for entry in pkg.entries:
+            if entry.ghost:
                 continue
             path = canonical(entry.path)
             plan.canonical[(index, entry.path)] = path
@@ -241,7 +155,7 @@ def plan_rootfs(rpms: Sequence[Path]) -> Plan:
                 plan.owner[path] = (index, entry)
                 continue
             other_index, other = existing
-            if not entry.same_as(other):
+            if not _same(entry, other):
                 raise UnpackError(
                     f"{path}: shipped by {packages[other_index].nevra} and {pkg.nevra}, and they differ "
                     f"({_describe(other)} vs {_describe(entry)})"
@@ -264,7 +178,7 @@ def _describe(entry: Entry) -> str:
 
 
 def _ids(text: str) -> dict[str, int]:
-    ids = {}
+    ids: dict[str, int] = {}
     for line in text.splitlines():
         fields = line.split(":")
         if len(fields) >= 3 and fields[2].isdigit():
@@ -279,63 +193,39 @@ def _payload_text(plan: Plan, path: str) -> str:
         return ""
     index, entry = found
     pkg = plan.packages[index]
-    for name, _, data in _members(pkg.rpm, want={entry.path}):
-        if name == entry.path and data is not None:
-            return data.read().decode("utf-8", "replace")
+    for member in read_members(pkg.rpm, pkg.header):
+        if "/" + member.path == entry.path:
+            return _read_all(member.data).decode("utf-8", "replace")
     return ""
+
+
+def _read_all(data: Readable) -> bytes:
+    blocks = []
+    while block := data.read(CHUNK):
+        blocks.append(block)
+    return b"".join(blocks)
 
 
 # -- the payload --------------------------------------------------------------
 
-_NEWC = 110
 
-
-def _safe_read(stream: BinaryIO, n: int) -> bytes:
-    try:
-        return stream.read(n)
-    except (EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as error:  # damaged compression
-        raise UnpackError(f"payload is damaged: {error}") from None
-
-
-class _Bounded(io.RawIOBase):
-    """Exactly ``size`` bytes of ``stream`` (a member's data), then EOF."""
-
-    def __init__(self, stream: BinaryIO, size: int) -> None:
-        self.stream, self.left = stream, size
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        if self.left <= 0:
-            return b""
-        n = self.left if n is None or n < 0 else min(n, self.left)
-        data = _safe_read(self.stream, n)
-        if len(data) < n:
-            raise UnpackError("payload ends inside a file")
-        self.left -= len(data)
-        return data
-
-    def drain(self) -> None:
-        while self.left > 0:
-            self.read(CHUNK)
-
-
-def _decompressed(rpm_path: Path, cache: Path | None = None) -> BinaryIO:
+def _decompressed(pkg: PackageFiles, cache: Path | None = None) -> BinaryIO:
     """The whole decompressed payload: from ``cache`` when it was decompressed before, else
     decompressed now (into the cache when there is one, or spooled in memory up to SPOOL bytes)."""
     if cache is None:
-        return _decompress_into(rpm_path, tempfile.SpooledTemporaryFile(max_size=SPOOL))  # type: ignore[arg-type]
-    digest = sha256_file(rpm_path)
+        return _decompress_into(pkg, tempfile.SpooledTemporaryFile(max_size=SPOOL))  # type: ignore[arg-type]
+    digest = sha256_file(pkg.rpm)
     kept = cache / digest[:2] / f"{digest}.cpio"
     try:
         return open(kept, "rb")
     except FileNotFoundError:
         pass
     kept.parent.mkdir(parents=True, exist_ok=True)
-    partial = tempfile.NamedTemporaryFile(dir=kept.parent, prefix=f".{digest}.", suffix=".partial", delete=False)
+    partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by _decompress_into, renamed or removed here
+        dir=kept.parent, prefix=f".{digest}.", suffix=".partial", delete=False
+    )
     try:
-        _decompress_into(rpm_path, partial).close()
+        _decompress_into(pkg, partial).close()  # type: ignore[arg-type]
         os.replace(partial.name, kept)
     except BaseException:
         Path(partial.name).unlink(missing_ok=True)
@@ -343,65 +233,16 @@ def _decompressed(rpm_path: Path, cache: Path | None = None) -> BinaryIO:
     return open(kept, "rb")
 
 
-def _decompress_into(rpm_path: Path, spool: Any) -> BinaryIO:
+def _decompress_into(pkg: PackageFiles, spool: BinaryIO) -> BinaryIO:
     try:
-        with rpmfile.open(str(rpm_path)) as package:
-            stream = package.data_file
-            while block := _safe_read(stream, CHUNK):
+        with open_payload(pkg.rpm, pkg.header) as payload:
+            while block := payload.read(CHUNK):
                 spool.write(block)
-    except UnpackError as error:
+    except BaseException:
         spool.close()
-        raise UnpackError(f"{rpm_path}: {error}") from None
-    except Exception as error:  # noqa: BLE001 - rpmfile raises plain exceptions
-        spool.close()
-        raise UnpackError(f"{rpm_path}: cannot open the payload: {error}") from None
+        raise
     spool.seek(0)
-    return spool  # type: ignore[return-value]
-
-
-def _members(
-    rpm_path: Path, want: set[str] | None = None, payload: BinaryIO | None = None
-) -> Iterator[tuple[str, int, _Bounded | None]]:
-    """(path, cpio size, data) for each payload member; data is None for members not wanted."""
-    try:
-        package = rpmfile.open(str(rpm_path))
-        stream = payload or package.data_file
-    except Exception as error:  # noqa: BLE001
-        raise UnpackError(f"{rpm_path}: cannot open the payload: {error}") from None
-    with package:
-        offset = 0
-
-        def read(n: int) -> bytes:
-            nonlocal offset
-            try:
-                data = _safe_read(stream, n)
-            except UnpackError as error:
-                raise UnpackError(f"{rpm_path}: {error}") from None
-            if len(data) != n:
-                raise UnpackError(f"{rpm_path}: payload truncated at byte {offset}")
-            offset += n
-            return data
-
-        def skip_pad() -> None:
-            if offset % 4:
-                read(4 - offset % 4)
-
-        while True:
-            head = read(_NEWC)
-            if head[:6] != b"070701":
-                raise UnpackError(f"{rpm_path}: payload is not a newc cpio archive (magic {head[:6]!r})")
-            fields = [int(head[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
-            size, namesize = fields[6], fields[11]
-            name = read(namesize)[:-1].decode("utf-8", "surrogateescape")
-            skip_pad()
-            if name == "TRAILER!!!":
-                return
-            path = "/" + name.lstrip(".").lstrip("/") if name.startswith(".") else "/" + name.lstrip("/")
-            data = _Bounded(stream, size)
-            yield path, size, data if (want is None or path in want) else None
-            data.drain()
-            offset += size
-            skip_pad()
+    return spool
 
 
 # -- writing the tar ----------------------------------------------------------
@@ -422,13 +263,17 @@ def write_tar(
     # ahead in threads (lzma releases the GIL) while the tar is written in order.
     packages = plan.packages
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="payload") as pool:
-        ahead = [pool.submit(_decompressed, pkg.rpm, payload_cache) for pkg in packages[:AHEAD]]
+        ahead: list[Future[BinaryIO] | None] = [
+            pool.submit(_decompressed, pkg, payload_cache) for pkg in packages[:AHEAD]
+        ]
         try:
             for index, pkg in enumerate(packages):
                 if index + AHEAD < len(packages):
-                    ahead.append(pool.submit(_decompressed, packages[index + AHEAD].rpm, payload_cache))
-                payload = ahead[index].result()
-                ahead[index] = None  # type: ignore[call-overload]
+                    ahead.append(pool.submit(_decompressed, packages[index + AHEAD], payload_cache))
+                future = ahead[index]
+                assert future is not None
+                payload = future.result()
+                ahead[index] = None
                 with payload:
                     writer.package(index, pkg, payload)
         finally:
@@ -447,7 +292,10 @@ def write_tar(
 class _TarWriter:
     def __init__(self, plan: Plan, out: BinaryIO) -> None:
         self.plan = plan
-        self.tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=CHUNK)
+        # copybufsize reaches TarFile, which typeshed does not say; closed by close()
+        self.tar = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115
+            fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=CHUNK
+        )
         self.emitted: set[str] = {"/"}
         self.count = 0
         self.data_bytes = 0
@@ -455,7 +303,7 @@ class _TarWriter:
     def close(self) -> None:
         self.tar.close()
 
-    def _info(self, path: str, entry: Entry | None, kind: int) -> tarfile.TarInfo:
+    def _info(self, path: str, entry: Entry | None, kind: bytes) -> tarfile.TarInfo:
         info = tarfile.TarInfo(path.lstrip("/"))
         info.type = kind
         if entry is None:  # a parent no package owns
@@ -478,7 +326,7 @@ class _TarWriter:
         self.tar.addfile(self._info(parent, entry, tarfile.DIRTYPE))
         self.emitted.add(parent)
 
-    def _emit(self, path: str, entry: Entry, data: BinaryIO | None = None, link: str | None = None) -> None:
+    def _emit(self, path: str, entry: Entry, data: Readable | None = None, link: str | None = None) -> None:
         self._parents(path)
         kind = entry.kind
         if link is not None:
@@ -493,7 +341,9 @@ class _TarWriter:
             info = self._info(path, entry, tarfile.SYMTYPE)
             info.linkname = entry.linkto
         elif kind in ("chr", "blk", "fifo"):
-            info = self._info(path, entry, {"chr": tarfile.CHRTYPE, "blk": tarfile.BLKTYPE, "fifo": tarfile.FIFOTYPE}[kind])
+            info = self._info(
+                path, entry, {"chr": tarfile.CHRTYPE, "blk": tarfile.BLKTYPE, "fifo": tarfile.FIFOTYPE}[kind]
+            )
             info.devmajor, info.devminor = os.major(entry.rdev), os.minor(entry.rdev)
         else:
             raise UnpackError(f"{path}: unsupported file type {oct(stat.S_IFMT(entry.mode))}")
@@ -511,16 +361,21 @@ class _TarWriter:
             return None
         return canonical, owner[1]
 
-    def package(self, index: int, pkg: PackageFiles, payload: BinaryIO | None = None) -> None:
+    def package(self, index: int, pkg: PackageFiles, payload: Readable) -> None:
+        """Emit the package's paths this package owns, in payload order (the payload: decompressed cpio)."""
         by_path = {e.path: e for e in pkg.entries}
         sets: dict[int, list[Entry]] = {}
         for e in pkg.entries:
-            if e.kind == "file" and not e.flags & RPMFILE_GHOST:
+            if e.kind == "file" and not e.ghost:
                 sets.setdefault(e.inode, []).append(e)
         linked = {e.path: e.inode for group in sets.values() if len(group) > 1 for e in group}
         waiting: dict[int, list[tuple[str, Entry]]] = {}  # hard-link members seen before their data
         first_written: dict[int, str] = {}
-        for path, size, data in _members(pkg.rpm, payload=payload):
+        for member in members(payload, pkg.rpm):
+            if member.path == ".":
+                continue
+            path, size = "/" + member.path, member.size
+            data = member.data if member.kind == stat.S_IFREG else None
             entry = by_path.get(path)
             if entry is None:
                 raise UnpackError(f"{pkg.rpm}: payload member {path} is not in the header")
@@ -539,8 +394,8 @@ class _TarWriter:
                 waiting.setdefault(inode, []).append(mine)
             if size or len(waiting.get(inode, [])) + self._written_elsewhere(index, sets[inode]) == len(sets[inode]):
                 self._flush_set(inode, waiting.pop(inode, []), data if size else None, first_written)
-        for inode, members in waiting.items():
-            self._flush_set(inode, members, None, first_written)
+        for inode, names in waiting.items():
+            self._flush_set(inode, names, None, first_written)
         for entry in pkg.entries:  # directories the payload did not list
             mine = self._mine(index, entry.path)
             if mine and entry.kind == "dir":
@@ -549,18 +404,20 @@ class _TarWriter:
     def _written_elsewhere(self, index: int, group: list[Entry]) -> int:
         return sum(1 for e in group if self._mine(index, e.path) is None)
 
-    def _flush_set(self, inode: int, members: list[tuple[str, Entry]], data: BinaryIO | None, first_written: dict[int, str]) -> None:
-        if not members:
+    def _flush_set(
+        self, inode: int, names: list[tuple[str, Entry]], data: Readable | None, first_written: dict[int, str]
+    ) -> None:
+        if not names:
             return
         spool = None
         if data is not None:
-            spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+            spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed below, after the emit
             shutil.copyfileobj(data, spool, CHUNK)
             spool.seek(0)
-        head, entry = members[0]
+        head, entry = names[0]
         self._emit(head, entry, spool if spool is not None else io.BytesIO(b"") if entry.size == 0 else None)
         first_written[inode] = head
-        for path, other in members[1:]:
+        for path, other in names[1:]:
             self._emit(path, other, link=head)
         if spool is not None:
             spool.close()

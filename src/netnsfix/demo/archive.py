@@ -35,7 +35,7 @@ from pathlib import Path
 
 from netnsfix.archive.layout import RELEASE_SOURCE, SOURCE_REPOS, UPDATES_SOURCE, package_location
 from netnsfix.errors import CommandError
-from netnsfix.rpm.extract import read_header
+from netnsfix.rpm.header import read_header
 from netnsfix.tools.rpmbuild import rpmbuild
 from netnsfix.util.command import run
 from netnsfix.util.fsutil import atomic_write_text, sha256_file

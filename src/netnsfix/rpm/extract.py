@@ -1,16 +1,40 @@
-"""Read an RPM's header and extract its payload safely, without rpm or a database.
+"""Extract an RPM's payload into a folder safely: the one extraction, for source unpacking and ``verify --rpm``.
 
-rpmfile parses the header and decompresses the payload (gzip, bzip2, xz,
-zstd). The cpio archive inside is read here in one pass, so that directories,
-symlinks, hard links and full mode bits are seen, and so that every member is
-checked before anything reaches the destination: a member with an absolute
-path or ``..``, a symlink that resolves outside the destination, or a write
-through a symlink is refused. Extraction goes to a temporary folder beside the
-destination, which is renamed into place only when every member is in.
+An RPM is hostile input until proven otherwise: a crafted payload may hold
+members such as ``l -> .``, ``m -> l/..``, ``n -> m/..``, ``o -> n/..`` (each
+harmless on its own, together a path to any ancestor) followed by a folder
+``o`` with mode 0777, whose ``chmod`` would then land outside the destination.
 
-rpmfile checks no digest (neither the header's nor the payload's): the bytes
-are trusted because the fetcher checked the package's sha256 against the
-repodata first.
+Two layers keep every effect inside the destination:
+
+1. **Decide first, against a model of the tree.** The whole payload is read
+   once (decompressed into a spool, so the writing pass does not decompress it
+   again) and every member is checked against a model of the tree the archive
+   would make, before anything is created: a member may not be written
+   through a symlink or inside a file, may not replace a symlink, file or
+   folder that is already there (so no "link replaced by a folder" nor "folder
+   over a link"), hard links join only regular files of the archive (by
+   inode, as newc records them; every name in the set passes the same
+   checks, so none is made through a link), and every symlink,
+   resolved through the other links *of the final tree* (so links created
+   earlier or later in the same archive count), must stay inside. The first
+   offence refuses the whole archive: one :class:`UnpackError` naming the RPM
+   and the member, and nothing is extracted. The member names themselves
+   (absolute, ``..``, NUL, empty, twice) are checked by the one cpio reader,
+   :mod:`netnsfix.rpm.payload`.
+2. **Write without following links.** The writing pass walks the
+   destination with directory descriptors, one component at a time, with
+   ``O_NOFOLLOW`` (``os.open(..., dir_fd=...)``), and changes modes and times
+   through descriptors (``fchmod``, ``futimens``), so even a tree changed
+   under the extraction cannot turn a write, chmod or utime into one outside
+   it. Files are created with ``O_EXCL``.
+
+The model alone decides (it names the member at fault before anything is
+written, which descriptor walking alone cannot: it would find the problem
+halfway); the descriptors make the model's decision hold on the real file
+system. Extraction goes to a temporary folder beside the destination, which
+is renamed into place only when every member is in. Set-id and sticky bits
+are dropped; folders keep owner access so they can be removed.
 """
 
 from __future__ import annotations
@@ -21,341 +45,301 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
-
-import rpmfile
+from typing import IO
 
 from netnsfix.errors import UnpackError
+from netnsfix.rpm.header import read_header
+from netnsfix.rpm.payload import CHUNK, Member, Readable, members, open_payload
 
-RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
-CPIO_NEWC = b"070701"
-CPIO_HEADER_SIZE = 110
-SUPPORTED_COMPRESSORS = ("gzip", "bzip2", "xz", "zstd")
-
-# rpmds.h: RPMSENSE_LESS, RPMSENSE_GREATER, RPMSENSE_EQUAL
-_LESS, _GREATER, _EQUAL = 0x02, 0x04, 0x08
-_OPERATORS = {_LESS: "<", _GREATER: ">", _EQUAL: "=", _LESS | _EQUAL: "<=", _GREATER | _EQUAL: ">="}
-
-
-@dataclass(frozen=True)
-class RpmHeader:
-    """What the pipeline needs from a package's header.
-
-    ``arch`` is ``src`` for a source package (its ARCH tag names the host it
-    was built on); ``build_requires`` are a source package's requirements
-    without the ``rpmlib(...)`` features, rendered like ``gcc >= 4.7``.
-    """
-
-    name: str
-    epoch: int
-    version: str
-    release: str
-    arch: str
-    is_source: bool
-    payload_compressor: str
-    payload_format: str
-    build_requires: tuple[str, ...]
-    requires: tuple[str, ...]
-    provides: tuple[str, ...]
-    files: tuple[str, ...]
-
-    @property
-    def nevra(self) -> str:
-        prefix = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{prefix}{self.version}-{self.release}.{self.arch}"
+SPOOL = 32 << 20  # a decompressed payload up to this size stays in memory between the two passes
+MAX_HOPS = 40  # symlinks followed while resolving one path, as the kernel's MAXSYMLINKS
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_KIND_NAMES = {stat.S_IFREG: "file", stat.S_IFDIR: "folder", stat.S_IFLNK: "symlink"}
 
 
-# -- header ----------------------------------------------------------------------
+class _Refused(Exception):
+    """A member the model refuses; the message names it (the RPM is added by :func:`extract`)."""
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        value = value[0] if value else b""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+@dataclass
+class _Node:
+    kind: str  # "folder", "file" or "symlink"
+    member: str = ""  # the name of the member that made it ("" for a folder made as a parent)
+    linkto: str = ""
 
 
-def _texts(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, bytes):
-        value = [value]
-    return [v.decode("utf-8", "replace") for v in value]
+@dataclass
+class _Model:
+    """The tree the archive would make, relative paths to nodes ("." is the destination)."""
+
+    nodes: dict[str, _Node] = field(default_factory=lambda: {".": _Node("folder")})
+    links: list[Member] = field(default_factory=list)  # symlinks, in archive order
 
 
-def _ints(value: Any) -> list[int]:
-    if value is None:
-        return []
-    if isinstance(value, int):
-        return [value]
-    return list(value)
+def _check_parents(model: _Model, member: Member) -> None:
+    parts = member.path.split("/")
+    for i in range(1, len(parts)):
+        ancestor = "/".join(parts[:i])
+        node = model.nodes.get(ancestor)
+        if node is None:
+            model.nodes[ancestor] = _Node("folder")
+        elif node.kind == "symlink":
+            raise _Refused(
+                f"member {member.name!r} would be written through a symlink ({node.member!r} -> {node.linkto!r})"
+            )
+        elif node.kind != "folder":
+            raise _Refused(f"member {member.name!r} would be written inside the file {node.member!r}")
 
 
-def _dependencies(headers: dict[Any, Any], kind: str) -> tuple[str, ...]:
-    """``requirename``/``requireflags``/``requireversion`` (or provides) rendered like ``gcc >= 4.7``."""
-    names = _texts(headers.get(f"{kind}name") if kind == "require" else headers.get("provides"))
-    flags = _ints(headers.get(f"{kind}flags"))
-    versions = _texts(headers.get(f"{kind}version"))
-    rendered = []
-    for i, name in enumerate(names):
-        flag = (flags[i] if i < len(flags) else 0) & (_LESS | _GREATER | _EQUAL)
-        version = versions[i] if i < len(versions) else ""
-        op = _OPERATORS.get(flag)
-        rendered.append(f"{name} {op} {version}" if op and version else name)
-    return tuple(rendered)
-
-
-def _files(headers: dict[Any, Any]) -> tuple[str, ...]:
-    basenames = _texts(headers.get("basenames"))
-    if basenames:
-        dirnames = _texts(headers.get("dirnames"))
-        indexes = _ints(headers.get("dirindexes"))
-        return tuple(f"{dirnames[i] if i < len(dirnames) else ''}{b}" for i, b in zip(indexes, basenames, strict=False))
-    return tuple(_texts(headers.get("oldfilenames")))
-
-
-def _open(path: Path) -> rpmfile.RPMFile:
-    try:
-        with open(path, "rb") as stream:
-            if stream.read(4) != RPM_LEAD_MAGIC:
-                raise UnpackError(f"{path}: not an RPM (no RPM lead)")
-        return rpmfile.open(os.fspath(path))
-    except UnpackError:
-        raise
-    except FileNotFoundError:
-        raise UnpackError(f"{path}: no such file") from None
-    except Exception as error:  # noqa: BLE001 - rpmfile raises bare Exceptions and assertions
-        raise UnpackError(f"{path}: cannot read the RPM header: {error or type(error).__name__}") from None
-
-
-def _header_of(path: Path, headers: dict[Any, Any]) -> RpmHeader:
-    is_source = "sourcerpm" not in headers
-    requires = _dependencies(headers, "require")
-    epoch = _ints(headers.get("serial"))
-    return RpmHeader(
-        name=_text(headers.get("name")),
-        epoch=epoch[0] if epoch else 0,
-        version=_text(headers.get("version")),
-        release=_text(headers.get("release")),
-        arch="src" if is_source else _text(headers.get("arch")),
-        is_source=is_source,
-        payload_compressor=_text(headers.get("archive_compression")) or "gzip",
-        payload_format=_text(headers.get("archive_format")) or "cpio",
-        build_requires=tuple(r for r in requires if not r.startswith("rpmlib(")) if is_source else (),
-        requires=requires,
-        provides=_dependencies(headers, "provide"),
-        files=_files(headers),
-    )
-
-
-def read_header(path: Path) -> RpmHeader:
-    """The header of the RPM at ``path`` (nothing is decompressed)."""
-    with _open(path) as package:
-        header = _header_of(path, package.headers)
-    if not header.name or not header.version:
-        raise UnpackError(f"{path}: the RPM header has no name or version")
-    return header
-
-
-# -- payload ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Member:
-    name: str  # as stored
-    path: str  # normalised, relative
-    mode: int
-    ino: int
-    nlink: int
-    mtime: int
-    size: int
-
-
-def _normalise(rpm_path: Path, name: str) -> str | None:
-    """The member's relative path, or None for the archive's own root (``.``)."""
-    stripped = name[2:] if name.startswith("./") else name
-    if stripped.startswith("/"):
-        raise UnpackError(f"{rpm_path}: member {name!r} has an absolute path; nothing was extracted")
-    if ".." in stripped.split("/"):
-        raise UnpackError(f"{rpm_path}: member {name!r} contains '..'; nothing was extracted")
-    normal = posixpath.normpath(stripped) if stripped else "."
-    return None if normal == "." else normal
-
-
-def _read_exact(stream: IO[bytes], count: int, rpm_path: Path) -> bytes:
-    data = bytearray()
-    while len(data) < count:
-        block = stream.read(count - len(data))
-        if not block:
-            raise UnpackError(f"{rpm_path}: the payload ends early (a truncated or corrupt RPM)")
-        data += block
-    return bytes(data)
-
-
-def _skip_padding(stream: IO[bytes], consumed: int, rpm_path: Path) -> None:
-    _read_exact(stream, (4 - consumed % 4) % 4, rpm_path)
-
-
-def _members(stream: IO[bytes], rpm_path: Path) -> Iterator[tuple[_Member, IO[bytes]]]:
-    """Each cpio (newc) member in order, with the stream positioned at its data."""
-    while True:
-        header = stream.read(CPIO_HEADER_SIZE)
-        if len(header) < CPIO_HEADER_SIZE:
-            raise UnpackError(f"{rpm_path}: the payload ends without a cpio trailer (a truncated or corrupt RPM)")
-        magic = header[:6]
-        if magic != CPIO_NEWC:
-            if magic == b"07070X":
-                raise UnpackError(
-                    f"{rpm_path}: the payload is rpm's stripped cpio (large files), which is not supported"
-                )
-            raise UnpackError(f"{rpm_path}: the payload is not a cpio (newc) archive: magic {magic!r}")
-        try:
-            values = [int(header[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
-        except ValueError:
-            raise UnpackError(f"{rpm_path}: corrupt cpio header in the payload") from None
-        ino, mode, _uid, _gid, nlink, mtime, size, *_devs, namesize, _check = values
-        raw_name = _read_exact(stream, namesize, rpm_path)
-        _skip_padding(stream, CPIO_HEADER_SIZE + namesize, rpm_path)
-        name = raw_name.rstrip(b"\x00").decode("utf-8", "surrogateescape")
-        if name == "TRAILER!!!":
-            return
-        path = _normalise(rpm_path, name)
-        member = _Member(name=name, path=path or ".", mode=mode, ino=ino, nlink=nlink, mtime=mtime, size=size)
-        yield member, stream
-        _skip_padding(stream, size, rpm_path)
-
-
-def _inside(root: Path, candidate: str) -> bool:
-    real_root = os.path.realpath(root)
-    return os.path.commonpath([real_root, os.path.realpath(candidate)]) == real_root
-
-
-def _check_link(rpm_path: Path, member: _Member, target: str) -> None:
+def _check_link_alone(member: Member) -> None:
+    target = member.linkto
     if target.startswith("/"):
-        raise UnpackError(
-            f"{rpm_path}: member {member.name!r} is a symlink to the absolute path {target!r}; nothing was extracted"
-        )
+        raise _Refused(f"member {member.name!r} is a symlink to the absolute path {target!r}")
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(member.path), target))
     if resolved == ".." or resolved.startswith("../"):
-        raise UnpackError(
-            f"{rpm_path}: member {member.name!r} is a symlink to {target!r}, outside the destination; nothing "
-            "was extracted"
-        )
+        raise _Refused(f"member {member.name!r} is a symlink to {target!r}, outside the destination")
 
 
-def _write_members(rpm_path: Path, stream: IO[bytes], root: Path) -> list[Path]:
-    written: list[Path] = []
-    links: list[tuple[_Member, Path]] = []
-    hardlinks: dict[int, list[Path]] = {}
-    dir_times: list[tuple[Path, int]] = []
-    for member, data in _members(stream, rpm_path):
-        if member.path == ".":
-            _read_exact(data, member.size, rpm_path)
+def _resolve(model: _Model, folder: list[str], target: str, hops: int) -> tuple[list[str], int]:
+    """``target`` resolved from ``folder`` through the model's symlinks; _Refused when it leaves the root."""
+    stack = list(folder)
+    for part in target.split("/"):
+        if part in ("", "."):
             continue
-        target = root / member.path
-        ancestor = root
-        for part in member.path.split("/")[:-1]:
-            ancestor = ancestor / part
-            if ancestor.is_symlink():
-                raise UnpackError(
-                    f"{rpm_path}: member {member.name!r} would be written through a symlink; nothing was extracted"
-                )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        kind = stat.S_IFMT(member.mode)
+        if part == "..":
+            if not stack:
+                raise _Refused("outside")
+            stack.pop()
+            continue
+        stack.append(part)
+        node = model.nodes.get("/".join(stack))
+        if node is not None and node.kind == "symlink":
+            hops += 1
+            if hops > MAX_HOPS:
+                raise _Refused("loop")
+            stack.pop()
+            if node.linkto.startswith("/"):
+                raise _Refused("outside")
+            stack, hops = _resolve(model, stack, node.linkto, hops)
+    return stack, hops
+
+
+def _check_member(model: _Model, member: Member) -> None:
+    kind = member.kind
+    if kind not in _KIND_NAMES:
+        raise _Refused(f"member {member.name!r} is not a file, folder or symlink (mode {member.mode:o})")
+    if member.path == ".":
+        return  # the archive's own root: the destination, left as it is made
+    _check_parents(model, member)
+    existing = model.nodes.get(member.path)
+    if existing is not None:
+        if kind == stat.S_IFDIR and existing.kind == "folder" and not existing.member:
+            existing.member = member.name  # a folder listed after its contents
+            return
+        what = f"the {existing.kind} {existing.member!r}" if existing.member else "the folder earlier members are in"
+        raise _Refused(f"member {member.name!r} ({_KIND_NAMES[kind]}) would replace {what}")
+    if kind == stat.S_IFLNK:
+        _check_link_alone(member)
+        model.links.append(member)
+    model.nodes[member.path] = _Node(_KIND_NAMES[kind], member.name, member.linkto)
+
+
+def _check_links(model: _Model) -> None:
+    """Every symlink, resolved through the final tree's other links, stays inside."""
+    for member in model.links:
+        folder = posixpath.dirname(member.path)
+        try:
+            _resolve(model, folder.split("/") if folder else [], member.linkto, 0)
+        except _Refused as reason:
+            if str(reason) == "loop":
+                raise _Refused(
+                    f"member {member.name!r} is a symlink that resolves through more than {MAX_HOPS} links"
+                ) from None
+            raise _Refused(f"member {member.name!r} is a symlink that resolves outside the destination") from None
+
+
+def _decide(stream: Iterator[Member]) -> _Model:
+    model = _Model()
+    for member in stream:
+        _check_member(model, member)
+    _check_links(model)
+    return model
+
+
+class _Tee:
+    """Reads from ``source`` and keeps a copy of every byte in ``copy``."""
+
+    def __init__(self, source: Readable, copy: IO[bytes]) -> None:
+        self.source, self.copy = source, copy
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self.source.read(size)
+        self.copy.write(data)
+        return data
+
+
+# -- writing, through descriptors --------------------------------------------------------------
+
+
+class _Writer:
+    """Writes members under ``root`` without following any link: one component at a time, O_NOFOLLOW."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.open(root, _DIR_FLAGS)
+        self.written: list[str] = []
+        self.folders: list[tuple[str, int]] = []
+        self.first_of_set: dict[int, str] = {}  # inode -> the path holding the set's data
+        self.waiting: dict[int, list[Member]] = {}  # hard-link names seen before their data
+
+    def close(self) -> None:
+        os.close(self.root)
+
+    def _folder(self, parts: list[str]) -> int:
+        """A descriptor of the folder ``parts`` (made 0755 where missing); the caller closes it."""
+        fd = os.dup(self.root)
+        try:
+            for part in parts:
+                try:
+                    child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    os.mkdir(part, 0o755, dir_fd=fd)
+                    child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _parent(self, path: str) -> tuple[int, str]:
+        parts = path.split("/")
+        return self._folder(parts[:-1]), parts[-1]
+
+    def member(self, member: Member) -> None:
+        if member.path == ".":
+            return
+        kind = member.kind
         if kind == stat.S_IFDIR:
-            _read_exact(data, member.size, rpm_path)
-            target.mkdir(exist_ok=True)
-            target.chmod((member.mode & 0o777) | 0o700)
-            dir_times.append((target, member.mtime))
+            fd = self._folder(member.path.split("/"))
+            try:
+                os.fchmod(fd, (member.mode & 0o777) | 0o700)
+            finally:
+                os.close(fd)
+            self.folders.append((member.path, member.mtime))
         elif kind == stat.S_IFLNK:
-            link_to = _read_exact(data, member.size, rpm_path).decode("utf-8", "surrogateescape")
-            _check_link(rpm_path, member, link_to)
-            if target.is_symlink() or target.is_file():
-                target.unlink()
-            os.symlink(link_to, target)
-            links.append((member, target))
-            written.append(target)
-        elif kind == stat.S_IFREG:
-            if member.nlink > 1 and member.size == 0:
-                # newc keeps a hard link's data with its last name; link the others to it then
-                hardlinks.setdefault(member.ino, []).append(target)
-                continue
-            if target.is_symlink():
-                target.unlink()  # a later member of the same name replaces the link, never writes through it
-            with open(target, "wb") as out:
-                remaining = member.size
-                while remaining:
-                    block = data.read(min(remaining, 1 << 20))
-                    if not block:
-                        raise UnpackError(f"{rpm_path}: the payload ends inside member {member.name!r}")
-                    out.write(block)
-                    remaining -= len(block)
-            target.chmod(member.mode & 0o777)
-            os.utime(target, (member.mtime, member.mtime))
-            written.append(target)
-            for other in hardlinks.pop(member.ino, []) if member.nlink > 1 else []:
-                os.link(target, other)
-                written.append(other)
+            parent, name = self._parent(member.path)
+            try:
+                os.symlink(member.linkto, name, dir_fd=parent)
+            finally:
+                os.close(parent)
+            self.written.append(member.path)
+        elif member.nlink > 1 and member.ino in self.first_of_set:
+            self._link(self.first_of_set[member.ino], member.path)
+        elif member.nlink > 1 and member.size == 0:
+            self.waiting.setdefault(member.ino, []).append(member)  # newc keeps a set's data with its last name
         else:
-            raise UnpackError(
-                f"{rpm_path}: member {member.name!r} is not a file, folder or symlink (mode {member.mode:o}); "
-                "nothing was extracted"
-            )
-    for names in hardlinks.values():  # empty files whose every name had no data
-        for other in names:
-            other.touch()
-            written.append(other)
-    for member, link in links:  # a chain of links may leave even when each link alone stays inside
-        if not _inside(root, os.fspath(link)):
-            raise UnpackError(
-                f"{rpm_path}: member {member.name!r} is a symlink that resolves outside the destination; "
-                "nothing was extracted"
-            )
-    for folder, mtime in reversed(dir_times):
-        os.utime(folder, (mtime, mtime))
-    return written
+            self._file(member, member.data)
+            if member.nlink > 1:
+                self.first_of_set[member.ino] = member.path
+                for other in self.waiting.pop(member.ino, []):
+                    self._link(member.path, other.path)
+
+    def _file(self, member: Member, data: Readable) -> None:
+        parent, name = self._parent(member.path)
+        try:
+            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=parent)
+        finally:
+            os.close(parent)
+        try:
+            while block := data.read(CHUNK):
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view) :]
+            os.fchmod(fd, member.mode & 0o777)
+            os.utime(fd, (member.mtime, member.mtime))
+        finally:
+            os.close(fd)
+        self.written.append(member.path)
+
+    def _link(self, existing: str, path: str) -> None:
+        source_parent, source_name = self._parent(existing)
+        try:
+            parent, name = self._parent(path)
+            try:
+                os.link(source_name, name, src_dir_fd=source_parent, dst_dir_fd=parent, follow_symlinks=False)
+            finally:
+                os.close(parent)
+        finally:
+            os.close(source_parent)
+        self.written.append(path)
+
+    def finish(self) -> None:
+        for members_of_set in self.waiting.values():  # sets whose every name was empty: one empty file, linked
+            first, *others = members_of_set
+            self._file(first, _Empty())
+            for other in others:
+                self._link(first.path, other.path)
+        self.waiting.clear()
+        for path, mtime in reversed(self.folders):  # deepest last-listed first, after their contents
+            fd = self._folder(path.split("/"))
+            try:
+                os.utime(fd, (mtime, mtime))
+            finally:
+                os.close(fd)
+
+
+class _Empty:
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
+
+
+# -- the one entry point ------------------------------------------------------------------------
 
 
 def extract(rpm_path: Path, dest: Path) -> tuple[Path, ...]:
     """Extract every member of the RPM into ``dest`` (new or empty); the files and links extracted.
 
-    For a source RPM these are the spec, the sources and the patches. Nothing
-    is left in ``dest`` when a member is refused or the payload is corrupt.
+    For a source RPM these are the spec, the sources and the patches. A
+    refused member or a corrupt payload is one UnpackError naming the RPM and
+    the member, and nothing is left in ``dest`` or beside it.
     """
+    rpm_path, dest = Path(rpm_path), Path(dest)
     header = read_header(rpm_path)
-    if header.payload_format != "cpio":
-        raise UnpackError(f"{rpm_path}: payload format {header.payload_format!r} is not supported (only cpio)")
-    if header.payload_compressor not in SUPPORTED_COMPRESSORS:
-        raise UnpackError(
-            f"{rpm_path}: payload compressor {header.payload_compressor!r} is not supported "
-            f"({', '.join(SUPPORTED_COMPRESSORS)} are)"
-        )
-    dest = Path(dest)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+    if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
         raise UnpackError(f"{dest}: exists and is not an empty folder; not extracting {rpm_path.name} into it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".unpack", dir=dest.parent))
-    try:
-        with _open(rpm_path) as package:
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL) as spool:
+        with open_payload(rpm_path, header) as payload:
             try:
-                written = _write_members(rpm_path, package.data_file, tmp)
-            except UnpackError:
-                raise
-            except Exception as error:  # noqa: BLE001 - gzip, lzma, bz2, zstandard and the file system each raise their own
+                _decide(members(_Tee(payload, spool), rpm_path))
+            except _Refused as refusal:
+                raise UnpackError(f"{rpm_path}: {refusal}; nothing was extracted") from None
+            except UnpackError as error:
+                raise UnpackError(f"{error}; nothing was extracted") from None
+        spool.seek(0)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".unpack", dir=dest.parent))
+        try:
+            writer = _Writer(tmp)
+            try:
+                for member in members(spool, rpm_path):
+                    writer.member(member)
+                writer.finish()
+            except OSError as error:
                 raise UnpackError(
-                    f"{rpm_path}: cannot extract the {header.payload_compressor} payload: "
-                    f"{type(error).__name__}: {error}"
+                    f"{rpm_path}: cannot write the payload into {tmp}: {error.strerror or error}; nothing was extracted"
                 ) from None
-        if dest.exists():
-            dest.rmdir()
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return tuple(dest / p.relative_to(tmp) for p in written)
+            finally:
+                writer.close()
+            if dest.exists():
+                dest.rmdir()
+            os.replace(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return tuple(dest / path for path in writer.written)
 
 
 def spec_of(paths: Iterable[Path]) -> Path:

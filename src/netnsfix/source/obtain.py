@@ -16,7 +16,8 @@ from netnsfix.archive.recipelock import locked_srpm
 from netnsfix.archive.resolve import Resolved, source_urls
 from netnsfix.errors import UnpackError
 from netnsfix.recipe import Recipe
-from netnsfix.rpm.extract import RpmHeader, extract, read_header, spec_of
+from netnsfix.rpm.extract import extract, spec_of
+from netnsfix.rpm.header import RpmHeader, read_header
 
 
 @dataclass(frozen=True)

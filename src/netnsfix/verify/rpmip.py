@@ -1,52 +1,57 @@
 """Take the ``ip`` binary out of an RPM without installing it (``verify --rpm``).
 
-rpmfile reads the payload (gzip, xz as in Fedora 18, zstd as rpmbuild 4.18
-and later Fedoras write) in pure Python; a symlink to ip inside the package
-is followed.
+The package is unpacked by the project's one safe extraction
+(:func:`netnsfix.rpm.extract.extract`: gzip, bzip2, xz as in Fedora 18, zstd
+as rpmbuild 4.18 and later Fedoras write; every member checked, no link
+leading out) into a scratch folder, so that a symlink to ip inside the package
+is followed only within the package's own tree.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
-import rpmfile
-
-from netnsfix.errors import VerifyError
+from netnsfix.errors import UnpackError, VerifyError
+from netnsfix.rpm.extract import extract
 from netnsfix.util.fsutil import atomic_write_bytes
 
 CANDIDATES = ("usr/sbin/ip", "sbin/ip")
 
 
-def _clean(name: str) -> str:
-    while name.startswith(("./", "/")):
-        name = name[2:] if name.startswith("./") else name[1:]
-    return name
+def _inside(root: Path, name: str) -> tuple[Path, str] | None:
+    """``root/name`` with its links followed, if that is a regular file inside ``root``."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(root / name)
+    if os.path.commonpath([real_root, real]) != real_root or not os.path.isfile(real):
+        return None
+    return Path(real), os.path.relpath(real, real_root)
 
 
 def extract_ip(rpm: Path, dest: Path) -> tuple[Path, str]:
     """Write the RPM's /usr/sbin/ip or /sbin/ip to ``dest/ip``; return it and its path in the RPM."""
     if not rpm.is_file():
         raise VerifyError(f"{rpm}: no such RPM file")
+    dest.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".rpm-", dir=dest))
     try:
-        with rpmfile.open(str(rpm)) as package:
-            members = {_clean(m.name): m for m in package.getmembers()}
-            for name in CANDIDATES:
-                member = members.get(name)
-                hops = 0
-                while member is not None and member.issymlink and hops < 5:
-                    target = package.extractfile(member).read().decode()
-                    base = Path("/" + name).parent
-                    name = _clean(str((base / target).resolve()) if not target.startswith("/") else target)
-                    member, hops = members.get(name), hops + 1
-                if member is not None and not member.isdir and not member.issymlink:
-                    data = package.extractfile(member).read()
-                    break
-            else:
-                raise VerifyError(f"{rpm}: carries no /sbin/ip or /usr/sbin/ip ({len(members)} files in the package)")
-    except VerifyError:
-        raise
-    except Exception as error:  # noqa: BLE001 - rpmfile raises many kinds on a bad file
-        raise VerifyError(f"{rpm}: cannot read the RPM ({type(error).__name__}: {error})") from None
+        try:
+            files = extract(rpm, scratch / "root")
+        except UnpackError as error:
+            reason = str(error).removeprefix(f"{rpm}: ")
+            raise VerifyError(f"{rpm}: cannot read the RPM: {reason}") from None
+        for name in CANDIDATES:
+            found = _inside(scratch / "root", name)
+            if found is not None:
+                data = found[0].read_bytes()
+                inside = "/" + found[1]
+                break
+        else:
+            raise VerifyError(f"{rpm}: carries no /sbin/ip or /usr/sbin/ip ({len(files)} files in the package)")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     target = dest / "ip"
     atomic_write_bytes(target, data, mode=0o755)
-    return target, "/" + name
+    return target, inside
