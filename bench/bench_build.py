@@ -24,16 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from srpmfixture import make_patched_srpm  # noqa: E402
+from srpmfixture import make_patched_srpm
 
-from netnsfix.archive.fetch import Fetcher  # noqa: E402
-from netnsfix.build.image import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image  # noqa: E402
-from netnsfix.build.inputs import build_root_closure  # noqa: E402
-from netnsfix.build.rebuild import rebuild  # noqa: E402
-from netnsfix.build.roottar import write_tar  # noqa: E402
-from netnsfix.demo.binaries import build_demo_binary_repo  # noqa: E402
-from netnsfix.tools.engine import connect  # noqa: E402
-from netnsfix.util.httpserve import serving  # noqa: E402
+from netnsfix.archive.fetch import Fetcher
+from netnsfix.build.image import BUILD_HOME, BUILD_USER, ensure_image, fetch_packages, planned_image
+from netnsfix.build.inputs import build_root_closure
+from netnsfix.build.rebuild import rebuild
+from netnsfix.build.roottar import write_tar
+from netnsfix.demo.binaries import build_demo_binary_repo
+from netnsfix.tools.engine import connect
+from netnsfix.util.httpserve import serving
 
 NETNSFIX = [str(ROOT / ".venv" / "bin" / "netnsfix")]
 

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from netnsfix.build.roottar import plan_rootfs, write_tar
-from netnsfix.util.fsutil import cache_dir
+from netnsfix.util.paths import cache_dir
 
 
 class _Null(io.RawIOBase):

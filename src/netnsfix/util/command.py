@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from netnsfix.errors import CommandError, CommandTimeout, NotInstalled
 
@@ -106,3 +108,33 @@ def run(
 
 def _cannot(what: str | None, program: str) -> str:
     return f"{what}: cannot run {program}" if what else f"cannot run {program}"
+
+
+@contextmanager
+def streamed(argv: Sequence[str | os.PathLike[str]], *, what: str | None = None) -> Iterator[IO[bytes]]:
+    """Run ``argv`` and yield its stdout to read as it is written (``tar`` into ``docker import``).
+
+    The program is killed when the reader fails; leaving the block waits for it and raises the
+    same errors as :func:`run` (missing program, non-zero exit with its last line of stderr).
+    """
+    args = tuple(os.fspath(part) for part in argv)
+    name = what or args[0]
+    try:
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise NotInstalled(f"{args[0]}: not installed ({install_hint(args[0])})") from None
+    except OSError as error:
+        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from None
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        yield process.stdout
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        process.stdout.close()
+        stderr = process.stderr.read().decode(errors="replace")
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        raise CommandError(f"{name} failed (exit {code}): {last_line(stderr, '')}")

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from netnsfix.errors import EngineError
+from netnsfix.errors import CommandError, EngineError
 from netnsfix.tools.debootstrap import ensure_debian_root
 from netnsfix.tools.engine import Container, ContainerOptions, Engine
+from netnsfix.util.command import streamed
 from netnsfix.util.paths import cache_dir
 
 PACKAGES: tuple[str, ...] = ("systemd", "systemd-sysv", "iproute2", "dbus")
@@ -66,31 +66,18 @@ def ensure_systemd_image(engine: Engine) -> str:
 def _import_root(engine: Engine, path: Path, tag: str) -> None:
     """Stream ``tar`` of the root into the engine; nothing is tagged unless it all went in."""
     repository, _, version = tag.partition(":")
-    # Popen, not the command runner: tar's output streams into the engine as it is written.
-    tar = subprocess.Popen(
-        ["tar", "-C", str(path), "--numeric-owner", "--xattrs", "-cf", "-", "."],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert tar.stdout is not None
     try:
-        engine.import_image(
-            tar.stdout,
-            repository=repository,
-            tag=version,
-            changes=IMPORT_CHANGES,
-            what=f"docker import of {path} as {tag}",
-        )
-    except EngineError:
-        tar.kill()
-        raise
-    finally:
-        tar.stdout.close()
-        stderr = tar.stderr.read().decode(errors="replace") if tar.stderr else ""
-        code = tar.wait()
-    if code != 0:
+        with streamed(["tar", "-C", str(path), "--numeric-owner", "--xattrs", "-cf", "-", "."]) as tar:
+            engine.import_image(
+                tar,
+                repository=repository,
+                tag=version,
+                changes=IMPORT_CHANGES,
+                what=f"docker import of {path} as {tag}",
+            )
+    except CommandError as error:
         engine.remove_image_quietly(tag)
-        raise EngineError(f"tar of {path} failed (exit {code}): {stderr.strip()[-200:]}")
+        raise EngineError(f"{path}: {error}") from None
     if not engine.image_exists(tag):
         raise EngineError(f"docker import of {path} did not produce {tag}")
 
