@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.server
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -36,7 +37,15 @@ class IgnoreRange:
     """Always answer 200 with the whole body, as some servers do."""
 
 
-Behaviour = Ok | Truncate | Status | IgnoreRange
+@dataclass(frozen=True)
+class Slow:
+    """Serve the body (with Range) in ``chunk``-byte pieces, ``pause`` seconds apart."""
+
+    chunk: int = 4096
+    pause: float = 0.05
+
+
+Behaviour = Ok | Truncate | Status | IgnoreRange | Slow
 
 
 @dataclass
@@ -99,6 +108,12 @@ def _handler(state: ScriptedServer) -> type[http.server.BaseHTTPRequestHandler]:
                 self.wfile.write(part[: behaviour.after])
                 self.wfile.flush()
                 self.close_connection = True
+                return
+            if isinstance(behaviour, Slow):
+                for at in range(0, len(part), behaviour.chunk):
+                    self.wfile.write(part[at : at + behaviour.chunk])
+                    self.wfile.flush()
+                    time.sleep(behaviour.pause)
                 return
             self.wfile.write(part)
 

@@ -98,5 +98,9 @@ class SigningError(PublishError):
     """gpg or rpmsign cannot sign: no such secret key, a locked key, or the tool failed."""
 
 
+class ServeError(NetnsfixError):
+    """A folder cannot be served: the port is taken, or the address is not this machine's."""
+
+
 class DemoError(NetnsfixError):
     """The demo's proof did not come out as it must (the fix failed, or the bug was not caught)."""

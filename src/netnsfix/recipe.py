@@ -2,11 +2,13 @@
 
 A recipe is a TOML file in ``specs/``; its name is the file name without
 ``.toml``. Paths inside it (the patch) are relative to the project root, the
-folder that holds ``specs/``.
+folder that holds ``specs/``, and must stay inside its ``patches/``. Every value
+is checked for its type strictly (``bug = true`` is not a bug number).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,8 @@ from netnsfix.errors import RecipeError
 from netnsfix.util.paths import project_root
 
 DEFAULT_RECIPE = "iproute-3.6.0-fc18"
+# rpm's Release may hold these (no '-', '/' or spaces); checked before anything is downloaded
+_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+$")
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,8 @@ def _field(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> An
         if not isinstance(node, list) or not node or not all(isinstance(i, str) for i in node):
             raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a non-empty list of strings")
         return tuple(node)
-    if not isinstance(node, kind):
-        raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a {kind.__name__}")
+    if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
+        raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a {kind.__name__}, not {node!r}")
     return node
 
 
@@ -65,24 +69,41 @@ def load_recipe(path: Path, root: Path | None = None) -> Recipe:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"{path}: no such recipe") from None
+    except UnicodeDecodeError as error:
+        raise RecipeError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:  # a folder, unreadable
+        raise RecipeError(f"{path}: cannot read the recipe: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(f"{path}: not valid TOML: {error}") from None
     base = root or path.resolve().parent.parent
     patch = base / _field(data, path, "patch", "file")
+    if not patch.resolve().is_relative_to((base / "patches").resolve()):
+        raise RecipeError(f"{path}: patch file {patch} is outside {base / 'patches'}")
     if not patch.is_file():
         raise RecipeError(f"{path}: patch file {patch} does not exist")
+    bug = _field(data, path, "patch", "bug", kind=int)
+    if bug <= 0:
+        raise RecipeError(f"{path}: field 'patch.bug' must be a bug number, not {bug}")
+    suffix = _field(data, path, "release", "suffix")
+    if not _RELEASE_SUFFIX.match(suffix):
+        raise RecipeError(f"{path}: field 'release.suffix' {suffix!r} may only hold letters, digits and . _ + ~ ^")
+    base_url = _field(data, path, "archive", "base_url")
+    if not re.match(r"^https?://[^/\s]+", base_url):
+        raise RecipeError(f"{path}: field 'archive.base_url' {base_url!r} is not an http:// or https:// URL")
+    if not isinstance(data.get("description", ""), str):
+        raise RecipeError(f"{path}: field 'description' must be a str")
     return Recipe(
         name=path.name.removesuffix(".toml"),
         path=path,
         description=data.get("description", ""),
         package=_field(data, path, "package", "name"),
         version=_field(data, path, "package", "version"),
-        base_url=_field(data, path, "archive", "base_url").rstrip("/"),
+        base_url=base_url.rstrip("/"),
         source_repos=_field(data, path, "archive", "source_repos", kind=tuple),
         binary_repos=_field(data, path, "archive", "binary_repos", kind=tuple),
         patch=patch,
-        bug=_field(data, path, "patch", "bug", kind=int),
-        release_suffix=_field(data, path, "release", "suffix"),
+        bug=bug,
+        release_suffix=suffix,
         changelog_author=_field(data, path, "changelog", "author"),
         changelog_text=_field(data, path, "changelog", "text"),
     )
@@ -92,14 +113,29 @@ def find_recipe(name_or_path: str | None, root: Path | None = None) -> Recipe:
     """A recipe by name (``specs/NAME.toml``) or by path to a .toml file."""
     name = name_or_path or DEFAULT_RECIPE
     candidate = Path(name)
-    if candidate.suffix == ".toml" or candidate.exists():
+    if candidate.suffix == ".toml" or candidate.is_file():
         return load_recipe(candidate, root)
     path = specs_dir(root) / f"{name}.toml"
-    if not path.exists():
-        known = ", ".join(r.name for r in list_recipes(root)) or "none"
+    if "/" in name or name.startswith(".") or not path.exists():
+        known = ", ".join(recipe_names(root)) or "none"
         raise RecipeError(f"{path}: no such recipe (known: {known})")
     return load_recipe(path, root)
 
 
+def recipe_names(root: Path | None = None) -> list[str]:
+    return [p.name.removesuffix(".toml") for p in sorted(specs_dir(root).glob("*.toml"))]
+
+
 def list_recipes(root: Path | None = None) -> list[Recipe]:
     return [load_recipe(p, root) for p in sorted(specs_dir(root).glob("*.toml"))]
+
+
+def scan_recipes(root: Path | None = None) -> list[Recipe | RecipeError]:
+    """Every recipe in ``specs/``, a broken one as its error (so one cannot hide the others)."""
+    found: list[Recipe | RecipeError] = []
+    for path in sorted(specs_dir(root).glob("*.toml")):
+        try:
+            found.append(load_recipe(path, root))
+        except RecipeError as error:
+            found.append(error)
+    return found

@@ -2,10 +2,15 @@
 
 A file enters the cache only once its checksum matches: it is streamed to
 ``partial/<sha256>.part`` and renamed to ``sha256/<ab>/<sha256>`` after the
-check. A broken download is resumed with a Range request on the next try; a
-download interrupted by Ctrl-C is resumed by the next run. A wrong checksum,
-or a failure after every retry, removes the partial file. Mirrors are tried
-in order.
+check. A broken download is resumed with a Range request on the next try, and
+a transfer that still fails (or is interrupted) keeps its partial file for the
+next run to resume; only a wrong checksum removes it. Mirrors are tried in
+order.
+
+The cache does not trust its file names: a hit is hashed again before it is
+handed out, and one whose bytes no longer match is dropped (one warning) and
+fetched again. Fetches of one entry are serialized by a lock on
+``locks/<sha256>.lock``, so two runs sharing a cache never share a partial file.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import urllib3
 
 from netnsfix.errors import ChecksumError, FetchError
 from netnsfix.util.fsutil import sha256_file
+from netnsfix.util.locking import exclusive
 from netnsfix.util.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -70,9 +76,20 @@ class Cache:
     def partial_for(self, sha256: str) -> Path:
         return self.root / "partial" / f"{sha256}.part"
 
+    def lock_for(self, sha256: str) -> Path:
+        return self.root / "locks" / f"{sha256}.lock"
+
     def lookup(self, sha256: str) -> Path | None:
+        """The cached file, hashed again: an entry whose bytes no longer match is dropped (one warning)."""
         path = self.path_for(sha256)
-        return path if path.is_file() else None
+        if not path.is_file():
+            return None
+        actual = sha256_file(path)
+        if actual == sha256:
+            return path
+        log.warning("%s: cached file does not match its sha256 (it is %s); dropped, fetching it again", path, actual)
+        path.unlink(missing_ok=True)
+        return None
 
 
 class _Retryable(Exception):
@@ -157,7 +174,22 @@ class Fetcher:
     # -- packages ---------------------------------------------------------------
 
     def fetch(self, urls: Sequence[str], sha256: str, size: int | None = None, name: str = "") -> Path:
-        """The file with ``sha256``, from the cache or from the first mirror that serves it."""
+        """The file with ``sha256``, from the cache or from the first mirror that serves it.
+
+        Holds the entry's lock throughout: a second fetch of the same file waits,
+        then finds it in the cache.
+        """
+        label = name or sha256
+        try:
+            with exclusive(
+                self.cache.lock_for(sha256), lambda: log.info("%s: another netnsfix is fetching it; waiting", label)
+            ):
+                return self._fetch_locked(urls, sha256, size, name)
+        except OSError as error:
+            where = error.filename or self.cache.root
+            raise FetchError(f"{where}: cannot use the download cache: {error.strerror or error}") from None
+
+    def _fetch_locked(self, urls: Sequence[str], sha256: str, size: int | None, name: str) -> Path:
         cached = self.cache.lookup(sha256)
         if cached:
             log.info("%s: in the cache", name or cached.name)
@@ -199,17 +231,18 @@ class Fetcher:
         return dest
 
     def _download(self, url: str, partial: Path, size: int | None, name: str) -> None:
-        """Stream ``url`` into ``partial``, resuming with Range after a broken try."""
-        # A definite failure leaves nothing behind; only an interrupted
-        # download (Ctrl-C) keeps its partial file to resume next time.
+        """Stream ``url`` into ``partial``, resuming with Range after a broken try.
+
+        Whatever happens, the bytes received stay in ``partial`` for the next
+        try or the next run to resume from (the sha256 check decides later);
+        an empty partial file is removed.
+        """
         try:
             self._retrying(lambda: self._stream(url, partial, size, name))
         except _Retryable as error:
-            partial.unlink(missing_ok=True)
-            raise FetchError(f"{error} (after {self.retries + 1} tries; nothing was kept)") from None
-        except BaseException as error:
-            if not isinstance(error, KeyboardInterrupt):
-                partial.unlink(missing_ok=True)
+            raise FetchError(f"{error} (after {self.retries + 1} tries; {_kept(partial)})") from None
+        except BaseException:
+            _kept(partial)
             raise
 
     def _stream(self, url: str, partial: Path, size: int | None, name: str) -> None:
@@ -267,6 +300,18 @@ class Fetcher:
                 self.progress.finish()
         if total is not None and received < total:
             raise _Retryable(f"{url}: truncated body: got {received} of {total} bytes")
+
+
+def _kept(partial: Path) -> str:
+    """Remove ``partial`` when empty; say what is kept for the next run."""
+    try:
+        size = partial.stat().st_size
+    except FileNotFoundError:
+        return "nothing was kept"
+    if size == 0:
+        partial.unlink(missing_ok=True)
+        return "nothing was kept"
+    return f"{size} bytes kept in {partial}; the next run resumes from there"
 
 
 def _range_start(content_range: str | None) -> int | None:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.repodata import BytesSource
-from netnsfix.archive.resolve import Resolved, find_srpm, rebase
-from netnsfix.errors import RecipeError
+from netnsfix.archive.resolve import Resolved, find_srpm, rebase, source_urls
+from netnsfix.errors import FetchError, RecipeError
 from netnsfix.recipe import Recipe
 from netnsfix.util.fsutil import atomic_write_text
 
@@ -34,7 +36,10 @@ def write_lock(path: Path, recipe: Recipe, resolved: Resolved, now: datetime | N
         "resolved_at": when.isoformat().replace("+00:00", "Z"),
         **asdict(resolved),
     }
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    try:
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    except OSError as error:
+        raise RecipeError(f"{path}: cannot write the lock: {error.strerror or error}") from None
 
 
 def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
@@ -77,7 +82,7 @@ def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RecipeError(f"{path}: no lock") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise RecipeError(f"{path}: malformed lock: {error}") from None
     return rebase(_check(path, data, recipe), recipe, mirror)
 
@@ -99,3 +104,18 @@ def locked_srpm(
     resolved = find_srpm(recipe, fetcher, mirror)
     write_lock(path, recipe, resolved)
     return resolved
+
+
+def fetch_locked(
+    fetcher: Fetcher, recipe: Recipe, resolved: Resolved, mirrors: Sequence[str | None], lock_path: Path | None
+) -> Path:
+    """Fetch what the lock (or a fresh resolve) names; a package the archive no longer has says how to move on."""
+    try:
+        return fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    except FetchError as error:
+        if not any(f"HTTP {code}" in str(error) for code in (404, 410)):
+            raise
+        raise type(error)(
+            f"{error}; the lock {lock_path or recipe.lock_path} may name a package the archive no longer has: "
+            "resolve again with --refresh"
+        ) from None

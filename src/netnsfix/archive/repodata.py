@@ -2,7 +2,9 @@
 
 Both halves of the pipeline need it: the source side finds the SRPM, the
 build root resolves binary packages' requires and provides. Checksums in
-repomd.xml are checked before primary is trusted.
+repomd.xml are checked before primary is trusted, and every location href must
+be a plain path inside the repository (no ``..``, no absolute path, no URL),
+so a hostile repository cannot point a download or a lock elsewhere.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import bz2
 import gzip
 import hashlib
 import lzma
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +105,32 @@ class RepoIndex:
     packages: tuple[Package, ...]
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def confined_href(href: str, source: str, what: str) -> str:
+    """``href`` when it is a relative path inside the repository; RepodataError otherwise."""
+    parts = href.split("/")
+    if (
+        not href
+        or href.startswith("/")
+        or _SCHEME.match(href)
+        or "\\" in href
+        or any(part in ("..", ".") for part in parts)
+        or any(ord(c) < 0x20 or c == "\x7f" for c in href)
+    ):
+        raise RepodataError(f"{source}: {what} has location href {href!r}, which is not a path inside the repository")
+    return href
+
+
+def _size(text: str | None, source: str, what: str) -> int | None:
+    if text is None or not text.strip():
+        return None
+    if not text.strip().isdigit():
+        raise RepodataError(f"{source}: {what} has size {text.strip()!r}, which is not a number of bytes")
+    return int(text)
+
+
 def _decompress(data: bytes, href: str) -> bytes:
     openers: dict[str, Callable[[bytes], bytes]] = {
         ".gz": gzip.decompress,
@@ -138,12 +167,13 @@ def parse_repomd(data: bytes, source: str) -> Repomd:
         if location is None or checksum is None or not location.get("href") or not checksum.text:
             raise RepodataError(f"{source}: <data type='{node.get('type')}'> lacks a location or checksum")
         size_node = node.find(f"{{{NS_REPO}}}size")
+        what = f"<data type='{node.get('type')}'>"
         records[node.get("type", "")] = RepomdRecord(
             type=node.get("type", ""),
-            href=location.get("href", ""),
+            href=confined_href(location.get("href", ""), source, what),
             checksum_type=checksum.get("type", "sha256"),
             checksum=checksum.text.strip(),
-            size=int(size_node.text) if size_node is not None and size_node.text else None,
+            size=_size(size_node.text if size_node is not None else None, source, what),
         )
     if "primary" not in records:
         raise RepodataError(f"{source}: no primary metadata listed")
@@ -197,8 +227,10 @@ def parse_primary(data: bytes, source: str, repo_url: str = "") -> tuple[Package
                     release=version.get("rel", ""),
                     checksum_type=checksum.get("type", "sha256"),
                     checksum=(checksum.text or "").strip(),
-                    location=location.get("href", ""),
-                    size=int(size.get("package") or 0),
+                    location=confined_href(
+                        location.get("href", ""), source, f"package '{node.findtext(f'{c}name', '?')}'"
+                    ),
+                    size=_size(size.get("package"), source, f"package '{node.findtext(f'{c}name', '?')}'") or 0,
                     repo_url=repo_url,
                     source_rpm=(source_rpm.text or "") if source_rpm is not None else "",
                     requires=_dependencies(fmt, "requires"),

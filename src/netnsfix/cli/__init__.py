@@ -3,14 +3,19 @@
 Each command group lives in a module of its own that exposes
 ``register(subparsers)``; its handlers return an exit code. Library errors
 (:class:`netnsfix.errors.NetnsfixError`) become one line on stderr and a
-non-zero exit here, and nowhere else.
+non-zero exit here, and nowhere else. No input ends in a traceback: an error
+the library did not foresee is one line too (its traceback only under -v),
+and a reader that closed stdout (``netnsfix recipes | head -1``) ends the
+command quietly, as coreutils do.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib import import_module
 
@@ -74,10 +79,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except NetnsfixError as error:
-        print(f"netnsfix: error: {error}", file=sys.stderr)
+        _say(f"netnsfix: error: {error}", args.verbose)
         return error.exit_code
     except KeyboardInterrupt:
         print("netnsfix: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as error:  # a file the library did not expect to fail: name it
+        where = f"{error.filename}: " if error.filename else ""
+        _say(f"netnsfix: error: {where}{error.strerror or error}", args.verbose)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        _say(
+            f"netnsfix: error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", args.verbose
+        )
+        return 1
+
+
+def _say(line: str, verbose: bool) -> None:
+    """One line on stderr; under -v the traceback first."""
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    print(line, file=sys.stderr)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away: stop without a word (SIGPIPE's exit status), and keep Python's
+    own flush at exit from complaining about the same closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from netnsfix.errors import NetnsfixError
 from netnsfix.recipe import DEFAULT_RECIPE
 
 RECIPE_HELP = f"recipe name or .toml file (default: {DEFAULT_RECIPE})"
@@ -28,8 +29,31 @@ def recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lock", metavar="FILE", type=Path, help="lock file (default: NAME.lock.json beside the recipe)"
     )
-    parser.add_argument("--retries", metavar="N", type=int, default=3, help="tries after a failed request (default: 3)")
+    parser.add_argument(
+        "--retries", metavar="N", type=count, default=3, help="tries after a failed request (default: 3)"
+    )
 
 
 def port_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", metavar="N", type=int, default=0, help="port to serve on (default: a free one)")
+    parser.add_argument("--port", metavar="N", type=port, default=0, help="port to serve on (default: a free one)")
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more (argparse names the option when it is not)."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return int(text)
+
+
+def port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    if not text.strip().isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0 to 65535)")
+    return int(text)
+
+
+def out_folder(path: Path, option: str = "--out") -> Path:
+    """``path`` when it is a folder or can become one; one clear error when a file is in the way."""
+    if path.exists() and not path.is_dir():
+        raise NetnsfixError(f"{option} {path}: not a folder")
+    return path

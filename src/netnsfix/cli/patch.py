@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from netnsfix.errors import PatchError
 from netnsfix.source.diffimport import import_pasted
 from netnsfix.source.patching import PatchReport, check_patch, source_tree
 from netnsfix.util.fsutil import atomic_write_text
@@ -65,6 +66,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    if args.output is not None and args.output.is_dir():
+        raise PatchError(f"-o {args.output}: is a folder; name the patch file to write")
     result = import_pasted(args.file, args.source)
     # The patch goes to standard output unless -o is given; the report then goes to stderr.
     out: TextIO = sys.stdout if args.output else sys.stderr
@@ -76,7 +79,10 @@ def _import(args: argparse.Namespace) -> int:
         print(f"{args.file}: already a clean patch for {result.path_in_tree}", file=out)
     _print_report(result.report, out)
     if args.output:
-        atomic_write_text(args.output, result.text)
+        try:
+            atomic_write_text(args.output, result.text)
+        except OSError as error:
+            raise PatchError(f"-o {args.output}: cannot write: {error.strerror or error}") from None
         print(f"wrote {args.output}", file=out)
     else:
         sys.stdout.write(result.text)

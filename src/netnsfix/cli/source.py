@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
-from netnsfix.archive.recipelock import locked_srpm
-from netnsfix.archive.resolve import Resolved, source_urls
-from netnsfix.cli.options import port_argument, recipe_arguments
-from netnsfix.recipe import Recipe, find_recipe, list_recipes
+from netnsfix.archive.recipelock import fetch_locked, locked_srpm
+from netnsfix.archive.resolve import Resolved
+from netnsfix.cli.options import out_folder, port_argument, recipe_arguments
+from netnsfix.errors import RecipeError
+from netnsfix.recipe import Recipe, find_recipe, scan_recipes, specs_dir
 
 if TYPE_CHECKING:
     from netnsfix.source.srpm import SrpmResult
@@ -58,9 +59,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _recipes(args: argparse.Namespace) -> int:
-    for recipe in list_recipes():
-        print(f"{recipe.name:32} {recipe.package}-{recipe.version}  bug {recipe.bug}  {recipe.description}")
-    return 0
+    """Every recipe, a broken one listed as broken (exit 1) without hiding the others."""
+    broken = 0
+    for entry in scan_recipes():
+        if isinstance(entry, RecipeError):
+            broken += 1
+            print(f"{'(broken)':32} {entry}")
+            continue
+        print(f"{entry.name:32} {entry.package}-{entry.version}  bug {entry.bug}  {entry.description}")
+    if broken:
+        print(f"netnsfix: error: {broken} recipe(s) in {specs_dir()} are broken (listed above)", file=sys.stderr)
+    return 1 if broken else 0
 
 
 class RichProgress:
@@ -121,7 +130,7 @@ def _resolve(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
     recipe, mirrors, _lock, _how, resolved = _resolved(args, fetcher)
-    path = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    path = fetch_locked(fetcher, recipe, resolved, mirrors, args.lock)
     print(path)
     return 0
 
@@ -132,7 +141,7 @@ def _srpm(args: argparse.Namespace) -> int:
 
     recipe = find_recipe(args.recipe)
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    out = args.out or OutputLayout().srpm(recipe.name)
+    out = out_folder(args.out or OutputLayout().srpm(recipe.name))
     result = build_patched_srpm(
         recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
     )
@@ -159,7 +168,7 @@ def _demo_archive(args: argparse.Namespace) -> int:
     from netnsfix.demo.archive import build_demo_archive
     from netnsfix.util.httpserve import make_server
 
-    archive = build_demo_archive(args.dir)
+    archive = build_demo_archive(out_folder(args.dir, "DIR"))
     print(f"archive {archive.root}")
     print(f"srpm    {archive.repo}/{archive.location}  sha256 {archive.srpm_sha256}")
     if not args.serve:

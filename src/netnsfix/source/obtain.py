@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.archive.recipelock import locked_srpm
-from netnsfix.archive.resolve import Resolved, source_urls
+from netnsfix.archive.recipelock import fetch_locked, locked_srpm
+from netnsfix.archive.resolve import Resolved
 from netnsfix.errors import UnpackError
 from netnsfix.recipe import Recipe
 from netnsfix.rpm.extract import extract, spec_of
@@ -48,7 +48,7 @@ def obtain_source(
     """
     mirrors = tuple(mirrors) or (None,)
     resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
-    srpm = fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
+    srpm = fetch_locked(fetcher, recipe, resolved, mirrors, lock_path)
     header = read_header(srpm)
     found = (header.name, header.epoch, header.version, header.release, header.is_source)
     wanted = (resolved.name, resolved.epoch, resolved.version, resolved.release, True)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from netnsfix.errors import ServeError
+
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """SimpleHTTPRequestHandler plus single-range ``Range: bytes=N-`` support."""
@@ -81,7 +83,11 @@ def make_server(
     root: Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = True
 ) -> http.server.ThreadingHTTPServer:
     handler = functools.partial(type("Handler", (_Handler,), {"quiet": quiet}), directory=os.fspath(root))
-    server = http.server.ThreadingHTTPServer((host, port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer((host, port), handler)
+    except (OSError, OverflowError) as error:  # a port in use, an address not on this machine
+        reason = getattr(error, "strerror", None) or error
+        raise ServeError(f"{host} port {port}: cannot serve there: {reason}") from None
     server.daemon_threads = True
     return server
 
