@@ -18,6 +18,7 @@ from typing import Protocol
 from netnsfix.errors import HostError
 from netnsfix.host.backups import BackupStore, UndoResult
 from netnsfix.host.commands import Runner
+from netnsfix.host.noderoot import check_root, locked_root
 from netnsfix.host.settings import HostSettings
 
 
@@ -91,10 +92,17 @@ def verify_by_replanning(step: Step, node: Node) -> None:
 
 def plan_steps(steps: Sequence[Step], node: Node) -> tuple[StepPlan, ...]:
     """Every step's plan; all are made before anything changes, so bad input stops the run early."""
+    check_root(node.root)
     return tuple(step.plan(node) for step in steps)
 
 
 def apply_steps(steps: Sequence[Step], node: Node, store: BackupStore) -> tuple[StepPlan, ...]:
+    """:func:`apply_unlocked` holding the root's lock (one apply or undo at a time per root)."""
+    with locked_root(node.root):
+        return apply_unlocked(steps, node, store)
+
+
+def apply_unlocked(steps: Sequence[Step], node: Node, store: BackupStore) -> tuple[StepPlan, ...]:
     """Make the node match: back up, write, run, verify; roll everything back if any part fails."""
     plans = plan_steps(steps, node)
     todo = [plan for plan in plans if plan.changed]
@@ -116,4 +124,5 @@ def apply_steps(steps: Sequence[Step], node: Node, store: BackupStore) -> tuple[
 
 def undo_steps(steps: Sequence[Step], node: Node, store: BackupStore, force: bool = False) -> tuple[UndoResult, ...]:
     """Put back what :func:`apply_steps` changed for these steps, byte for byte, newest first."""
-    return store.undo([step.name for step in steps], node.runner, force)
+    with locked_root(node.root):
+        return store.undo([step.name for step in steps], node.runner, force)

@@ -3,17 +3,71 @@
 A node path such as ``/etc/quantum/plugin.ini`` is resolved inside the root:
 absolute symlinks (Fedora makes plugin.ini one) are followed relative to the
 root, never to the machine running netnsfix.
+
+A root is checked before any step looks at it (it must exist and hold a
+node's ``etc/`` and ``usr/``), and one apply or undo at a time holds its lock:
+an flock on the root folder itself, so the lock creates nothing inside the
+root, dies with its holder, and /proc/locks names the holder's pid.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from netnsfix.errors import HostError
 from netnsfix.util.fsutil import atomic_write_bytes
 
 MAX_LINKS = 40
+NODE_FOLDERS = ("etc", "usr")
+
+
+def check_root(root: Path) -> None:
+    """Raise unless ``root`` is a folder that looks like a node's root (says what is missing)."""
+    if not root.exists():
+        raise HostError(f"{root}: no such folder (the node's root)")
+    if not root.is_dir():
+        raise HostError(f"{root}: not a folder (the node's root)")
+    missing = [f"{name}/" for name in NODE_FOLDERS if not (root / name).is_dir()]
+    if missing:
+        raise HostError(f"{root}: does not look like a node's root: no {' or '.join(missing)} in it")
+
+
+@contextmanager
+def locked_root(root: Path) -> Iterator[None]:
+    """Hold ``root``'s lock for one apply or undo; a second one fails at once, naming the holder's pid."""
+    check_root(root)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _lock_holder(os.fstat(fd))
+            who = f"process {holder}" if holder else "another process"
+            raise HostError(
+                f"{root}: another netnsfix host apply or undo is running on this root ({who} holds its lock); "
+                "nothing was changed"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _lock_holder(info: os.stat_result) -> int | None:
+    """The pid /proc/locks gives for the flock on the file ``info`` describes."""
+    wanted = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == wanted and fields[4].isdigit():
+            return int(fields[4])
+    return None
 
 
 def host_path(root: Path, node_path: str | PurePosixPath) -> Path:

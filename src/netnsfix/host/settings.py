@@ -92,13 +92,21 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any]) -> HostSett
         unknown = sorted(set(raw) - KEYS)
         if unknown:
             raise HostError(f"{config}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
-    for key, value in overrides.items():
-        if value is not None:
-            raw[key] = value
+        for key in ("physnets", "bridge_mappings"):  # a string would be taken as one entry: say so
+            if isinstance(raw.get(key), str):
+                raise HostError(f"{config}: {key} must be a list of strings ({key} = [{raw[key]!r}]), not a string")
+    given = {key for key, value in overrides.items() if value is not None}
+    raw.update({key: overrides[key] for key in given})
     try:
         return _checked(raw, source)
     except HostError as error:
-        raise HostError(f"{source}: {error}") from None
+        key = re.match(r"[a-z_]*", str(error)).group()  # type: ignore[union-attr]  # always matches
+        where = OPTIONS.get(key, f"--{key.replace('_', '-')}") if key in given else source
+        raise HostError(f"{where}: {error}") from None
+
+
+# The option that sets each setting, to name it when its value is wrong.
+OPTIONS = {"physnets": "--physnet", "bridge_mappings": "--bridge-mapping", "ovs_wait": "--ovs-no-wait"}
 
 
 def _checked(raw: dict[str, Any], source: str) -> HostSettings:

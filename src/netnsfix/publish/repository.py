@@ -218,13 +218,16 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
     inputs: list[InputPackage] = []
     seen: dict[str, Path] = {}
     for name, record in sorted(records.items()):
-        path = outdir / name
+        path = _inside(outdir, name, manifest_path)
         try:
             data, actual = _read_checked(path)
         except (FileNotFoundError, IsADirectoryError):
             raise PublishError(f"{path}: listed in {manifest_path} but missing") from None
         if actual != record.sha256:
             raise PublishError(f"{path}: sha256 {actual} differs from {manifest_path} ({record.sha256})")
+        if data is not None and len(data) != record.size:
+            raise PublishError(f"{path}: {len(data)} bytes, but {manifest_path} says {record.size}")
+        _readable(path)
         pkg = createrepo.package_from_file(path, href=name)
         item = InputPackage(path=path, record=record, pkg=pkg, data=data)
         if item.is_source != (record.kind == "srpm"):
@@ -237,6 +240,30 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
         seen[item.nevra] = path
         inputs.append(item)
     return tuple(inputs)
+
+
+def _inside(outdir: Path, name: str, manifest_path: Path) -> Path:
+    """OUTDIR/name, refused when the manifest names anything outside OUTDIR (``..``, absolute, a link out)."""
+    path = outdir / name
+    if (
+        not name
+        or name.startswith("/")
+        or ".." in name.split("/")
+        or not path.resolve().is_relative_to(outdir.resolve())
+    ):
+        raise PublishError(f"{manifest_path}: output {name!r} is outside {outdir}; refusing to publish it")
+    return path
+
+
+def _readable(path: Path) -> None:
+    """Read the header with netnsfix's own reader first, so a corrupt RPM is one line (not librpm's too)."""
+    from netnsfix.rpm.header import read_header
+
+    try:
+        read_header(path)
+    except NetnsfixError as error:
+        reason = str(error).removeprefix(f"{path}: ")
+        raise PublishError(f"{path}: not a readable RPM ({reason})") from None
 
 
 def _read_checked(path: Path) -> tuple[bytes | None, str]:
@@ -315,6 +342,7 @@ def _same_package(item: InputPackage, existing_path: Path, existing: cr.Package)
 def _header_digest(path: Path) -> str:
     import rpm  # python3-rpm; imported late so the module loads where it is missing
 
+    rpm.setVerbosity(rpm.RPMLOG_CRIT)  # errors become one PublishError, not librpm's lines on stderr too
     ts = rpm.TransactionSet()
     ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES)
     fd = os.open(path, os.O_RDONLY)
