@@ -225,3 +225,34 @@ def systemd_image(engine) -> str:
     from netnsfix.verify.systemd_image import ensure_systemd_image
 
     return ensure_systemd_image(engine)
+
+
+# -- hostile inputs: what a command may touch ---------------------------------------------
+
+
+def tree_state(folder: Path) -> dict[str, tuple[int, int, int, str]]:
+    """Every path under ``folder`` (itself included): (mode, size, mtime_ns, sha256 or link target).
+
+    Two states compared before and after a command show whether it touched
+    anything there, even a chmod, a touch or a file rewritten with the same size.
+    """
+    import hashlib
+
+    state: dict[str, tuple[int, int, int, str]] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in ["", *dirnames, *filenames] if dirpath == str(folder) else dirnames + filenames:
+            path = Path(dirpath) / name if name else Path(dirpath)
+            info = path.lstat()
+            if path.is_symlink():
+                content = "-> " + os.readlink(path)
+            elif path.is_file():
+                content = hashlib.sha256(path.read_bytes()).hexdigest()
+            else:
+                content = ""
+            state[str(path.relative_to(folder))] = (info.st_mode, info.st_size, info.st_mtime_ns, content)
+    return state
+
+
+def changed_paths(before: dict, after: dict) -> list[str]:
+    """Paths added, removed or changed between two :func:`tree_state` results."""
+    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))

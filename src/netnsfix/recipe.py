@@ -59,7 +59,8 @@ def _field(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> An
             raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a non-empty list of strings")
         return tuple(node)
     if not isinstance(node, kind) or (kind is int and isinstance(node, bool)):
-        raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be a {kind.__name__}, not {node!r}")
+        what = {int: "an integer", str: "a string"}.get(kind, f"a {kind.__name__}")
+        raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be {what}, not {node!r}")
     return node
 
 

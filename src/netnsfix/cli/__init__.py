@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from importlib import import_module
+from typing import NoReturn
 
 from netnsfix import __version__
 from netnsfix.errors import NetnsfixError
@@ -46,9 +47,16 @@ COMMANDS = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line naming the option (``--help`` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser, with only ``command``'s module loaded when it is a known command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netnsfix",
         description="Turn a known distribution bug into a fixed, proven, installable package.",
     )

@@ -49,7 +49,10 @@ def obtain_source(
     mirrors = tuple(mirrors) or (None,)
     resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
     srpm = fetch_locked(fetcher, recipe, resolved, mirrors, lock_path)
-    header = read_header(srpm)
+    try:
+        header = read_header(srpm)
+    except UnpackError as error:  # name the package the user asked for, not only its cache file
+        raise UnpackError(f"{resolved.url}: {str(error).removeprefix(f'{srpm}: ')} (cached as {srpm})") from None
     found = (header.name, header.epoch, header.version, header.release, header.is_source)
     wanted = (resolved.name, resolved.epoch, resolved.version, resolved.release, True)
     if found != wanted:
