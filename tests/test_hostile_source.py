@@ -375,7 +375,10 @@ def test_two_processes_fetching_one_entry_share_one_download(tmp_path: Path, scr
 def test_a_failed_transfer_keeps_its_part_for_the_next_run(tmp_path: Path, scripted_server: ScriptedServer) -> None:
     cache = Cache(tmp_path / "cache")
     url = scripted_server.route("/f.rpm", BODY, Truncate(12000), Slow(chunk=65536, pause=0))
-    with pytest.raises(FetchError, match=r"after 12000 bytes.*\(after 1 tries; 12000 bytes kept in .*\.part; the next run resumes from there\)$"):
+    with pytest.raises(
+        FetchError,
+        match=r"after 12000 bytes.*\(after 1 tries; 12000 bytes kept in .*\.part; the next run resumes from there\)$",
+    ):
         Fetcher(cache, retries=0, backoff=0, timeout=5).fetch([url], SHA, len(BODY))
     assert cache.partial_for(SHA).stat().st_size == 12000
     # the next run resumes where the last one stopped
