@@ -2,8 +2,9 @@
 
 The way crudini or Ansible's ini_file would do it, with configupdater: a key
 that exists gets its value replaced in place; a new key goes right after a
-commented-out line for it (``# key = ...``), else after the section's last
-option; a missing section is added at the end.
+commented-out line for it (``# key = ...``, or ``# Default: key = ...`` as
+quantum's plugin inis write them), else after the section's last option; a
+missing section is added at the end.
 """
 
 from __future__ import annotations
@@ -71,8 +72,13 @@ def _parse(text: str, where: Path) -> ConfigUpdater:
 
 
 def _anchor(section: Section, key: str) -> Block | None:
-    """Where a new key goes: after ``# key = ...`` if the file has one, else after the last option."""
-    commented = re.compile(rf"^\s*[#;]\s*{re.escape(key)}\s*[=:]")
+    """Where a new key goes: after the comment that shows it, else after the section's last option.
+
+    The comment is ``# key = ...`` (quantum.conf's ``# allow_overlapping_ips = False``) or, as quantum's
+    plugin inis write them, ``# Default: key = ...`` / ``# Example: key = ...``; only the section's own
+    comments count (the OVS plugin ini's [AGENT] holds sample ``# [OVS]`` lines).
+    """
+    commented = re.compile(rf"^\s*[#;]\s*(?:(?:Default|Example)\s*:\s*)?{re.escape(key)}\s*[=:]")
     last_option = None
     for block in section.iter_blocks():
         if isinstance(block, Comment) and any(commented.match(line) for line in block.lines):
