@@ -56,10 +56,21 @@ def image(archive, srpms, docker_client):
     return {"tag": tag, "id": image_id, "seconds": time.monotonic() - started, "stdout": out}
 
 
+_TRUSTED: list[str] = []  # --gpg-key FILE: the demo archive's packages are signed with the demo key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _trust_the_demo_key(demo_signer) -> None:
+    _TRUSTED[:] = ["--gpg-key", str(demo_signer.public_file)]
+
+
 def _cli(argv: list[str]) -> tuple[int, str, str]:
-    """Run the CLI in this process, capturing what it prints."""
+    """Run the CLI in this process, capturing what it prints (trusting the demo key where a mirror is read)."""
     import contextlib
     import io
+
+    if "--mirror" in argv:
+        argv = [argv[0], *_TRUSTED, *argv[1:]]
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -170,7 +181,7 @@ def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
     assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
 
 
-def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch):
+def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch, demo_signer):
     # Also the path for an engine elsewhere (DOCKER_HOST=tcp://...): packages copied in, not mounted.
     monkeypatch.setattr(Engine, "local", property(lambda self: False))
     _url, repo = archive
@@ -195,6 +206,7 @@ def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, dock
     )
     (updates / "Packages").mkdir(parents=True, exist_ok=True)
     shutil.copy2(newer, updates / "Packages" / newer.name)
+    demo_signer.sign([updates / "Packages" / newer.name], at=1349265600)  # signed as the archive's packages are
     subprocess.run(["createrepo_c", "--quiet", "--general-compress-type=gz", str(updates)], check=True)
     with serving(changed) as served:
         code, out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
