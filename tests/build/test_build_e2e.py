@@ -219,6 +219,45 @@ def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, dock
         docker_client.images.remove(tag, force=True)
 
 
+@pytest.mark.parametrize("kind", ["unsigned", "other-key", "altered"])
+def test_a_build_root_package_not_signed_by_the_key_stops_before_unpacking(
+    kind, archive, srpms, tmp_path, docker_client, monkeypatch, demo_signer
+):
+    """A mirror that serves its own repodata over a changed package: sha256 passes, the signature does not."""
+    from netnsfix.demo.signkey import demo_key
+
+    _url, repo = archive
+    changed = tmp_path / "archive"
+    shutil.copytree(repo.root, changed, symlinks=False, copy_function=os.link)
+    updates = changed / repo.updates.relative_to(repo.root)
+    (target,) = (updates / "Packages").glob("*/patch-*.rpm")
+    variant = tmp_path / target.name  # a copy of its own: the cached archive's file is linked, never changed
+    shutil.copyfile(target, variant)
+    if kind in ("unsigned", "other-key"):
+        subprocess.run(["rpmsign", "--delsign", str(variant)], check=True, capture_output=True)
+    if kind == "other-key":
+        demo_key(tmp_path / "other-key").sign([variant], at=1349265600)
+    if kind == "altered":
+        data = bytearray(variant.read_bytes())
+        data[-200] ^= 0x01
+        variant.write_bytes(bytes(data))
+    target.unlink()
+    shutil.copyfile(variant, target)
+    subprocess.run(["createrepo_c", "--quiet", "--general-compress-type=gz", str(updates)], check=True)
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    images_before = {i.id for i in docker_client.images.list()}
+    with serving(changed) as served:
+        code, _out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("netnsfix: error")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
+    # the package, and the key (the trusted one; for another key's signature, that key too)
+    assert f"{target.name}: " in errors[0] and demo_signer.fingerprint[-8:] in errors[0]
+    assert "nothing of it was unpacked" in errors[0]
+    assert not (tmp_path / "cache" / "payloads").exists() or not any((tmp_path / "cache" / "payloads").iterdir())
+    assert {i.id for i in docker_client.images.list()} <= images_before
+
+
 def test_engine_not_running(srpms, tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", DEAD_ENGINE)
     code, out, _ = _cli(["doctor"])
