@@ -199,3 +199,10 @@ def test_key_files_must_be_there_and_be_the_key_named(recipe, srpms, demo_signer
 
 def recipe_key_bytes() -> bytes:
     return find_recipe("iproute-3.6.0-fc18").gpg_keys[0].file.read_bytes()
+
+
+@pytest.mark.parametrize("command", ["srpm", "image", "build", "demo"])
+def test_every_command_that_unpacks_the_archive_has_no_gpgcheck(command: str, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--no-gpgcheck" in capsys.readouterr().out
