@@ -110,15 +110,32 @@ def engine(docker_client):
 
 
 @pytest.fixture(scope="session")
-def demo_archive(tmp_path_factory: pytest.TempPathFactory):
-    """The demo archive's source repositories (built with rpmbuild and createrepo_c), once a session."""
+def demo_signer():
+    """The demo archive's release key, cached where the demo keeps it: every demo package is signed with it."""
+    for tool in ("gpg", "rpmsign", "rpmkeys"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is not installed")
+    from netnsfix.demo.signkey import demo_key
+
+    return demo_key()
+
+
+@pytest.fixture(scope="session")
+def demo_gpgcheck(demo_signer):
+    """Trust the demo key, as ``netnsfix demo`` does (the archive's packages are not Fedora's)."""
+    return demo_signer.gpgcheck()
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory: pytest.TempPathFactory, demo_signer):
+    """The demo archive's source repositories (built with rpmbuild and createrepo_c, signed), once a session."""
     for tool in ("rpmbuild", "createrepo_c"):
         if shutil.which(tool) is None:
             unavailable(f"{tool} is not installed")
     from netnsfix.demo.archive import build_demo_archive
 
     return build_demo_archive(
-        tmp_path_factory.mktemp("demo-archive"), cache=tmp_path_factory.mktemp("demo-archive-cache")
+        tmp_path_factory.mktemp("demo-archive"), cache=tmp_path_factory.mktemp("demo-archive-cache"), signer=demo_signer
     )
 
 
@@ -180,11 +197,14 @@ def engine_left_as_found() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def recipe():
-    """The default recipe (iproute-3.6.0-fc18)."""
+def recipe(demo_gpgcheck):
+    """The default recipe (iproute-3.6.0-fc18), trusting the demo archive's key in place of Fedora 18's:
+    the tests run it against the demo archive."""
+    import dataclasses
+
     from netnsfix.recipe import find_recipe
 
-    return find_recipe("iproute-3.6.0-fc18")
+    return dataclasses.replace(find_recipe("iproute-3.6.0-fc18"), gpg_keys=demo_gpgcheck.keys)
 
 
 @pytest.fixture

@@ -96,6 +96,8 @@ def check_cache() -> Check:
 CHECKS: tuple[Callable[[], Check], ...] = (
     check_engine,
     _tool("rpmbuild", "rpm", "netnsfix srpm (rpmbuild -bs)"),
+    _tool("rpmkeys", "rpm", "the archive's GPG signatures (rpmkeys --checksig)"),
+    _tool("gpg", "gnupg", "reading the recipe's key files; the demo archive's signing key"),
     _tool("createrepo_c", "createrepo-c", "netnsfix publish"),
     _tool("dnf", "dnf", "netnsfix publish --check (installs from the repository)", required=False),
     check_rpm_bindings,

@@ -38,6 +38,11 @@ class ChecksumError(FetchError):
     """A downloaded file's sha256 differs from the one the repodata promised."""
 
 
+class SignatureError(NetnsfixError):
+    """A package is unsigned, signed by a key the recipe does not trust, or altered after signing;
+    or a trusted key named by the recipe is missing or is not the key its fingerprint says."""
+
+
 class ManifestError(NetnsfixError):
     """A stage's manifest.json is missing, unreadable, or not a netnsfix manifest."""
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
+from netnsfix.archive.signature import GpgCheck
 from netnsfix.build.depsolve import Closure
 from netnsfix.build.image import BuildImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
@@ -71,13 +72,20 @@ def source_rpm(
     mirrors: Sequence[str | None] = (None,),
     lock_path: Path | None = None,
     given: Path | None = None,
+    gpgcheck: GpgCheck | None = None,
 ) -> SourceRpm:
-    """``given``, or the recipe's patched SRPM in ``layout.srpm`` (made, or kept when its inputs are unchanged)."""
+    """``given``, or the recipe's patched SRPM in ``layout.srpm`` (made, or kept when its inputs are unchanged).
+
+    The archive's SRPM must be signed by ``gpgcheck``'s keys (default: the recipe's); ``given`` is the
+    user's own file and is not checked.
+    """
     if given is not None:
         return SourceRpm(given, None)
     from netnsfix.source.srpm import build_patched_srpm
 
-    made = build_patched_srpm(recipe, fetcher, layout.srpm(recipe.name), mirrors=mirrors, lock_path=lock_path)
+    made = build_patched_srpm(
+        recipe, fetcher, layout.srpm(recipe.name), mirrors=mirrors, lock_path=lock_path, gpgcheck=gpgcheck
+    )
     return SourceRpm(made.srpm, made)
 
 
@@ -101,6 +109,7 @@ def run_pipeline(
     timer: StageTimer | None = None,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
+    gpgcheck: GpgCheck | None = None,
 ) -> PipelineResult:
     """Stages "srpm", "build root" and "build" for ``recipe``, each timed by ``timer``.
 
@@ -109,12 +118,16 @@ def run_pipeline(
     build folder (default ``layout.build(recipe)``). ``engine`` is called only
     when something has to run in it; ``force`` rebuilds even when the outputs
     are current. ``notify`` hears the build root's progress, ``log_sink``
-    rpmbuild's log.
+    rpmbuild's log. ``gpgcheck``: the keys the archive's packages must be
+    signed with (default: the recipe's; ``GpgCheck.off()`` for ``--no-gpgcheck``).
     """
     timer = timer or StageTimer()
+    gpgcheck = gpgcheck or GpgCheck.of_recipe(recipe)
     out = out or layout.build(recipe.name)
     with timer.stage("srpm") as detail:
-        source = source_rpm(recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm)
+        source = source_rpm(
+            recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm, gpgcheck=gpgcheck
+        )
         made = source.made
         detail.append(f"{made.resolved.nevra} -> {made.srpm.name}" if made else f"given {source.path}")
     closure = current = None
@@ -131,10 +144,10 @@ def run_pipeline(
             detail.append(f"image {image}")
         else:
             closure = build_root_for(recipe, fetcher, source.path, mirrors)
-            target = planned_image(closure)
+            target = planned_image(closure, gpgcheck=gpgcheck)
             current = None if force else up_to_date(source.path, target, out)
             if current is None:
-                target = ensure_image(closure, fetcher, connected(), notify=notify)
+                target = ensure_image(closure, fetcher, connected(), gpgcheck=gpgcheck, notify=notify)
             detail.append(f"{len(closure.packages)} packages, image {target.tag}")
     with timer.stage("build") as detail:
         # the outputs were checked against the planned build root above: rebuild need not read them again

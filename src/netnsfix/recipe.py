@@ -23,6 +23,14 @@ _RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+$")
 
 
 @dataclass(frozen=True)
+class GpgKey:
+    """A release key the recipe trusts: its full fingerprint and the public key file shipped beside it."""
+
+    fingerprint: str  # 40 hex digits, upper case
+    file: Path
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     path: Path
@@ -37,6 +45,7 @@ class Recipe:
     release_suffix: str
     changelog_author: str
     changelog_text: str
+    gpg_keys: tuple[GpgKey, ...] = ()  # [[gpg.keys]]: the archive's signatures are checked against these
 
     @property
     def lock_path(self) -> Path:
@@ -62,6 +71,20 @@ def _field(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> An
         what = {int: "an integer", str: "a string"}.get(kind, f"a {kind.__name__}")
         raise RecipeError(f"{path}: field '{'.'.join(keys)}' must be {what}, not {node!r}")
     return node
+
+
+def _gpg_keys(data: dict[str, Any], path: Path, base: Path) -> tuple[GpgKey, ...]:
+    """``[[gpg.keys]]`` entries: ``fingerprint`` (40 hex digits, spaces allowed) and ``file``."""
+    entries = data.get("gpg", {}).get("keys", []) if isinstance(data.get("gpg", {}), dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RecipeError(f"{path}: field 'gpg.keys' must be a list of tables (fingerprint, file)")
+    keys = []
+    for entry in entries:
+        fingerprint = _field(entry, path, "fingerprint").replace(" ", "").upper()
+        if len(fingerprint) != 40 or any(c not in "0123456789ABCDEF" for c in fingerprint):
+            raise RecipeError(f"{path}: gpg key fingerprint '{entry['fingerprint']}' is not 40 hex digits")
+        keys.append(GpgKey(fingerprint, base / _field(entry, path, "file")))
+    return tuple(keys)
 
 
 def load_recipe(path: Path, root: Path | None = None) -> Recipe:
@@ -107,6 +130,7 @@ def load_recipe(path: Path, root: Path | None = None) -> Recipe:
         release_suffix=suffix,
         changelog_author=_field(data, path, "changelog", "author"),
         changelog_text=_field(data, path, "changelog", "text"),
+        gpg_keys=_gpg_keys(data, path, base),
     )
 
 

@@ -56,10 +56,21 @@ def image(archive, srpms, docker_client):
     return {"tag": tag, "id": image_id, "seconds": time.monotonic() - started, "stdout": out}
 
 
+_TRUSTED: list[str] = []  # --gpg-key FILE: the demo archive's packages are signed with the demo key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _trust_the_demo_key(demo_signer) -> None:
+    _TRUSTED[:] = ["--gpg-key", str(demo_signer.public_file)]
+
+
 def _cli(argv: list[str]) -> tuple[int, str, str]:
-    """Run the CLI in this process, capturing what it prints."""
+    """Run the CLI in this process, capturing what it prints (trusting the demo key where a mirror is read)."""
     import contextlib
     import io
+
+    if "--mirror" in argv:
+        argv = [argv[0], *_TRUSTED, *argv[1:]]
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -170,7 +181,7 @@ def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
     assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
 
 
-def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch):
+def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, docker_client, monkeypatch, demo_signer):
     # Also the path for an engine elsewhere (DOCKER_HOST=tcp://...): packages copied in, not mounted.
     monkeypatch.setattr(Engine, "local", property(lambda self: False))
     _url, repo = archive
@@ -195,6 +206,7 @@ def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, dock
     )
     (updates / "Packages").mkdir(parents=True, exist_ok=True)
     shutil.copy2(newer, updates / "Packages" / newer.name)
+    demo_signer.sign([updates / "Packages" / newer.name], at=1349265600)  # signed as the archive's packages are
     subprocess.run(["createrepo_c", "--quiet", "--general-compress-type=gz", str(updates)], check=True)
     with serving(changed) as served:
         code, out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
@@ -205,6 +217,45 @@ def test_changed_package_makes_a_new_image(archive, srpms, image, tmp_path, dock
         assert "fedora-release-18-2.noarch" in docker_client.images.get(tag).labels["netnsfix.packages"]
     finally:
         docker_client.images.remove(tag, force=True)
+
+
+@pytest.mark.parametrize("kind", ["unsigned", "other-key", "altered"])
+def test_a_build_root_package_not_signed_by_the_key_stops_before_unpacking(
+    kind, archive, srpms, tmp_path, docker_client, monkeypatch, demo_signer
+):
+    """A mirror that serves its own repodata over a changed package: sha256 passes, the signature does not."""
+    from netnsfix.demo.signkey import demo_key
+
+    _url, repo = archive
+    changed = tmp_path / "archive"
+    shutil.copytree(repo.root, changed, symlinks=False, copy_function=os.link)
+    updates = changed / repo.updates.relative_to(repo.root)
+    (target,) = (updates / "Packages").glob("*/patch-*.rpm")
+    variant = tmp_path / target.name  # a copy of its own: the cached archive's file is linked, never changed
+    shutil.copyfile(target, variant)
+    if kind in ("unsigned", "other-key"):
+        subprocess.run(["rpmsign", "--delsign", str(variant)], check=True, capture_output=True)
+    if kind == "other-key":
+        demo_key(tmp_path / "other-key").sign([variant], at=1349265600)
+    if kind == "altered":
+        data = bytearray(variant.read_bytes())
+        data[-200] ^= 0x01
+        variant.write_bytes(bytes(data))
+    target.unlink()
+    shutil.copyfile(variant, target)
+    subprocess.run(["createrepo_c", "--quiet", "--general-compress-type=gz", str(updates)], check=True)
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    images_before = {i.id for i in docker_client.images.list()}
+    with serving(changed) as served:
+        code, _out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("netnsfix: error")]
+    assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
+    # the package, and the key (the trusted one; for another key's signature, that key too)
+    assert f"{target.name}: " in errors[0] and demo_signer.fingerprint[-8:] in errors[0]
+    assert "nothing of it was unpacked" in errors[0]
+    assert not (tmp_path / "cache" / "payloads").exists() or not any((tmp_path / "cache" / "payloads").iterdir())
+    assert {i.id for i in docker_client.images.list()} <= images_before
 
 
 def test_engine_not_running(srpms, tmp_path, monkeypatch):

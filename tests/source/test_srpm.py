@@ -41,12 +41,18 @@ def _prep(srpm: Path, top: Path) -> Path:
     ],
 )
 def test_srpm_from_the_demo_archive(
-    recipe_name: str, marker: str, demo_mirror: str, tmp_path: Path, project_root: Path
+    recipe_name: str, marker: str, demo_mirror: str, tmp_path: Path, project_root: Path, demo_gpgcheck
 ) -> None:
     recipe = find_recipe(recipe_name, project_root)
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
     result = build_patched_srpm(
-        recipe, fetcher, tmp_path / "out", mirrors=[demo_mirror], lock_path=tmp_path / "lock.json", day=DAY
+        recipe,
+        fetcher,
+        tmp_path / "out",
+        mirrors=[demo_mirror],
+        lock_path=tmp_path / "lock.json",
+        day=DAY,
+        gpgcheck=demo_gpgcheck,
     )
     # The newest 3.6.0 across release and updates, with the patch as Patch1 and a newer EVR.
     assert result.resolved.nevra == "iproute-3.6.0-2.fc18.src"
@@ -74,10 +80,11 @@ def test_srpm_from_the_demo_archive(
 
 
 def test_srpm_cli_uses_the_lock_and_prints_the_report(
-    demo_mirror: str, tmp_path: Path, netnsfix_cache: Path, capsys: pytest.CaptureFixture[str]
+    demo_mirror: str, tmp_path: Path, netnsfix_cache: Path, capsys: pytest.CaptureFixture[str], demo_signer
 ) -> None:
     lock = tmp_path / "lock.json"
     argv = ["srpm", "--mirror", demo_mirror, "--lock", str(lock), "--out", str(tmp_path / "out")]
+    argv += ["--gpg-key", str(demo_signer.public_file)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "resolved  iproute-3.6.0-2.fc18.src" in out
@@ -88,7 +95,9 @@ def test_srpm_cli_uses_the_lock_and_prints_the_report(
     assert main(argv) == 0
 
 
-def test_a_patch_that_does_not_match_writes_nothing(demo_mirror: str, tmp_path: Path, project_root: Path) -> None:
+def test_a_patch_that_does_not_match_writes_nothing(
+    demo_mirror: str, tmp_path: Path, project_root: Path, demo_gpgcheck
+) -> None:
     recipe = find_recipe("iproute-3.6.0-fc18", project_root)
     bad = tmp_path / "bad.patch"
     bad.write_text(recipe.patch.read_text().replace("\t\treturn -1;\n", "\t\treturn 1;\n", 1))
@@ -105,6 +114,7 @@ def test_a_patch_that_does_not_match_writes_nothing(demo_mirror: str, tmp_path: 
             mirrors=[demo_mirror],
             lock_path=tmp_path / "lock.json",
             day=DAY,
+            gpgcheck=demo_gpgcheck,
         )
     assert list(out.iterdir()) == []
 
@@ -115,11 +125,11 @@ def test_dist_is_what_the_archive_built_with() -> None:
 
 
 def test_same_inputs_keep_the_srpm_and_a_changed_patch_makes_a_new_one(
-    demo_mirror: str, tmp_path: Path, project_root: Path
+    demo_mirror: str, tmp_path: Path, project_root: Path, demo_gpgcheck
 ) -> None:
     recipe = find_recipe("iproute-3.6.0-fc18", project_root)
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
-    kwargs = {"mirrors": [demo_mirror], "lock_path": tmp_path / "lock.json"}
+    kwargs = {"mirrors": [demo_mirror], "lock_path": tmp_path / "lock.json", "gpgcheck": demo_gpgcheck}
     first = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY, **kwargs)
     data = first.srpm.read_bytes()
     # Another day, same inputs: the SRPM (and so every later stage) stays as it is.

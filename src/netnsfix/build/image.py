@@ -4,7 +4,10 @@ No registry has a Fedora 18 image, so netnsfix makes one the way febootstrap
 and mock's bootstrap did (container/buildroot/README.md tells the steps). The
 image is tagged by the sha256 of everything that went in, so a second run with
 the same packages finds it and does nothing, and a changed package makes a new
-one. :func:`ensure_image` drives the work through two injected seams: the
+one. Every package's GPG signature is checked against the recipe's keys right
+after it is fetched and before any payload is read; the check (its keys, or
+"off") is part of the image's key, so an image made with ``--no-gpgcheck`` is
+never taken for a checked one. :func:`ensure_image` drives the work through two injected seams: the
 fetcher (HTTP + download cache) and the engine (``netnsfix.tools.engine``).
 """
 
@@ -25,6 +28,7 @@ from typing import IO
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.repodata import Package
+from netnsfix.archive.signature import GpgCheck, verify_packages
 from netnsfix.build import roottar
 from netnsfix.build.depsolve import Closure
 from netnsfix.errors import BuildError, EngineError, FetchError
@@ -72,14 +76,18 @@ def container_files(folder: Path | None = None) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def image_key(packages: Sequence[Package], files: dict[str, bytes], dist: str = DEFAULT_DIST) -> str:
-    """sha256 over package NEVRAs and checksums, the container files, the bootstrap's version and dist."""
+def image_key(
+    packages: Sequence[Package], files: dict[str, bytes], dist: str = DEFAULT_DIST, gpgcheck: str = "off"
+) -> str:
+    """sha256 over package NEVRAs and checksums, the container files, the bootstrap's version, dist,
+    and the signature check the packages passed (``GpgCheck.label``)."""
     data = {
         "bootstrap": BOOTSTRAP_VERSION,
         "dist": dist,
         "user": [BUILD_USER, BUILD_UID, BUILD_GROUP, BUILD_GID],
         "packages": sorted((p.nevra, p.checksum_type, p.checksum) for p in packages),
         "container": {name: hashlib.sha256(body).hexdigest() for name, body in sorted(files.items())},
+        **({} if gpgcheck == "off" else {"gpgcheck": gpgcheck}),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -93,12 +101,14 @@ def image_tag(key: str) -> str:
     return f"{REPOSITORY}:{key[:16]}"
 
 
-def planned_image(closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None) -> BuildImage:
+def planned_image(
+    closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None, *, gpgcheck: GpgCheck
+) -> BuildImage:
     """The image the closure would make (tag and key), without asking the engine: id is empty.
 
     ``files``: the container files when the caller has read them already.
     """
-    key = image_key(closure.packages, container_files() if files is None else files, dist)
+    key = image_key(closure.packages, container_files() if files is None else files, dist, gpgcheck.label)
     return BuildImage(tag=image_tag(key), id="", packages=closure.nevras, key=key)
 
 
@@ -107,18 +117,25 @@ def ensure_image(
     fetcher: Fetcher,
     engine: Engine,
     *,
+    gpgcheck: GpgCheck,
     dist: str = DEFAULT_DIST,
     notify: Notify = lambda _: None,
 ) -> BuildImage:
-    """The build root image for ``closure``: found by its tag, or made (fetch, unpack, import, register)."""
+    """The build root image for ``closure``: found by its tag, or made (fetch, check signatures, unpack,
+    import, register)."""
     files = container_files()
-    plan = planned_image(closure, dist, files)
+    plan = planned_image(closure, dist, files, gpgcheck=gpgcheck)
     existing = engine.find_image(plan.tag)
     if existing is not None:
         notify(f"build root {plan.tag} exists ({len(closure.packages)} packages)")
         return BuildImage(plan.tag, existing.id, plan.packages, plan.key, reused=True)
     notify(f"fetching {len(closure.packages)} packages")
     rpms = fetch_packages(closure.packages, fetcher)
+    checked = verify_packages(
+        gpgcheck, [(f"{p.nevra}.rpm", path) for p, path in zip(closure.packages, rpms, strict=True)]
+    )
+    if checked.packages:
+        notify(f"GPG signatures of {checked.packages} packages checked ({checked.seconds:.1f} s)")
     notify("unpacking and importing")
     layout = roottar.plan_rootfs(rpms)
     for warning in sorted(layout.unknown_owners):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from netnsfix import doctor
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.cli.options import FORCE_HELP, recipe_arguments
+from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, recipe_arguments
 from netnsfix.recipe import find_recipe
 from netnsfix.util.timing import Span, StageTimer
 
@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     recipe_arguments(parser)
+    gpgcheck_arguments(parser)
     parser.add_argument(
         "--srpm",
         metavar="FILE",
@@ -54,16 +55,19 @@ def _image(args: argparse.Namespace) -> int:
     from netnsfix.tools.engine import connect
 
     recipe = find_recipe(args.recipe)
+    gpgcheck = gpgcheck_of(args, recipe)
     fetcher = Fetcher(retries=args.retries)
     mirrors = args.mirror or [None]
-    source = source_rpm(recipe, fetcher, OutputLayout(), mirrors=mirrors, lock_path=args.lock, given=args.srpm)
+    source = source_rpm(
+        recipe, fetcher, OutputLayout(), mirrors=mirrors, lock_path=args.lock, given=args.srpm, gpgcheck=gpgcheck
+    )
     if source.made is not None:
         _say(f"srpm {source.path}{' (up to date)' if source.made.reused else ''}")
     closure = build_root_for(recipe, fetcher, source.path, mirrors)
     if args.list:
         for reason in closure.reasons:
             print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")
-    image = ensure_image(closure, fetcher, connect(), notify=_say)
+    image = ensure_image(closure, fetcher, connect(), gpgcheck=gpgcheck, notify=_say)
     print(f"{image.tag} {image.id} ({len(image.packages)} packages{', reused' if image.reused else ''})")
     return 0
 
@@ -85,6 +89,7 @@ def _build(args: argparse.Namespace) -> int:
         timer=StageTimer(ended=_stage_done),
         notify=_say,
         log_sink=print,
+        gpgcheck=gpgcheck_of(args, recipe),
     )
     build = result.build
     if build.reused:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from netnsfix.cli.options import FORCE_HELP, recipe_argument
+from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, recipe_argument
 from netnsfix.recipe import find_recipe
 
 
@@ -31,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--show-build-log", action="store_true", help="print rpmbuild's log as it runs (it always goes to build.log)"
     )
+    gpgcheck_arguments(parser, keys=False)  # the demo trusts its own archive's key
     parser.set_defaults(handler=_demo)
 
 
@@ -46,6 +47,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netnsfix.verify.privatetmp import DropIn
 
     recipe = find_recipe(args.recipe)
+    if args.no_gpgcheck:
+        gpgcheck_of(args, recipe)  # says loudly that it is off
     log_sink = (lambda line: print(f"   | {line}", flush=True)) if args.show_build_log else (lambda _: None)
     result = run_demo(
         recipe,
@@ -55,6 +58,7 @@ def _demo(args: argparse.Namespace) -> int:
         privatetmp_dropin=DropIn(DROPIN_NAME, DROPIN),
         notify=_say,
         log_sink=log_sink,
+        gpgcheck=not args.no_gpgcheck,
     )
     print()
     print(f"recipe      {recipe.name}: {recipe.description}")

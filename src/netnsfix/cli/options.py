@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netnsfix.errors import NetnsfixError
-from netnsfix.recipe import DEFAULT_RECIPE
+from netnsfix.recipe import DEFAULT_RECIPE, Recipe
+
+if TYPE_CHECKING:
+    from netnsfix.archive.signature import GpgCheck
 
 RECIPE_HELP = f"recipe name or .toml file (default: {DEFAULT_RECIPE})"
 FORCE_HELP = "rebuild even when the outputs are up to date"
@@ -32,6 +37,39 @@ def recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--retries", metavar="N", type=count, default=3, help="tries after a failed request (default: 3)"
     )
+
+
+def gpgcheck_arguments(parser: argparse.ArgumentParser, keys: bool = True) -> None:
+    """--no-gpgcheck (and --gpg-key FILE): every command that unpacks the archive's packages."""
+    parser.add_argument(
+        "--no-gpgcheck",
+        action="store_true",
+        help="do not check the archive's GPG signatures (unsafe: a mirror can then serve anything)",
+    )
+    if keys:
+        parser.add_argument(
+            "--gpg-key",
+            metavar="FILE",
+            type=Path,
+            action="append",
+            help="trust the public key in FILE instead of the recipe's keys (repeat for several)",
+        )
+
+
+def gpgcheck_of(args: argparse.Namespace, recipe: Recipe) -> GpgCheck:
+    """What the packages are checked against; with --no-gpgcheck, one warning line on stderr each run."""
+    from netnsfix.archive.signature import GpgCheck, key_file_check
+
+    if args.no_gpgcheck:
+        print(
+            "netnsfix: WARNING: --no-gpgcheck: the archive's GPG signatures are NOT checked; "
+            "any package a mirror serves is believed",
+            file=sys.stderr,
+        )
+        return GpgCheck.off()
+    if getattr(args, "gpg_key", None):
+        return key_file_check(args.gpg_key)
+    return GpgCheck.of_recipe(recipe)
 
 
 def port_argument(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
-from netnsfix.cli.options import out_folder, port_argument, recipe_arguments
+from netnsfix.cli.options import gpgcheck_arguments, gpgcheck_of, out_folder, port_argument, recipe_arguments
 from netnsfix.errors import RecipeError
 from netnsfix.recipe import Recipe, find_recipe, scan_recipes, specs_dir
 
@@ -47,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     recipe_arguments(srpm)
     srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
     srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
+    gpgcheck_arguments(srpm)
     srpm.set_defaults(handler=_srpm)
 
     demo = subparsers.add_parser(
@@ -143,7 +144,13 @@ def _srpm(args: argparse.Namespace) -> int:
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
     out = out_folder(args.out or OutputLayout().srpm(recipe.name))
     result = build_patched_srpm(
-        recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
+        recipe,
+        fetcher,
+        out,
+        mirrors=args.mirror or [None],
+        lock_path=args.lock,
+        refresh=args.refresh,
+        gpgcheck=gpgcheck_of(args, recipe),
     )
     print_srpm_result(result)
     return 0
@@ -176,6 +183,7 @@ def _demo_archive(args: argparse.Namespace) -> int:
     server = make_server(archive.root, port=args.port)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     print(f"mirror  {url}")
+    print(f"gpg key {archive.key_file}  (netnsfix srpm --mirror {url} --gpg-key {archive.key_file})")
     print(f"use     netnsfix resolve --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

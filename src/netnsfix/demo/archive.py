@@ -14,9 +14,12 @@ the updates tree is flat (``updates/18/SRPMS/...``). Only these two
 repositories are written here; the binary side (``releases/18/Everything/x86_64/os``,
 ``updates/18/x86_64``) shares the root and is made by its own module.
 
-Everything is deterministic (fixed mtimes, owner, build time and host), built
-once per content of its inputs into the cache, then copied into ``dest``; a
-second call with the same inputs only checks a stamp.
+Every SRPM is signed with the demo's own release key (``demo.signkey``), as
+Fedora signs its packages, so the pipeline's signature check runs for real.
+Everything is deterministic (fixed mtimes, owner, build time, host and
+signature time), built once per content of its inputs and the key into the
+cache, then copied into ``dest``; a second call with the same inputs only
+checks a stamp.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from netnsfix.archive.layout import RELEASE_SOURCE, SOURCE_REPOS, UPDATES_SOURCE, package_location
+from netnsfix.demo.signkey import DemoKey, demo_key
 from netnsfix.errors import CommandError
 from netnsfix.rpm.header import read_header
 from netnsfix.tools.rpmbuild import rpmbuild
@@ -94,6 +98,7 @@ class DemoArchive:
     repo: str
     location: str
     packages: tuple[DemoPackage, ...]  # every SRPM in the archive, the winner first
+    key_file: Path  # the public half of the key every package is signed with
 
     @property
     def srpm_path(self) -> Path:
@@ -107,9 +112,9 @@ def _tool_version(command: str) -> str:
     return run([command, "--version"], check=False).stdout.strip()
 
 
-def input_key() -> str:
-    """sha256 over everything the archive is made from: files, this module, the tools' versions."""
-    digest = hashlib.sha256()
+def input_key(key: DemoKey) -> str:
+    """sha256 over everything the archive is made from: files, this module, the tools' versions, the key."""
+    digest = hashlib.sha256(f"gpg\0{key.fingerprint}\n".encode())
     files = [
         Path(__file__).resolve(),
         DEMO_SPEC,
@@ -240,26 +245,28 @@ def _place(srpm: Path, tree: Path, repo: str) -> DemoPackage:
     )
 
 
-def _build(tree: Path, work: Path) -> list[DemoPackage]:
+def _build(tree: Path, work: Path, key: DemoKey) -> list[DemoPackage]:
     sources = work / "SOURCES"
     sources.mkdir(parents=True)
     make_tarball(DEMO_TREE, sources / TARBALL_NAME, DEMO_TREE.name)
     for patch in DEMO_PATCHES:
         shutil.copyfile(patch, sources / patch.name)
     out = work / "SRPMS"
-    placed = [_place(build_srpm(DEMO_SPEC, sources, out, work), tree, UPDATES_SOURCE)]
+    built = [(build_srpm(DEMO_SPEC, sources, out, work), UPDATES_SOURCE)]
     for stand_in in STAND_INS:
         spec = work / "stand-ins" / f"{stand_in.name}-{stand_in.version}-{stand_in.release}.spec"
         spec.parent.mkdir(parents=True, exist_ok=True)
         spec.write_text(stand_in_spec(stand_in), encoding="utf-8")
-        placed.append(_place(build_srpm(spec, sources, out, work), tree, stand_in.repo))
+        built.append((build_srpm(spec, sources, out, work), stand_in.repo))
+    key.sign([srpm for srpm, _ in built], at=DEMO_EPOCH)
+    placed = [_place(srpm, tree, repo) for srpm, repo in built]
     for repo in SOURCE_REPOS:
         (tree / repo).mkdir(parents=True, exist_ok=True)
         createrepo(tree / repo)
     return placed
 
 
-def _archive_of(root: Path, key: str, packages: Sequence[DemoPackage]) -> DemoArchive:
+def _archive_of(root: Path, key: str, packages: Sequence[DemoPackage], signer: DemoKey) -> DemoArchive:
     winner = packages[0]
     return DemoArchive(
         root=root,
@@ -271,6 +278,7 @@ def _archive_of(root: Path, key: str, packages: Sequence[DemoPackage]) -> DemoAr
         repo=winner.repo,
         location=winner.location,
         packages=tuple(packages),
+        key_file=signer.public_file,
     )
 
 
@@ -294,7 +302,7 @@ def _intact(root: Path, packages: Sequence[DemoPackage]) -> bool:
     ) and all((root / repo / "repodata" / "repomd.xml").is_file() for repo in SOURCE_REPOS)
 
 
-def _built(cache: Path, key: str) -> tuple[Path, list[DemoPackage]]:
+def _built(cache: Path, key: str, signer: DemoKey) -> tuple[Path, list[DemoPackage]]:
     """The archive's source trees for ``key`` in the cache, built there first if needed."""
     built = cache / key
     packages = _read_stamp(built / STAMP, key)
@@ -303,7 +311,7 @@ def _built(cache: Path, key: str) -> tuple[Path, list[DemoPackage]]:
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{key[:12]}.", dir=cache) as scratch:
         tree, work = Path(scratch) / "tree", Path(scratch) / "work"
-        packages = _build(tree, work)
+        packages = _build(tree, work, signer)
         (tree / STAMP).write_text(_stamp_text(key, packages), encoding="utf-8")
         if built.exists():
             shutil.rmtree(built)
@@ -330,19 +338,21 @@ def _replace_tree(source: Path, target: Path) -> None:
         os.replace(incoming, target)
 
 
-def build_demo_archive(dest: Path, cache: Path | None = None) -> DemoArchive:
+def build_demo_archive(dest: Path, cache: Path | None = None, signer: DemoKey | None = None) -> DemoArchive:
     """Make (or find up to date) the demo archive's source repositories under ``dest``.
 
     Only ``releases/18/Everything/source/SRPMS`` and ``updates/18/SRPMS`` are
     written; anything else under ``dest`` (the binary side) is left alone.
+    The SRPMs are signed with ``signer`` (default: the cached demo key).
     """
     dest = Path(dest).resolve()
-    key = input_key()
+    signer = signer or demo_key()
+    key = input_key(signer)
     packages = _read_stamp(dest / STAMP, key)
     if packages is not None and _intact(dest, packages):
-        return _archive_of(dest, key, packages)
-    built, packages = _built(cache or cache_dir() / "demo-archive", key)
+        return _archive_of(dest, key, packages, signer)
+    built, packages = _built(cache or cache_dir() / "demo-archive", key, signer)
     for repo in SOURCE_REPOS:
         _replace_tree(built / repo, dest / repo)
     atomic_write_text(dest / STAMP, _stamp_text(key, packages))
-    return _archive_of(dest, key, packages)
+    return _archive_of(dest, key, packages, signer)

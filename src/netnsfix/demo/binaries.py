@@ -6,8 +6,10 @@ So a Debian root's files become RPMs -- one per Debian package, built by
 Debian's own rpmbuild in a single run so that rpm generates real shared-library
 requires and provides from the ELF files -- under Fedora 18's names where a
 build root asks for them, in two repositories laid out like the archive's
-``releases/18/Everything/x86_64/os`` and ``updates/18/x86_64``. The result is
-cached by content; a second call links it from the cache in seconds.
+``releases/18/Everything/x86_64/os`` and ``updates/18/x86_64``, each signed
+with the demo's release key (``demo.signkey``) before the repodata is
+written, as Fedora's are. The result is cached by content and key; a second
+call links it from the cache in seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.demo import dpkgdb, repackplan, specset
+from netnsfix.demo.signkey import DemoKey, demo_key
 from netnsfix.tools.debootstrap import DebianRoot, ensure_debian_root
 from netnsfix.util.command import run
 from netnsfix.util.fsutil import atomic_write_text
@@ -119,20 +122,24 @@ def createrepo(repo: Path) -> None:
 # -- the whole build, cached -------------------------------------------------------------
 
 
-def cache_key(debian: DebianRoot) -> str:
+def cache_key(debian: DebianRoot, signer: DemoKey) -> str:
     source = (
         b"".join(Path(m.__file__ or "").read_bytes() for m in (dpkgdb, specset, repackplan))
         + Path(__file__).read_bytes()
     )
-    data = json.dumps([FORMAT_VERSION, debian.key, hashlib.sha256(source).hexdigest()]).encode()
+    data = json.dumps([FORMAT_VERSION, debian.key, hashlib.sha256(source).hexdigest(), signer.fingerprint]).encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 
 UPDATED_PACKAGE = "patch"  # rebuilt with a higher release into updates/
+SIGNED_AT = 1349265600  # 2012-10-03 12:00 UTC, as the source side: the same key gives the same bytes
 
 
-def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, float] | None = None) -> list[DemoPackage]:
-    """Build both repositories from ``debian`` into ``out`` (using ``work`` as scratch).
+def build_into(
+    debian: DebianRoot, out: Path, work: Path, timings: dict[str, float] | None = None, signer: DemoKey | None = None
+) -> list[DemoPackage]:
+    """Build both repositories from ``debian`` into ``out`` (using ``work`` as scratch), every RPM
+    signed with ``signer`` (default: the cached demo key).
 
     ``timings``, when given, receives each phase's wall time in seconds (for bench/).
     """
@@ -149,11 +156,13 @@ def build_into(debian: DebianRoot, out: Path, work: Path, timings: dict[str, flo
         [s for s in specs if s.name == UPDATED_PACKAGE], stage_dir, debian.path, "2" + DIST
     )
     clock.lap("stage")
-    rpms = specset.rpmbuild(release_spec, work / "release", stage_dir)
-    packages = file_into_repo(rpms, out / RELEASE_PATH, "release", debian_of)
-    rpms = specset.rpmbuild(updates_spec, work / "updates", stage_dir, check_files=False)
-    packages += file_into_repo(rpms, out / UPDATES_PATH, "updates", debian_of)
+    release_rpms = specset.rpmbuild(release_spec, work / "release", stage_dir)
+    updates_rpms = specset.rpmbuild(updates_spec, work / "updates", stage_dir, check_files=False)
     clock.lap("rpmbuild")
+    (signer or demo_key()).sign([*release_rpms, *updates_rpms], at=SIGNED_AT)
+    clock.lap("sign")
+    packages = file_into_repo(release_rpms, out / RELEASE_PATH, "release", debian_of)
+    packages += file_into_repo(updates_rpms, out / UPDATES_PATH, "updates", debian_of)
     createrepo(out / RELEASE_PATH)
     createrepo(out / UPDATES_PATH)
     clock.lap("createrepo")
@@ -177,14 +186,16 @@ def _load_packages(path: Path) -> tuple[DemoPackage, ...]:
     return tuple(DemoPackage(**entry) for entry in json.loads(path.read_text()))
 
 
-def build_demo_binary_repo(dest: Path, *, cache: Path | None = None) -> BinaryRepo:
-    """Write the demo archive's x86_64 release and updates repositories under ``dest``.
+def build_demo_binary_repo(dest: Path, *, cache: Path | None = None, signer: DemoKey | None = None) -> BinaryRepo:
+    """Write the demo archive's x86_64 release and updates repositories under ``dest``, signed with
+    ``signer`` (default: the cached demo key).
 
     The first call debootstraps (cached by debroot) and builds, a few minutes;
     later calls with the same inputs link the cached result in seconds.
     """
     debian = ensure_debian_root(DEBIAN_INCLUDE, cache=cache)
-    key = cache_key(debian)
+    signer = signer or demo_key()
+    key = cache_key(debian, signer)
     base = (cache or cache_dir()) / "demo-binaries"
     base.mkdir(parents=True, exist_ok=True)
     final = base / key
@@ -195,7 +206,7 @@ def build_demo_binary_repo(dest: Path, *, cache: Path | None = None) -> BinaryRe
             shutil.rmtree(work, ignore_errors=True)
             timings: dict[str, float] = {}
             try:
-                built = build_into(debian, work / "out", work / "scratch", timings)
+                built = build_into(debian, work / "out", work / "scratch", timings, signer)
                 atomic_write_text(work / "out" / "build.json", json.dumps({"seconds": timings}))
                 atomic_write_text(work / "out" / "packages.json", json.dumps([p.__dict__ for p in built], indent=1))
                 (work / "out").rename(final)

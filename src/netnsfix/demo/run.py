@@ -3,7 +3,9 @@
 The Fedora archive is out of reach here, so the demo makes one (source side:
 ``demo.archive``; binary side: ``demo.binaries``), serves it on 127.0.0.1 and
 runs every stage against it exactly as against the real archive with
-``--mirror``: resolve and fetch the SRPM, verify and add the patch, bootstrap
+``--mirror``, trusting the demo archive's own release key (``demo.signkey``)
+in place of the recipe's Fedora key: resolve, fetch and check the signature
+of the SRPM, verify and add the patch, bootstrap
 the build root from the binary repodata and rebuild with the network off (the
 same pipeline as ``netnsfix build``: :func:`netnsfix.pipeline.run_pipeline`),
 publish the RPMs, install them with dnf, and prove with the harness that the
@@ -22,12 +24,14 @@ from pathlib import Path
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
+from netnsfix.archive.signature import GpgCheck
 from netnsfix.build.image import BuildImage
 from netnsfix.build.rebuild import BuildResult
 from netnsfix.demo.archive import build_demo_archive
 from netnsfix.demo.binaries import build_demo_binary_repo
 from netnsfix.demo.dnfinstall import Installed, install_from
 from netnsfix.demo.ipvariants import build_named_variant
+from netnsfix.demo.signkey import demo_key
 from netnsfix.errors import DemoError
 from netnsfix.pipeline import OutputLayout, run_pipeline
 from netnsfix.publish.repository import PublishResult, publish
@@ -68,16 +72,22 @@ def run_demo(
     force: bool = False,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
+    gpgcheck: bool = True,
 ) -> DemoResult:
-    """Run every stage for ``recipe`` against the demo archive, under ``workdir``."""
+    """Run every stage for ``recipe`` against the demo archive, under ``workdir``.
+
+    The archive's packages are checked against the demo key (``gpgcheck``
+    False: not checked at all, as ``--no-gpgcheck``).
+    """
     timer = StageTimer(
         started=lambda name: notify(f"== {name}"),
         ended=lambda span: notify(f"   {span.name}: {span.detail} ({span.seconds:.1f} s)"),
     )
     engine = functools.cache(connect)  # one client for the build and the harness, made when first needed
     with timer.stage("demo archive") as detail:
-        source = build_demo_archive(workdir / "archive")
-        binaries = build_demo_binary_repo(workdir / "archive")
+        key = demo_key()
+        source = build_demo_archive(workdir / "archive", signer=key)
+        binaries = build_demo_binary_repo(workdir / "archive", signer=key)
         detail.append(f"{source.nevra} and {len(binaries.packages)} binary packages in {source.root}")
     layout = OutputLayout(workdir / "out")
     with serving(source.root) as served:
@@ -93,6 +103,7 @@ def run_demo(
             timer=timer,
             notify=notify,
             log_sink=log_sink,
+            gpgcheck=key.gpgcheck() if gpgcheck else GpgCheck.off(),
         )
         with timer.stage("publish") as detail:
             published = publish(layout.build(recipe.name), workdir / "repo")

@@ -95,8 +95,13 @@ def export_public_key(key: SigningKey) -> bytes:
     return data
 
 
-def sign_rpms(key: SigningKey, paths: Sequence[Path]) -> None:
-    """Add an RSA header signature to each RPM in place (callers pass copies)."""
+def sign_rpms(key: SigningKey, paths: Sequence[Path], *, home: Path | None = None, at: int | None = None) -> None:
+    """Add an RSA header signature to each RPM in place (callers pass copies).
+
+    ``home``: the keyring (default ``$GNUPGHOME``). ``at``: sign as of this
+    Unix time (gpg's ``--faked-system-time``), so the same key and package
+    give the same bytes every time (the demo archive's packages are cached by content).
+    """
     if not paths:
         return
     # Debian's rpm names /usr/bin/gpg2, which gnupg 2.2 no longer installs; SHA256 because
@@ -111,8 +116,10 @@ def sign_rpms(key: SigningKey, paths: Sequence[Path]) -> None:
         "--define",
         "_gpg_digest_algo sha256",
     ]
-    if os.environ.get("GNUPGHOME"):
-        argv += ["--define", f"_gpg_path {os.environ['GNUPGHOME']}"]
+    if home or os.environ.get("GNUPGHOME"):
+        argv += ["--define", f"_gpg_path {home or os.environ['GNUPGHOME']}"]
+    if at is not None:
+        argv += ["--define", f"_gpg_sign_cmd_extra_args --faked-system-time {at}!"]
     _run(argv + [str(path) for path in paths], f"sign {len(paths)} RPM(s) with {key.name}")
 
 

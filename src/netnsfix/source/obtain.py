@@ -1,8 +1,10 @@
 """The source side's first half in one call: resolve (or read the lock), fetch, unpack.
 
 ``netnsfix srpm`` and ``netnsfix demo`` start here and hand the extracted
-spec and sources to the patch and spec stages. The package's own header is
-compared with what the repodata promised, so a mislabelled file stops here.
+spec and sources to the patch and spec stages. The package's GPG signature is
+checked against the recipe's keys before any of it is read, and its own header
+is compared with what the repodata promised, so a forged or mislabelled file
+stops here.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
+from netnsfix.archive.signature import GpgCheck, verify_packages
 from netnsfix.errors import UnpackError
 from netnsfix.recipe import Recipe
 from netnsfix.rpm.extract import extract, spec_of
@@ -40,15 +43,18 @@ def obtain_source(
     lock_path: Path | None = None,
     refresh: bool = False,
     resolved: Resolved | None = None,
+    gpgcheck: GpgCheck | None = None,
 ) -> SourcePackage:
     """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order,
     and extract it into ``dest``.
 
-    A caller that has resolved already passes ``resolved``.
+    A caller that has resolved already passes ``resolved``. ``gpgcheck``: the
+    keys the SRPM must be signed with (default: the recipe's).
     """
     mirrors = tuple(mirrors) or (None,)
     resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
     srpm = fetch_locked(fetcher, recipe, resolved, mirrors, lock_path)
+    verify_packages(gpgcheck or GpgCheck.of_recipe(recipe), [(resolved.file_name, srpm)])
     try:
         header = read_header(srpm)
     except UnpackError as error:  # name the package the user asked for, not only its cache file

@@ -21,6 +21,7 @@ from pathlib import Path
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.recipelock import locked_srpm
 from netnsfix.archive.resolve import Resolved
+from netnsfix.archive.signature import GpgCheck
 from netnsfix.errors import SpecError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, reusable
 from netnsfix.recipe import Recipe
@@ -58,27 +59,31 @@ def build_patched_srpm(
     lock_path: Path | None = None,
     refresh: bool = False,
     day: datetime.date | None = None,
+    gpgcheck: GpgCheck | None = None,
 ) -> SrpmResult:
     """Obtain the recipe's SRPM, verify and add its patch, and write the patched SRPM and manifest to ``out``.
 
     When ``out`` already holds the SRPM made from the same inputs (the
     archive's SRPM, the patch, the recipe), it is kept: rpmbuild stamps a new
     build time on every run, and a new SRPM would make every later stage
-    rebuild for nothing.
+    rebuild for nothing. ``gpgcheck``: the keys the archive's SRPM must be
+    signed with (default: the recipe's); a result made under another check
+    (say, ``--no-gpgcheck``) is not kept.
     """
+    gpgcheck = gpgcheck or GpgCheck.of_recipe(recipe)
     resolved = locked_srpm(recipe, fetcher, mirrors[0] if mirrors else None, lock_path, refresh)
     inputs = (
         FileRecord(path=resolved.url, sha256=resolved.sha256, size=resolved.size, kind="srpm"),
         FileRecord.of(recipe.patch, kind="patch"),
         FileRecord.of(recipe.path, kind="recipe"),
     )
-    previous = _previous(recipe, resolved, inputs, out)
+    previous = _previous(recipe, resolved, inputs, out, gpgcheck.label)
     if previous is not None:
         return previous
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
         work = Path(scratch)
-        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved)
+        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved, gpgcheck=gpgcheck)
         with source_tree(source0(source.spec)) as tree:
             report = check_patch(recipe.patch, tree)
         shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
@@ -117,6 +122,7 @@ def build_patched_srpm(
             "hunks": [asdict(h) for h in report.hunks],
             "patch_files": list(report.files),
             "strip": report.strip,
+            "gpgcheck": gpgcheck.label,
         },
     )
     for stale in out.glob("*.src.rpm"):
@@ -133,10 +139,13 @@ def build_patched_srpm(
     )
 
 
-def _previous(recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path) -> SrpmResult | None:
-    """The result already in ``out`` when it was made from exactly ``inputs`` and is intact."""
+def _previous(
+    recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path, gpgcheck: str
+) -> SrpmResult | None:
+    """The result already in ``out`` when it was made from exactly ``inputs``, under the same
+    signature check, and is intact."""
     reuse = reusable(out, "srpm", inputs, recipe=recipe.name, needs=("srpm",))
-    if reuse.manifest is None:
+    if reuse.manifest is None or reuse.manifest.extra.get("gpgcheck") != gpgcheck:
         return None
     extra = reuse.manifest.extra
     try:
