@@ -17,7 +17,7 @@ from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
 from netnsfix.archive.signature import GpgCheck, verify_packages
-from netnsfix.errors import UnpackError
+from netnsfix.errors import SignatureError, UnpackError
 from netnsfix.recipe import Recipe
 from netnsfix.rpm.extract import extract, spec_of
 from netnsfix.rpm.header import RpmHeader, read_header
@@ -54,14 +54,23 @@ def obtain_source(
     mirrors = tuple(mirrors) or (None,)
     resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
     srpm = fetch_locked(fetcher, recipe, resolved, mirrors, lock_path)
-    verify_packages(gpgcheck or GpgCheck.of_recipe(recipe), [(resolved.file_name, srpm)])
     try:
-        header = read_header(srpm)
-    except UnpackError as error:  # name the package the user asked for, not only its cache file
-        raise UnpackError(f"{resolved.url}: {str(error).removeprefix(f'{srpm}: ')} (cached as {srpm})") from None
+        verify_packages(gpgcheck or GpgCheck.of_recipe(recipe), [(resolved.file_name, srpm)])
+    except SignatureError:
+        _read_header(srpm, resolved)  # a damaged file is named as damaged, not as "not signed"
+        raise
+    header = _read_header(srpm, resolved)
     found = (header.name, header.epoch, header.version, header.release, header.is_source)
     wanted = (resolved.name, resolved.epoch, resolved.version, resolved.release, True)
     if found != wanted:
         raise UnpackError(f"{resolved.url}: the package is {header.nevra}, but the repodata promised {resolved.nevra}")
     files = extract(srpm, dest)
     return SourcePackage(resolved=resolved, srpm=srpm, header=header, files=files, spec=spec_of(files), folder=dest)
+
+
+def _read_header(srpm: Path, resolved: Resolved) -> RpmHeader:
+    """The SRPM's header; a damaged one names the package the user asked for, not only its cache file."""
+    try:
+        return read_header(srpm)
+    except UnpackError as error:
+        raise UnpackError(f"{resolved.url}: {str(error).removeprefix(f'{srpm}: ')} (cached as {srpm})") from None
