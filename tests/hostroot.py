@@ -41,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from processkit import stop
+
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 QUANTUM_VERSIONS = ("2012.2", "2012.2.1")
@@ -626,8 +628,7 @@ def running_ovsdb(folder: Path) -> Iterator[str]:
         subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", "init"], check=True, capture_output=True)
         yield address
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)  # SIGTERM, killed if it does not exit within 10 s
 
 
 def vsctl(address: str, *args: str) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from processkit import finish, ignoring_sigint, stop, wait_for_handler
 
 from netnsfix.cli import main
 
@@ -105,7 +106,7 @@ def test_fetch_shows_a_progress_bar_on_a_terminal(demo_mirror: str, tmp_path: Pa
         if not block:
             break
         seen += block
-    out, _ = process.communicate(timeout=30)
+    out, _ = finish(process, timeout=30)
     os.close(main_)
     assert process.returncode == 0
     assert b"iproute-3.6.0-2.fc18.src.rpm" in seen and re.search(rb"\d+\.\d+/\d+\.\d+ kB", seen)
@@ -143,7 +144,9 @@ def test_demo_archive_makes_it(capsys, tmp_path: Path, netnsfix_cache: Path, nee
     assert (tmp_path / "archive/updates/18/SRPMS/repodata/repomd.xml").is_file()
 
 
-def test_demo_archive_serves_until_interrupted(tmp_path: Path, need_tool) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_demo_archive_serves_until_interrupted(tmp_path: Path, need_tool, signum: int) -> None:
+    # started as a background job of a non-interactive shell is: SIGINT ignored
     need_tool("rpmbuild", "createrepo_c")
     env = {**os.environ, "NETNSFIX_CACHE": str(tmp_path / "cache")}
     process = subprocess.Popen(
@@ -152,6 +155,7 @@ def test_demo_archive_serves_until_interrupted(tmp_path: Path, need_tool) -> Non
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=ignoring_sigint,
     )
     try:
         mirror = None
@@ -161,9 +165,8 @@ def test_demo_archive_serves_until_interrupted(tmp_path: Path, need_tool) -> Non
                 break
         assert mirror and mirror.startswith("http://127.0.0.1:")
         assert requests.get(f"{mirror}/updates/18/SRPMS/repodata/repomd.xml", timeout=5).status_code == 200
-        process.send_signal(signal.SIGINT)
+        wait_for_handler(process.pid, signum)
+        process.send_signal(signum)
         assert process.wait(timeout=10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop(process, signal.SIGKILL)

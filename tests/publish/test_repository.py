@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from processkit import finish
 from rpmkit import build_rpms, make_outdir, snapshot
 
 from netnsfix.cli import main
@@ -354,7 +355,7 @@ def test_concurrent_publishes_are_serialized(tmp_path: Path, outdir: Path, rpms_
         for folder in (outdir, other)
     ]
     for proc in procs:
-        _, err = proc.communicate(timeout=120)
+        _, err = finish(proc, timeout=120)
         assert proc.returncode == 0, err
     assert primary_names(repo) == [
         "nfxother-0001.noarch",

@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from processkit import finish
 from verifykit import build_rpm, host_netns, verify_containers
 
 HOST_CHECKS = "mounts,view"
@@ -34,7 +35,7 @@ def netnsfix(*args: str, env: dict[str, str] | None = None, user: int | None = N
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
     ) as process:
-        stdout, stderr = process.communicate(timeout=300)
+        stdout, stderr = finish(process, timeout=300)
     result = Run(command, process.returncode, stdout, stderr)
     result.pid = process.pid
     return result

@@ -9,7 +9,7 @@ from netnsfix.cli.options import port_argument
 from netnsfix.errors import NetnsfixError
 from netnsfix.publish import repofile
 from netnsfix.publish.repository import publish
-from netnsfix.util.httpserve import make_server
+from netnsfix.util.httpserve import make_server, serve_until_stopped
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.set_defaults(handler=_publish)
 
-    serve = subparsers.add_parser("serve", help="serve a repository folder over HTTP (Ctrl-C stops)")
+    serve = subparsers.add_parser("serve", help="serve a repository folder over HTTP (Ctrl-C or SIGTERM stops)")
     serve.add_argument("dir", type=Path, metavar="DIR", help="the folder to serve (a repository made by publish)")
     serve.add_argument(
         "--bind", metavar="ADDRESS", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
@@ -72,10 +72,6 @@ def _serve(args: argparse.Namespace) -> int:
             f"  (publish with --baseurl http://{shown}:{port} so its baseurl points here)",
             flush=True,
         )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped", flush=True)
-    finally:
-        server.server_close()
+    stopped_by = serve_until_stopped(server)
+    print(f"stopped ({stopped_by})", flush=True)
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -173,7 +172,7 @@ def print_srpm_result(result: SrpmResult) -> None:
 
 def _demo_archive(args: argparse.Namespace) -> int:
     from netnsfix.demo.archive import build_demo_archive
-    from netnsfix.util.httpserve import make_server
+    from netnsfix.util.httpserve import make_server, serve_until_stopped
 
     archive = build_demo_archive(out_folder(args.dir, "DIR"))
     print(f"archive {archive.root}")
@@ -185,17 +184,5 @@ def _demo_archive(args: argparse.Namespace) -> int:
     print(f"mirror  {url}")
     print(f"gpg key {archive.key_file}  (netnsfix srpm --mirror {url} --gpg-key {archive.key_file})")
     print(f"use     netnsfix resolve --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.server_close()
+    serve_until_stopped(server)  # Ctrl-C or SIGTERM, even when started with SIGINT ignored
     return 0
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops serving like Ctrl-C does."""
-    raise KeyboardInterrupt

@@ -99,6 +99,8 @@ def print_report(result: VerifyResult, expect_bug: bool) -> None:
     console = Console(highlight=False)
     console.print(f"ip: {result.ip}", soft_wrap=True)
     console.print(f"    sha256 {result.sha256}" + (f", {result.version}" if result.version else ""), soft_wrap=True)
+    if result.kind:
+        console.print(f"    {result.kind}", soft_wrap=True, markup=False)
     if result.image:
         console.print(f"    systemd image {result.image}")
     table = Table(show_lines=False)
@@ -117,12 +119,14 @@ def print_report(result: VerifyResult, expect_bug: bool) -> None:
                 console.print(f"  {line}", markup=False, soft_wrap=True)
     if not result.host_untouched:
         console.print("[yellow]warning: the host's mounts under /sys changed during the run[/]")
-    console.print(f"verdict: {verdict(result, expect_bug)} ({result.seconds:.2f} s)")
+    console.print(f"verdict: {verdict(result, expect_bug)} ({result.seconds:.2f} s)", markup=False, soft_wrap=True)
 
 
 def verdict(result: VerifyResult, expect_bug: bool) -> str:
     if not result.answered:
-        return "no answer: a check could not run to the end"
+        what = "; ".join(f"{c.name}: {c.summary}" for c in result.unanswered())
+        kind = f" ({result.ip} is {result.kind})" if result.kind else ""
+        return f"no answer: a check could not run to the end: {what}{kind}"
     bugs = "Bug " + " and ".join(dict.fromkeys(BUGS[c.name] for c in result.checks if c.name in BUGS) or ["882047"])
     if expect_bug:
         return f"{bugs} reproduced, as expected" if result.bug_reproduced else f"expected {bugs}, but it did not show"

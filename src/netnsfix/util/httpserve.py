@@ -11,6 +11,7 @@ import functools
 import http.server
 import os
 import re
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,3 +107,41 @@ def serving(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[Serv
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+class _Stop(Exception):
+    """Raised by the signal handler to leave ``serve_forever``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def serve_until_stopped(server: http.server.HTTPServer, signals: tuple[int, ...] = STOP_SIGNALS) -> str:
+    """Serve until one of ``signals`` arrives; return its name (``SIGTERM``, ``SIGINT``).
+
+    SIGTERM is what systemd, docker and CI runners send. SIGINT gets a handler
+    of its own too: a non-interactive shell starts background jobs with SIGINT
+    ignored, and Python then installs no KeyboardInterrupt for it, so Ctrl-C
+    (or ``kill -INT``) would otherwise do nothing. Call it from the main thread;
+    the previous handlers are put back afterwards.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stop(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in signals}
+    try:
+        server.serve_forever()
+    except _Stop as stopped:
+        return signal.Signals(stopped.signum).name
+    except KeyboardInterrupt:  # a SIGINT handler of the caller's, if SIGINT is not among ``signals``
+        return signal.SIGINT.name
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        server.server_close()
+    return "shutdown"  # someone called server.shutdown()

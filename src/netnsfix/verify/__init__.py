@@ -62,6 +62,7 @@ def verify_binary(
     the harness cannot run at all. ``dropin`` goes beside the privatetmp
     check's unit (the CLI passes the privatetmp step's own).
     """
+    from netnsfix.verify.elf import require_runnable
     from netnsfix.verify.harness import run_checks
     from netnsfix.verify.mounts import MountsCheck
     from netnsfix.verify.view import ViewCheck
@@ -70,6 +71,7 @@ def verify_binary(
     if not ip.is_file() or not os.access(ip, os.X_OK):
         what = "no such file" if not ip.exists() else "not an executable file"
         raise VerifyError(f"{ip}: {what} (give the path of an ip binary)")
+    require_runnable(ip)  # an ELF for another machine: say so before asking for root or an engine
     if os.geteuid() != 0 and any(name in HOST_CHECKS for name in names):
         raise VerifyError(
             "the mounts and view checks need root (mount namespaces, ip netns): run as root, "

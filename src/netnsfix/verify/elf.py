@@ -9,6 +9,7 @@ file itself; what is missing comes from the dynamic loader's own trace
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,89 @@ ShellRunner = Callable[[str, str], tuple[int, str]]
 class ElfInfo:
     interpreter: str | None  # None: statically linked
     needed: tuple[str, ...]
+
+
+# e_machine values (the ELF psABI supplements) of the machines a Linux distribution ships for,
+# keyed by the name ``uname -m`` gives on them.
+MACHINES = {
+    3: "i386",
+    8: "MIPS",
+    20: "PowerPC",
+    21: "PowerPC 64",
+    22: "s390",
+    40: "ARM",
+    62: "x86-64",
+    183: "AArch64",
+    243: "RISC-V",
+    258: "LoongArch",
+}
+UNAME_MACHINE = {
+    "x86_64": 62,
+    "i386": 3,
+    "i686": 3,
+    "aarch64": 183,
+    "armv7l": 40,
+    "ppc64le": 21,
+    "ppc64": 21,
+    "s390x": 22,
+    "riscv64": 243,
+    "loongarch64": 258,
+}
+ET_EXEC, ET_DYN = 2, 3
+
+
+@dataclass(frozen=True)
+class Executable:
+    """What kind of file the binary under test is, as the kernel's execve sees it."""
+
+    description: str  # "an x86-64 ELF executable, dynamically linked (...)", "a script for /bin/sh", ...
+    elf: bool
+    runnable: bool  # False: the kernel cannot run it on this machine (and why is in ``description``)
+
+
+def host_machine() -> int | None:
+    """This machine's ELF e_machine (None when netnsfix does not know its ``uname -m``)."""
+    return UNAME_MACHINE.get(os.uname().machine)
+
+
+def identify(path: Path, host: int | None = None) -> Executable:
+    """Tell an ELF for this machine from one for another, a script, or something else."""
+    with path.open("rb") as stream:
+        head = stream.read(256)
+    if head.startswith(b"#!"):
+        line = head[2:].split(b"\n", 1)[0].decode(errors="replace").strip()
+        return Executable(
+            f"a script for {line.split()[0] if line else 'nothing'} (#!{line}), not an ELF binary", False, True
+        )
+    if not head.startswith(b"\x7fELF"):
+        return Executable(
+            "a file with neither an ELF header nor a #! line: the kernel refuses it and /bin/sh runs it as a script",
+            False,
+            True,
+        )
+    if len(head) < 20 or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return Executable("a damaged ELF file (its header is cut short or invalid)", True, False)
+    endian = "<" if head[5] == 1 else ">"
+    kind, machine = struct.unpack_from(endian + "HH", head, 16)
+    name = MACHINES.get(machine, f"machine {machine}")
+    host = host_machine() if host is None else host
+    if host is not None and machine != host:
+        here = MACHINES.get(host, f"machine {host}")
+        return Executable(f"an ELF executable for {name}; this machine is {here} and cannot run it", True, False)
+    if kind not in (ET_EXEC, ET_DYN):
+        what = {1: "a relocatable object (.o)", 4: "a core dump"}.get(kind, f"an ELF file of type {kind}")
+        return Executable(f"{what}, not an executable", True, False)
+    info = read_elf(path)
+    linked = "statically linked" if info is None or info.interpreter is None else f"loader {info.interpreter}"
+    return Executable(f"an {name} ELF executable ({linked})", True, True)
+
+
+def require_runnable(path: Path) -> Executable:
+    """What ``path`` is; raise one clear error when the kernel here cannot run it at all."""
+    found = identify(path)
+    if not found.runnable:
+        raise VerifyError(f"{path}: {found.description}")
+    return found
 
 
 def read_elf(path: Path) -> ElfInfo | None:

@@ -21,6 +21,7 @@ from typing import Protocol
 from netnsfix.errors import CommandError, NetnsfixError, VerifyError
 from netnsfix.util.command import run
 from netnsfix.util.fsutil import sha256_file
+from netnsfix.verify.elf import require_runnable
 from netnsfix.verify.report import CheckResult, Status, VerifyResult
 from netnsfix.verify.scenario import host_sys_mounts
 
@@ -43,6 +44,7 @@ def run_checks(
 ) -> VerifyResult:
     """Run ``checks`` against the ``ip`` binary at ``ip``; the result says what each found."""
     start = clock()
+    kind = require_runnable(ip)  # an ELF for another machine is one clear error, not a failed step
     host_before = host_sys_mounts()
     with staged_as_ip(ip) as staged:
         for check in checks:
@@ -57,6 +59,8 @@ def run_checks(
         seconds=clock() - start,
         image=image,
         host_untouched=host_sys_mounts() == host_before,
+        kind=kind.description,
+        elf=kind.elf,
     )
 
 

@@ -40,7 +40,8 @@ def to_junit(result: VerifyResult, expect_bug: bool) -> str:
             failures += 1
             message = "the bug was not reproduced" if expect_bug else check.summary
             ET.SubElement(case, "failure", message=message).text = detail
-        ET.SubElement(case, "system-out").text = f"{result.ip} ({result.sha256}): {check.status.value}: {check.summary}"
+        what = f"{result.ip} ({result.sha256}{', ' + result.kind if result.kind else ''})"
+        ET.SubElement(case, "system-out").text = f"{what}: {check.status.value}: {check.summary}"
     if not result.host_untouched:
         errors += 1
         case = ET.SubElement(suite, "testcase", classname="netnsfix.verify", name="host-untouched")

@@ -22,6 +22,7 @@ class Mount:
     fstype: str
     source: str
     device: str  # major:minor of the file system (a new sysfs gets a new one)
+    root: str = ""  # what of that file system is mounted here (for a namespace file: "net:[INODE]")
 
     def describe(self) -> str:
         return f"{self.mount_point} ({self.fstype} {self.device}, id {self.mount_id})"
@@ -51,7 +52,8 @@ def parse(text: str) -> tuple[Mount, ...]:
         fields, tail = left.split(), right.split()
         if not sep or len(fields) < 5 or len(tail) < 2 or not fields[0].isdigit():
             continue
-        mounts.append(Mount(int(fields[0]), _unescape(fields[4]), tail[0], _unescape(tail[1]), fields[2]))
+        point, root = _unescape(fields[4]), _unescape(fields[3])
+        mounts.append(Mount(int(fields[0]), point, tail[0], _unescape(tail[1]), fields[2], root))
     return tuple(mounts)
 
 

@@ -14,7 +14,7 @@ from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.hostrun import host_shell_runner
 from netnsfix.verify.mountinfo import CGROUP, SYS, short, sys_damage, under
 from netnsfix.verify.report import CheckResult, Status
-from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, Trace, run_scenario
+from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, Trace, namespace_evidence, run_scenario
 
 
 @dataclass(frozen=True)
@@ -30,26 +30,44 @@ class MountsCheck:
 
 
 def judge(name: str, trace: Trace, extra_problems: tuple[str, ...] = ()) -> CheckResult:
-    """Turn a scenario's trace into pass (the fix held), fail (the bug's damage) or error."""
+    """Turn a scenario's trace into pass (the fix held), fail (the bug's damage) or error.
+
+    Neither verdict is given without proof that the binary made the namespace
+    and ran the probe inside it; a pass also needs the namespace deleted.
+    """
     before, after = under(trace.before, SYS), under(trace.after, SYS)
     evidence = CheckResult(name, Status.ERROR, "", sys_before=before, sys_after=after, log=_log(trace))
     if not trace.step("setup").ok:
         return replace(evidence, summary=f"could not prepare the mount namespace: {trace.describe('setup')}")
     if not trace.step("add").ok:
         return replace(evidence, summary=f"ip netns add failed: {trace.describe('add')}")
+    proof = namespace_evidence(trace)
+    unproven = proof.missing_made() + proof.missing_entered()
+    if unproven:
+        return replace(evidence, summary=no_evidence(unproven), problems=unproven)
     problems = sys_damage(before, after) + extra_problems
-    if trace.leftovers:
-        problems += (f"left in /run/netns: {', '.join(trace.leftovers)}",)
     if problems:
+        problems += proof.missing_deleted()
         summary = "; ".join(short(p) for p in problems)
         return replace(evidence, status=Status.FAIL, summary=summary, problems=problems)
     for step in ("probe", "delete"):
         if not trace.step(step).ok:
             return replace(evidence, summary=f"ip netns {_verb(step)} failed: {trace.describe(step)}")
+    if proof.missing_deleted():
+        return replace(evidence, summary=no_evidence(proof.missing_deleted()), problems=proof.missing_deleted())
+    if trace.leftovers:
+        left = f"left in /run/netns: {', '.join(trace.leftovers)}"
+        return replace(evidence, summary=left, problems=(left,))
     if not trace.complete:
         return replace(evidence, summary="the scenario stopped early")
     cgroups = len(under(before, CGROUP))
-    return replace(evidence, status=Status.PASS, summary=f"/sys kept, {cgroups} mount(s) under /sys/fs/cgroup kept")
+    summary = f"/sys kept, {cgroups} mount(s) under /sys/fs/cgroup kept; {proof.describe()}"
+    return replace(evidence, status=Status.PASS, summary=summary)
+
+
+def no_evidence(missing: tuple[str, ...]) -> str:
+    """The summary of a check that cannot answer because the binary did not prove it did the job."""
+    return "no evidence that ip did the job: " + "; ".join(missing)
 
 
 def _verb(step: str) -> str:

@@ -43,6 +43,8 @@ class VerifyResult:
     image: str | None = None
     host_untouched: bool = True
     notes: tuple[str, ...] = field(default=())
+    kind: str = ""  # what the file is: "an x86-64 ELF executable (...)", "a script for /bin/sh (...)"
+    elf: bool = True
 
     @property
     def passed(self) -> bool:
@@ -59,6 +61,10 @@ class VerifyResult:
     def answered(self) -> bool:
         """Every check ran to the end (none is an ERROR)."""
         return not any(c.status is Status.ERROR for c in self.checks)
+
+    def unanswered(self) -> tuple[CheckResult, ...]:
+        """The checks that could not answer (what they lacked is in their summary)."""
+        return tuple(c for c in self.checks if c.status is Status.ERROR)
 
     def as_expected(self, expect_bug: bool) -> bool:
         return self.bug_reproduced if expect_bug else self.passed

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.hostrun import host_shell_runner
+from netnsfix.verify.mounts import no_evidence
 from netnsfix.verify.report import CheckResult, Status
-from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, host_interfaces, run_scenario
+from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, host_interfaces, namespace_evidence, run_scenario
 
 OWN = "own"
 HOST = "host"
@@ -35,6 +36,9 @@ class ViewCheck:
         for step in ("setup", "add", "probe"):
             if not trace.step(step).ok:
                 return CheckResult(self.name, Status.ERROR, f"could not look inside: {trace.describe(step)}", log=log)
+        missing = namespace_evidence(trace).missing()
+        if missing:  # what the probe saw counts only if it ran in the namespace ip made
+            return CheckResult(self.name, Status.ERROR, no_evidence(missing), problems=missing, log=log)
         view = trace.view
         return CheckResult(self.name, Status.INFO, describe_view(view, self.host()), view=view, log=log)
 
