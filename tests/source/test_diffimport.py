@@ -12,8 +12,8 @@ import pytest
 from netnsfix.errors import PatchError
 from netnsfix.source.diffimport import import_pasted, import_text
 
-# The seed's lines 1-40 exactly as printed (prose, the pasted diff at lines 19-37, the next prose
-# line): see fixtures/README.md. The suite needs nothing beside the checkout.
+# The seed's pasted diff at its own lines 19-37, byte for byte, with prose written for the tests
+# around it at the seed's line numbers: see fixtures/README.md. Nothing beside the checkout is read.
 SEED_EXCERPT = Path(__file__).parent / "fixtures" / "seed-diff-excerpt.txt"
 
 
