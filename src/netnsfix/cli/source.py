@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import locked_srpm
 from netnsfix.archive.resolve import Resolved, source_urls
-from netnsfix.cli.options import port_argument, recipe_arguments
+from netnsfix.cli.options import out_argument, port_argument, recipe_arguments
 from netnsfix.recipe import Recipe, find_recipe, list_recipes
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     recipe_arguments(srpm)
     srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
-    srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
+    out_argument(srpm)
     srpm.set_defaults(handler=_srpm)
 
     demo = subparsers.add_parser(
@@ -132,7 +132,9 @@ def _srpm(args: argparse.Namespace) -> int:
 
     recipe = find_recipe(args.recipe)
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    out = args.out or OutputLayout().srpm(recipe.name)
+    layout = OutputLayout(args.out)
+    layout.check()
+    out = layout.srpm(recipe.name)
     result = build_patched_srpm(
         recipe, fetcher, out, mirrors=args.mirror or [None], lock_path=args.lock, refresh=args.refresh
     )
