@@ -154,7 +154,11 @@ def run_pipeline(
     with timer.stage("srpm") as detail:
         source = source_rpm(recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm)
         made = source.made
-        detail.append(f"{made.resolved.nevra} -> {made.srpm.name}" if made else f"given {source.path}")
+        detail.append(
+            f"{made.resolved.nevra} -> {made.srpm.name}{' (up to date)' if made.reused else ''}"
+            if made
+            else f"given {source.path}"
+        )
     closure = current = None
     client: Any = None
 

@@ -160,7 +160,7 @@ def test_the_srpm_is_byte_identical_from_another_folder_time_zone_cache_and_cloc
     host, buildtime = subprocess.run(query, capture_output=True, text=True, check=True).stdout.split()
     resolved_day = json.loads(lock.read_text())["resolved_at"][:10]
     assert host == "netnsfix.build"
-    noon = datetime.datetime.fromisoformat(resolved_day + "T12:00:00+00:00")
-    assert int(buildtime) == int(noon.timestamp())  # the newest %changelog entry, the lock's day
+    midnight = datetime.datetime.fromisoformat(resolved_day + "T00:00:00+00:00")
+    assert int(buildtime) == int(midnight.timestamp())  # the newest %changelog entry's day (the lock's)
     spec = subprocess.run(["rpm", "-qp", "--qf", "%{SPEC}", str(first)], capture_output=True, text=True).stdout
     assert str(tmp_path) not in first.read_bytes().decode("latin-1") and ".srpm-" not in spec

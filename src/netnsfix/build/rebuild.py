@@ -28,7 +28,13 @@ from netnsfix.errors import BuildError, EngineError, ManifestError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest, reusable
 from netnsfix.rpm.header import read_header
 from netnsfix.tools.engine import Bind, Container, Engine, Image
-from netnsfix.tools.rpmbuild import SOURCE_DATE_EPOCH_SINCE, reproducible_defines, reproducible_env, rpm_version
+from netnsfix.tools.rpmbuild import (
+    SOURCE_DATE_EPOCH_SINCE,
+    day_start,
+    reproducible_defines,
+    reproducible_env,
+    rpm_version,
+)
 from netnsfix.util.fsutil import atomic_copy, sha256_file
 
 LOG_NAME = "build.log"
@@ -150,7 +156,7 @@ def rebuild(
 class BuildSettings:
     """How a build is made reproducible (README, "Reproducible outputs")."""
 
-    epoch: int  # the SRPM's newest %changelog entry: file times are clamped to it
+    epoch: int  # 00:00 UTC of the SRPM's newest %changelog entry's day: the file times and build time
     source_date_epoch: bool  # the root's rpm (4.14+) also takes BUILDTIME from it
     rpm_version: tuple[int, ...] | None  # the root's rpm-build, when the image's package list says
 
@@ -163,7 +169,7 @@ class BuildSettings:
 
 def build_settings(srpm: Path, image: BuildImage) -> BuildSettings:
     header = read_header(srpm)
-    epoch = max(header.changelog_times, default=header.buildtime)
+    epoch = day_start(max(header.changelog_times, default=header.buildtime))
     version = rpm_version(image.packages)
     return BuildSettings(epoch, version is not None and version >= SOURCE_DATE_EPOCH_SINCE, version)
 

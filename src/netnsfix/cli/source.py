@@ -49,9 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     srpm.set_defaults(handler=_srpm)
 
     demo = subparsers.add_parser(
-        "demo-archive", help="make the demo archive (Fedora 18's source repositories' layout) in DIR"
+        "demo-archive",
+        help="make the whole demo archive (Fedora 18's layout: source and x86_64 repositories) in DIR",
+        description="Make the demo archive in DIR: the source repositories (the iproute SRPM) and the x86_64 "
+        "ones (a Debian 12 root repackaged as about 170 RPMs, debootstrapped once and cached), so that "
+        "'netnsfix image' and 'netnsfix build --mirror URL' run against it by hand. The x86_64 side needs root, "
+        "debootstrap and Debian's mirror the first time; --source-only skips it.",
     )
     demo.add_argument("dir", metavar="DIR", type=Path, help="the folder to write the archive into")
+    demo.add_argument(
+        "--source-only", action="store_true", help="only the source repositories (fast; enough for resolve/srpm)"
+    )
     demo.add_argument("--serve", action="store_true", help="serve DIR on 127.0.0.1 until Ctrl-C")
     port_argument(demo)
     demo.set_defaults(handler=_demo_archive)
@@ -164,12 +172,18 @@ def _demo_archive(args: argparse.Namespace) -> int:
     archive = build_demo_archive(args.dir)
     print(f"archive {archive.root}")
     print(f"srpm    {archive.repo}/{archive.location}  sha256 {archive.srpm_sha256}")
+    if not args.source_only:
+        from netnsfix.demo.binaries import build_demo_binary_repo
+
+        binaries = build_demo_binary_repo(args.dir)
+        print(f"x86_64  {binaries.repo} and {binaries.updates} ({len(binaries.packages)} packages)")
     if not args.serve:
         return 0
     server = make_server(archive.root, port=args.port)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     print(f"mirror  {url}")
-    print(f"use     netnsfix resolve --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
+    use = "resolve" if args.source_only else "build"
+    print(f"use     netnsfix {use} --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()

@@ -4,7 +4,7 @@ Two RPMs are the same build when their payloads are byte-identical and their
 main headers agree; the signature header (digests of the header, signatures)
 follows from those and is not compared. The differences are reported the way
 a packager looks for them: the payload's sha256, each file (digest, mode,
-owner, group, mtime, size, link target, flags), the requires and provides, the
+owner, group, mtime, size, link target, flags, inode), the requires and provides, the
 scriptlets, and every other header tag by name.
 """
 
@@ -25,7 +25,7 @@ SCRIPTLET_TAGS = frozenset(
     | {"PREINPROG", "POSTINPROG", "PREUNPROG", "POSTUNPROG", "PRETRANSPROG", "POSTTRANSPROG"}
     | {"TRIGGERSCRIPTS", "TRIGGERSCRIPTPROG"}
 )
-_FILE_FIELDS = ("digest", "mode", "user", "group", "mtime", "size", "linkto", "flags", "caps")
+_FILE_FIELDS = ("digest", "mode", "user", "group", "mtime", "size", "linkto", "flags", "caps", "inode")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from netnsfix.recipe import Recipe
 from netnsfix.source.obtain import obtain_source
 from netnsfix.source.patching import HunkCheck, PatchReport, check_patch, source_tree
 from netnsfix.source.specedit import SpecChange, add_patch, source0
-from netnsfix.tools.rpmbuild import run_rpmbuild
+from netnsfix.tools.rpmbuild import day_start, run_rpmbuild
 from netnsfix.util.fsutil import atomic_copy
 
 
@@ -51,9 +51,15 @@ def dist_of(built_release: str, spec_release: str) -> str:
 
 
 def build_epoch(day: datetime.date, changelog_times: Sequence[int] = ()) -> int:
-    """The build's time, from the inputs: the newest %changelog entry, as rpm dates it (noon UTC)."""
-    noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
-    return max(int(noon.timestamp()), *changelog_times)
+    """The build's time, from the inputs: the start (00:00 UTC) of the newest %changelog entry's day.
+
+    rpm dates an entry at noon; the start of that day is used instead so that the
+    time is never later than a build made that day (the lock's day): rpm 4.18
+    clamps only the file times later than SOURCE_DATE_EPOCH, so a time in the
+    future would leave the files it makes itself (build-id links, %doc) unclamped.
+    """
+    midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC)
+    return day_start(max(int(midnight.timestamp()), *changelog_times))
 
 
 def build_patched_srpm(

@@ -24,13 +24,15 @@ SOURCE_DATE_EPOCH_SINCE = (4, 14)
 
 def clamped_install_post(epoch: int) -> str:
     """rpm's own %__spec_install_post (the same from 4.10 to 4.18), then every file in the build
-    root stamped no later than ``epoch``: rpm 4.10 cannot clamp mtimes itself. Lines are joined
-    with backslash-newline, which is how --define takes a body of several lines."""
+    root stamped with ``epoch``: rpm 4.10 cannot clamp mtimes itself. Every file, not only those
+    newer than ``epoch``: the build's clock may be behind it (the lock's day at noon is later than
+    a build that morning), and a file's time must not depend on when it was built. Lines are
+    joined with backslash-newline, which is how --define takes a body of several lines."""
     lines = (
         "%{?__debug_package:%{__debug_install_post}}",
         "%{__arch_install_post}",
         "%{__os_install_post}",
-        f'find "$RPM_BUILD_ROOT" -newermt @{epoch} -print0 | xargs -0r touch -h -d @{epoch}',
+        f'find "$RPM_BUILD_ROOT" -print0 | xargs -0r touch -h -d @{epoch}',
         "%{nil}",
     )
     return "\\\n".join(lines)
@@ -58,6 +60,11 @@ def reproducible_env(epoch: int) -> dict[str, str]:
     rpm turns each %changelog date into a time at noon in the local time zone,
     so the time zone is fixed too."""
     return {"SOURCE_DATE_EPOCH": str(epoch), "TZ": "UTC", "LC_ALL": "C"}
+
+
+def day_start(timestamp: int) -> int:
+    """00:00 UTC of the day ``timestamp`` falls on: a %changelog entry's day, as the build's time."""
+    return timestamp - timestamp % 86400
 
 
 def rpm_version(nevras: Sequence[str]) -> tuple[int, ...] | None:
