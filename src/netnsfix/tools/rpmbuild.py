@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -112,7 +113,12 @@ def run_rpmbuild(
         folders = {"_builddir": f"{topdir}/BUILD", "_buildrootdir": f"{topdir}/BUILDROOT"}
         defines = {**reproducible_defines(epoch, True), **folders, **(defines or {})}
         env = {**os.environ, **reproducible_env(epoch)}
-    return rpmbuild([mode, *args], spec, defines or {}, env=env, cwd=cwd, what=f"rpmbuild {mode} {spec.name}")
+    # rpm records each file's owner by name: as another user than root, fakeroot makes it root
+    # (as every build root's files are), so the SRPM does not depend on who made it
+    wrapper = ["fakeroot"] if epoch is not None and os.geteuid() != 0 and shutil.which("fakeroot") else []
+    return rpmbuild(
+        [mode, *args], spec, defines or {}, env=env, cwd=cwd, what=f"rpmbuild {mode} {spec.name}", wrapper=wrapper
+    )
 
 
 def rpmbuild(
@@ -124,9 +130,10 @@ def rpmbuild(
     cwd: Path | None = None,
     check: bool = True,
     what: str | None = None,
+    wrapper: Sequence[str] = (),
 ) -> CommandResult:
     """``rpmbuild OPTIONS --define 'KEY VALUE'... SPEC``: every rpmbuild netnsfix runs goes through here."""
-    argv = ["rpmbuild", *options]
+    argv = [*wrapper, "rpmbuild", *options]
     for key, value in defines.items():
         argv += ["--define", f"{key} {value}"]
     argv.append(os.fspath(spec))
