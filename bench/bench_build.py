@@ -5,9 +5,16 @@
    same image (target: ratio <= 1.10);
 2. the no-op `netnsfix build` (target: < 0.5 s, no container started);
 3. making the build root image from cached packages (payloads decompressed before, and not) against a plain
-   `tar -c | docker import -` of the same files (target: ratio <= 1.5).
+   `tar -c | docker import -` of the same files (target: ratio <= 1.5);
+4. `netnsfix build --check-reproducible` against one `netnsfix build --force` (target: ratio <= 2.2).
 
-Run as root with a Docker engine: .venv/bin/python bench/bench_build.py [--rounds N]
+The fixed cost (interpreter, imports, repodata, manifest: what the no-op build
+costs) is reported apart from the overhead inside the build.
+
+Run as root with a Docker engine:
+    .venv/bin/python bench/bench_build.py [--rounds N] [--srpm FILE | --slow N] [--skip-image]
+--srpm measures any SRPM (its BuildRequires must be in the demo archive); --slow N uses the
+fixture SRPM with N generated C files compiled in %build (160: a build of about 4-5 s).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from netnsfix.demo.binaries import build_demo_binary_repo
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 
-NETNSFIX = [str(ROOT / ".venv" / "bin" / "netnsfix")]
+NETNSFIX = [sys.executable, "-m", "netnsfix"]  # the interpreter running this bench, with its path
 
 
 def timed(command: list[str], **kwargs) -> float:
@@ -47,9 +54,12 @@ def timed(command: list[str], **kwargs) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--srpm", type=Path, help="the SRPM to build (default: the tests' fixture SRPM)")
+    parser.add_argument("--slow", type=int, default=0, metavar="N", help="fixture SRPM compiling N generated files")
+    parser.add_argument("--skip-image", action="store_true", help="leave out 3. (the image from cached packages)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="netnsfix-bench-"))
-    srpm = make_patched_srpm(work / "srpm")
+    srpm = args.srpm.resolve() if args.srpm else make_patched_srpm(work / "srpm", slow_build=args.slow)
     repo = build_demo_binary_repo(work / "archive")
     client = connect()
     with serving(repo.root) as served:
@@ -57,6 +67,12 @@ def main() -> int:
         subprocess.run([*NETNSFIX, "image", "--mirror", mirror, "--srpm", str(srpm)], check=True, capture_output=True)
         out = work / "out"
         build = [*NETNSFIX, "build", "--mirror", mirror, "--srpm", str(srpm), "--out", str(out)]
+        python = [sys.executable]
+        interpreter = [timed([*python, "-c", "pass"]) for _ in range(args.rounds)]
+        imports = [
+            timed([*python, "-c", "import netnsfix.cli.build, netnsfix.pipeline, netnsfix.build.rebuild"])
+            for _ in range(args.rounds)
+        ]
         subprocess.run(build, check=True, capture_output=True)
         fetcher = Fetcher()
         closure = build_root_closure(
@@ -80,9 +96,23 @@ def main() -> int:
             )  # fmt: skip
         # 2. the no-op (the engine is unreachable on purpose: it must not be needed).
         noop = [
-            timed(build, env={"DOCKER_HOST": "unix:///nonexistent.sock", "PATH": "/usr/bin:/bin"})
+            timed(
+                build,
+                env={
+                    "DOCKER_HOST": "unix:///nonexistent.sock",
+                    "PATH": "/usr/bin:/bin",
+                    **{k: v for k, v in os.environ.items() if k == "PYTHONPATH"},
+                },
+            )
             for _ in range(args.rounds)
         ]
+
+        # 4. --check-reproducible against one forced build.
+        checked = [timed([*build, "--check-reproducible"]) for _ in range(args.rounds)]
+        if args.skip_image:
+            _report(args, closure, ours, plain, library, noop, checked, interpreter, imports)
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+            return 0
 
         # 3. image from cached packages vs tar | docker import of the same files.
         rpms = fetch_packages(closure.packages, fetcher)
@@ -111,10 +141,21 @@ def main() -> int:
             imported.append(time.monotonic() - started)
             client.remove_image_quietly(result.stdout.strip())
     subprocess.run(["rm", "-rf", str(work)], check=False)
+    _report(args, closure, ours, plain, library, noop, checked, interpreter, imports)
+    print(
+        f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio "
+        f"{med(made) / med(imported):.3f} (target <= 1.5)"
+    )
+    print(f"        same, payloads not yet decompressed {med(cold):.2f} s  ratio {med(cold) / med(imported):.3f}")
+    print(f"        all: image {made} cold {cold} import {imported}")
+    return 0
 
-    def med(values: list[float]) -> float:
-        return statistics.median(values)
 
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def _report(args, closure, ours, plain, library, noop, checked, interpreter, imports) -> None:
     print(
         f"packages in the build root: {len(closure.packages)}; load average now {os.getloadavg()[0]:.2f} on "
         f"{os.cpu_count()} cores"
@@ -129,15 +170,23 @@ def main() -> int:
     )
     print(f"no-op:  netnsfix build {med(noop):.3f} s (target < 0.5 s; engine unreachable, so no container)")
     print(
-        f"image:  from cached packages {med(made):.2f} s  vs  tar | docker import {med(imported):.2f} s  ratio "
-        f"{med(made) / med(imported):.3f} (target <= 1.5)"
+        f"fixed cost: {med(noop):.3f} s a run (the no-op: interpreter {med(interpreter):.3f} s, + imports "
+        f"{med(imports) - med(interpreter):.3f} s, + repodata and manifests {med(noop) - med(imports):.3f} s; "
+        "target <= 0.25 s)"
     )
-    print(f"        same, payloads not yet decompressed {med(cold):.2f} s  ratio {med(cold) / med(imported):.3f}")
+    overhead = med(ours) - med(plain)
     print(
-        f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} image {made} "
-        f"cold {cold} import {imported}"
+        f"        overhead of netnsfix build over plain rpmbuild: {overhead:.2f} s, of which fixed {med(noop):.2f} s, "
+        f"in the build {overhead - med(noop):.2f} s"
     )
-    return 0
+    print(
+        f"check:  netnsfix build --check-reproducible {med(checked):.2f} s  vs  one build {med(ours):.2f} s  ratio "
+        f"{med(checked) / med(ours):.3f} (target <= 2.2)"
+    )
+    print(
+        f"rounds: {args.rounds}; all: build {ours} library {library} plain {plain} noop {noop} check {checked} "
+        f"interpreter {interpreter} imports {imports}"
+    )
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from netnsfix.archive.fetch import Cache, Fetcher
+from netnsfix.errors import ManifestError
 from netnsfix.manifest import read_manifest
-from netnsfix.pipeline import OutputLayout, run_pipeline
+from netnsfix.pipeline import OutputLayout, build_folder_hint, run_pipeline
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 from netnsfix.util.timing import StageTimer
@@ -24,6 +25,42 @@ def test_the_layout_names_each_stages_folder() -> None:
     assert layout.srpm("iproute-3.6.0-fc18") == Path("/w/out/iproute-3.6.0-fc18/srpm")
     assert layout.build("iproute-3.6.0-fc18") == Path("/w/out/iproute-3.6.0-fc18/build")
     assert OutputLayout().build("r") == Path("out/r/build")
+
+
+def test_an_out_root_that_is_a_stages_or_recipes_folder_is_refused(tmp_path: Path) -> None:
+    """Writing under it would nest a second tree (out/R/build/R/build): refused before anything is written."""
+    root = tmp_path / "out"
+    (root / "r" / "build").mkdir(parents=True)
+    (root / "r" / "build" / "manifest.json").write_text("{}")
+    OutputLayout(root).check()  # the root itself: fine
+    for nested in (root / "r" / "build", root / "r"):
+        with pytest.raises(ManifestError, match="--out takes the output root"):
+            OutputLayout(nested).check()
+
+
+def test_publish_is_told_which_build_folder_it_wants(tmp_path: Path) -> None:
+    root = tmp_path / "out"
+    for stage in ("srpm", "build"):
+        (root / "r" / stage).mkdir(parents=True)
+        (root / "r" / stage / "manifest.json").write_text("{}")
+    wanted = str(root / "r" / "build")
+    for given in (root, root / "r", root / "r" / "srpm"):
+        hint = build_folder_hint(given)
+        assert hint is not None and hint.startswith(f"{given}: ") and hint.endswith(wanted)
+    assert build_folder_hint(root / "r" / "build") is None
+    assert build_folder_hint(tmp_path / "elsewhere") is None  # nothing to say: publish's own error
+
+
+def test_recipe_is_positional_or_an_option() -> None:
+    from netnsfix.cli import build_parser
+
+    for command in ("resolve", "fetch", "srpm", "image", "build", "demo"):
+        parser = build_parser(command)
+        assert parser.parse_args([command, "x"]).recipe == "x"
+        assert parser.parse_args([command, "--recipe", "x"]).recipe == "x"
+        assert parser.parse_args([command]).recipe is None
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "x", "--recipe", "y"])
 
 
 @pytest.fixture(scope="module")

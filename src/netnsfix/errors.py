@@ -30,6 +30,18 @@ class ResolveError(NetnsfixError):
     """The package asked for (or one of its requirements) is not in the repositories."""
 
 
+class UnmetRequirements(ResolveError):
+    """Several requirements nothing provides: a heading, then one line each (as ``dnf builddep`` lists them)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(*lines)
+        self.lines = tuple(" ".join(line.split("\n")) for line in lines)
+
+    def __str__(self) -> str:
+        count = f"{len(self.lines)} requirements" if len(self.lines) > 1 else "a requirement"
+        return f"{count} cannot be met:" + "".join(f"\n  {line}" for line in self.lines)
+
+
 class FetchError(NetnsfixError):
     """A download failed: HTTP error, truncated body, or every mirror failed."""
 

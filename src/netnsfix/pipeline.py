@@ -23,6 +23,10 @@ from netnsfix.build.depsolve import Closure
 from netnsfix.build.image import BuildImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
+from netnsfix.build.reproduce import ReproCheck
+from netnsfix.build.reproduce import check_reproducible as check_reproducible_build
+from netnsfix.errors import ManifestError
+from netnsfix.manifest import MANIFEST_NAME
 from netnsfix.recipe import Recipe
 from netnsfix.tools.engine import connect
 from netnsfix.util.timing import Span, StageTimer
@@ -46,6 +50,35 @@ class OutputLayout:
     def build(self, recipe: str) -> Path:
         return self.root / recipe / "build"
 
+    def check(self) -> None:
+        """Refuse a root that is itself a stage's folder: writing under it would nest a second tree."""
+        for folder in (self.root, self.root.parent):
+            if (folder / MANIFEST_NAME).is_file():
+                raise ManifestError(
+                    f"{self.root}: is inside a stage's output folder ({folder / MANIFEST_NAME}); --out takes the "
+                    f"output root, the folder that holds RECIPE/srpm and RECIPE/build"
+                )
+        for stage in ("srpm", "build"):
+            if (self.root / stage / MANIFEST_NAME).is_file():
+                raise ManifestError(
+                    f"{self.root}: is a recipe's output folder (it holds {stage}/{MANIFEST_NAME}); --out takes the "
+                    f"output root above it, {self.root.parent}"
+                )
+
+
+def build_folder_hint(given: Path) -> str | None:
+    """When ``given`` is not a build folder but holds some (an output root, or a recipe's folder),
+    or is the srpm stage's folder, which one publish wants; None when there is nothing to say."""
+    if (given / MANIFEST_NAME).is_file():
+        if given.name == "srpm" and (given.parent / "build" / MANIFEST_NAME).is_file():
+            return f"{given}: is the srpm stage's folder; publish takes the build folder {given.parent / 'build'}"
+        return None
+    found = sorted({*given.glob(f"build/{MANIFEST_NAME}"), *given.glob(f"*/build/{MANIFEST_NAME}")})
+    if not found:
+        return None
+    wanted = " or ".join(str(m.parent) for m in found)
+    return f"{given}: not a build folder; publish takes DIR/RECIPE/build: {wanted}"
+
 
 @dataclass(frozen=True)
 class SourceRpm:
@@ -62,6 +95,7 @@ class PipelineResult:
     image: BuildImage  # id is empty when the outputs were current and the engine was not asked
     build: BuildResult
     stages: tuple[Span, ...]
+    repro: ReproCheck | None = None  # the second build's comparison, when asked for
 
 
 def source_rpm(
@@ -81,6 +115,7 @@ def source_rpm(
     """
     if given is not None:
         return SourceRpm(given, None)
+    layout.check()
     from netnsfix.source.srpm import build_patched_srpm
 
     made = build_patched_srpm(
@@ -103,33 +138,41 @@ def run_pipeline(
     lock_path: Path | None = None,
     srpm: Path | None = None,
     image: str | None = None,
-    out: Path | None = None,
     force: bool = False,
     engine: EngineFactory = connect,
     timer: StageTimer | None = None,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
     gpgcheck: GpgCheck | None = None,
+    check_reproducible: bool = False,
 ) -> PipelineResult:
     """Stages "srpm", "build root" and "build" for ``recipe``, each timed by ``timer``.
 
     ``srpm``: build this SRPM instead of the srpm stage's. ``image``: build in
-    this image (a tag or id) instead of the recipe's build root. ``out``: the
-    build folder (default ``layout.build(recipe)``). ``engine`` is called only
+    this image (a tag or id) instead of the recipe's build root; the build
+    folder is ``layout.build(recipe)``. ``engine`` is called only
     when something has to run in it; ``force`` rebuilds even when the outputs
     are current. ``notify`` hears the build root's progress, ``log_sink``
     rpmbuild's log. ``gpgcheck``: the keys the archive's packages must be
     signed with (default: the recipe's; ``GpgCheck.off()`` for ``--no-gpgcheck``).
+    ``check_reproducible`` builds (even when current) and then builds again in
+    another container and compares the RPMs (stage "second build").
     """
     timer = timer or StageTimer()
     gpgcheck = gpgcheck or GpgCheck.of_recipe(recipe)
-    out = out or layout.build(recipe.name)
+    force = force or check_reproducible
+    layout.check()
+    out = layout.build(recipe.name)
     with timer.stage("srpm") as detail:
         source = source_rpm(
             recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm, gpgcheck=gpgcheck
         )
         made = source.made
-        detail.append(f"{made.resolved.nevra} -> {made.srpm.name}" if made else f"given {source.path}")
+        detail.append(
+            f"{made.resolved.nevra} -> {made.srpm.name}{' (up to date)' if made.reused else ''}"
+            if made
+            else f"given {source.path}"
+        )
     closure = current = None
     client: Any = None
 
@@ -156,4 +199,9 @@ def run_pipeline(
             source.path, target, out, connected, log_sink, force=force or checked, recipe=recipe.name
         )
         detail.append(", ".join(p.name for p in build.rpms) + (" (up to date)" if build.reused else ""))
-    return PipelineResult(srpm=source, closure=closure, image=target, build=build, stages=timer.spans)
+    repro = None
+    if check_reproducible:
+        with timer.stage("second build") as detail:
+            repro = check_reproducible_build(build, target, connected, log_sink)
+            detail.append(f"{len(repro.differences)} differences, {len(repro.unexpected)} not allowed")
+    return PipelineResult(srpm=source, closure=closure, image=target, build=build, stages=timer.spans, repro=repro)

@@ -13,11 +13,12 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
 from rpmrepo import Spec, build_rpm
-from srpmfixture import make_patched_srpm
+from srpmfixture import F18_IPROUTE_BUILDREQUIRES, make_patched_srpm
 
 from netnsfix.cli import main
 from netnsfix.manifest import read_manifest
@@ -27,6 +28,7 @@ from netnsfix.util.httpserve import serving
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 DEAD_ENGINE = "unix:///nonexistent/netnsfix-test/docker.sock"
+RECIPE = "iproute-3.6.0-fc18"  # the default recipe: the build folder's name under --out
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +117,9 @@ def test_second_image_reuses(archive, srpms, image):
 
 def test_build_rebuilds_the_patched_srpm_network_off(archive, srpms, image, tmp_path, docker_client, need_root):
     url, _ = archive
-    out = tmp_path / "out"
-    code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+    root = tmp_path / "out"
+    out = root / RECIPE / "build"  # --out names the output root: the build stage writes ROOT/RECIPE/build
+    code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(root)])
     assert code == 0, err + (out / "build.log").read_text() if (out / "build.log").exists() else err
     binary = out / "iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"
     assert binary.is_file() and str(binary) in stdout
@@ -152,21 +155,21 @@ def test_build_rebuilds_the_patched_srpm_network_off(archive, srpms, image, tmp_
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOCKER_HOST", DEAD_ENGINE)
         started = time.monotonic()
-        code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+        code, stdout, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(root)])
         assert code == 0 and "up to date" in err, err
         assert time.monotonic() - started < 5  # generous: bench/bench_build.py measures it
     # A changed output is noticed.
     binary.write_bytes(binary.read_bytes() + b"x")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DOCKER_HOST", DEAD_ENGINE)
-        code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(out)])
+        code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["good"]), "--out", str(root)])
         assert code != 0 and "not answering" in err
 
 
 def test_broken_spec_fails_keeps_log_leaves_no_container(archive, srpms, image, tmp_path, docker_client):
     url, _ = archive
-    out = tmp_path / "out"
-    code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["broken"]), "--out", str(out)])
+    out = tmp_path / "out" / RECIPE / "build"
+    code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpms["broken"]), "--out", str(tmp_path / "out")])
     assert code != 0
     assert "failed (exit 1)" in err and str(out / "build.log") in err
     assert "this build fails on purpose" in (out / "build.log").read_text()
@@ -175,8 +178,10 @@ def test_broken_spec_fails_keeps_log_leaves_no_container(archive, srpms, image, 
 
 
 def test_build_with_an_explicit_image(srpms, image, tmp_path, docker_client):
-    out = tmp_path / "out"
-    code, _stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    out = tmp_path / "out" / RECIPE / "build"
+    code, _stdout, err = _cli(
+        ["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(tmp_path / "out")]
+    )
     assert code == 0, err
     assert json.loads((out / "manifest.json").read_text())["extra"]["image_id"] == image["id"]
 
@@ -312,8 +317,151 @@ def test_the_source_pipelines_srpm_rebuilds(archive, image, tmp_path, docker_cli
 def test_build_through_archives_for_an_engine_elsewhere(srpms, image, tmp_path, docker_client, monkeypatch):
     """DOCKER_HOST=tcp://...: the SRPM goes in and the RPMs come out as tar archives, not mounts."""
     monkeypatch.setattr(Engine, "local", property(lambda self: False))
-    out = tmp_path / "out"
-    code, _stdout, err = _cli(["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(out)])
+    out = tmp_path / "out" / RECIPE / "build"
+    code, _stdout, err = _cli(
+        ["build", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(tmp_path / "out")]
+    )
     assert code == 0, err
     assert [p.name for p in out.glob("*.x86_64.rpm")] == ["iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"]
     assert not list(out.glob(".rpms-*"))
+
+
+# -- issue 11: reproducible outputs, one output layout, every missing requirement at once -----
+
+
+def _payload_digests(folder) -> dict[str, str]:
+    from netnsfix.rpm.compare import payload_sha256
+
+    return {p.name: payload_sha256(p) for p in sorted(folder.glob("*.rpm"))}
+
+
+def test_two_builds_on_other_hosts_folders_time_zones_and_caches_are_identical(archive, image, tmp_path):
+    """The whole pipeline twice (srpm stage included), as two users on two machines would run it:
+    another working folder, TZ, cache and output root, later: the same SRPM and the same RPMs."""
+    from netnsfix.demo.archive import build_demo_archive
+
+    url, repo = archive
+    build_demo_archive(repo.root)
+    lock = tmp_path / "recipe.lock.json"
+    folders = []
+    for run, tz in enumerate(("UTC", "America/St_Johns")):
+        where = tmp_path / f"machine{run}"
+        where.mkdir()
+        env = {**os.environ, "TZ": tz, "NETNSFIX_CACHE": str(where / "cache"), "HOME": str(where)}
+        argv = [sys.executable, "-m", "netnsfix", "build", "--mirror", url, "--lock", str(lock), "--out", "results"]
+        result = subprocess.run(argv, cwd=where, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        folders.append(where / "results" / RECIPE)
+        time.sleep(1.1)
+    first, second = folders
+    srpms = [next((f / "srpm").glob("*.src.rpm")) for f in folders]
+    assert srpms[0].read_bytes() == srpms[1].read_bytes()
+    assert _payload_digests(first / "build") == _payload_digests(second / "build")
+    # Debian's rpm 4.18 in the demo root takes BUILDTIME from SOURCE_DATE_EPOCH: the RPMs are identical whole.
+    for rpm in (first / "build").glob("*.x86_64.rpm"):
+        assert rpm.read_bytes() == (second / "build" / rpm.name).read_bytes()
+    assert "network none" in (first / "build" / "build.log").read_text()
+
+
+def test_check_reproducible_passes_on_the_demo_package(srpms, image, tmp_path):
+    code, stdout, err = _cli(
+        ["build", "--check-reproducible", "--image", image["tag"], "--srpm", str(srpms["good"]), "--out", str(tmp_path)]
+    )
+    assert code == 0, err + stdout
+    assert "reproducible: the RPMs of both builds are the same" in stdout
+    assert "rpm 4.18" in stdout and "may differ: nothing" in stdout
+    assert "second build:" in err
+    # the second build's scratch folder is gone; the first build's outputs are the build folder's
+    assert sorted(p.name for p in (tmp_path / RECIPE).iterdir()) == ["build"]
+    assert (tmp_path / RECIPE / "build" / "manifest.json").is_file()
+
+
+def test_check_reproducible_fails_naming_the_file_and_field(image, tmp_path):
+    dated = make_patched_srpm(tmp_path / "dated", dated=True)
+    out = tmp_path / "out"
+    code, stdout, err = _cli(
+        ["build", "--check-reproducible", "--image", image["tag"], "--srpm", str(dated), "--out", str(out)]
+    )
+    assert code == 1, err
+    assert "NOT reproducible" in stdout
+    rows = [line for line in stdout.splitlines() if line.startswith("iproute-3.6.0-")]
+    fields = {line.split()[1:3][0] + " " + line.split()[2] for line in rows}
+    assert "payload sha256" in fields
+    assert "file /usr/share/iproute-demo/built-at" in {" ".join(line.split()[1:3]) for line in rows}
+    assert any(line.split()[1:4] == ["file", "/usr/share/iproute-demo/built-at", "digest"] for line in rows)
+
+
+def test_nine_missing_build_requires_are_all_named_and_nothing_is_made(archive, tmp_path, docker_client):
+    url, _ = archive
+    srpm = make_patched_srpm(tmp_path / "needy", build_requires=F18_IPROUTE_BUILDREQUIRES)
+    before = {i.id for i in docker_client.images.list()}
+    out = tmp_path / "out"
+    code, _, err = _cli(["build", "--mirror", url, "--srpm", str(srpm), "--out", str(out)])
+    assert code != 0
+    lines = err.splitlines()
+    assert "netnsfix: error: 9 requirements cannot be met:" in lines
+    for name in F18_IPROUTE_BUILDREQUIRES:
+        assert any(f"nothing provides '{name}' needed by BuildRequires of {srpm.name}" in line for line in lines), name
+    assert {i.id for i in docker_client.images.list()} == before  # no image made
+    assert not out.exists() or not list(out.rglob("*.rpm"))
+
+
+def test_srpm_build_publish_share_one_output_root(archive, image, tmp_path, monkeypatch):
+    """srpm --out X, build --out X, publish X/RECIPE/build: nothing overwritten, nothing nested."""
+    from netnsfix.demo.archive import build_demo_archive
+
+    url, repo = archive
+    build_demo_archive(repo.root)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    lock = ["--mirror", url, "--lock", str(tmp_path / "recipe.lock.json")]
+    root = tmp_path / "out"
+    assert _cli(["srpm", *lock, "--out", str(root)])[0] == 0
+    srpm_folder = root / RECIPE / "srpm"
+    srpm_state = {p.name: p.read_bytes() for p in srpm_folder.iterdir()}
+    code, _, err = _cli(["build", "--recipe", RECIPE, *lock, "--out", str(root)])
+    assert code == 0, err
+    assert "srpm: iproute-3.6.0-2.fc18.src -> " in err and "(up to date)" in err  # it kept its own SRPM
+    assert {p.name: p.read_bytes() for p in srpm_folder.iterdir()} == srpm_state
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()) == [
+        RECIPE,
+        f"{RECIPE}/build",
+        f"{RECIPE}/srpm",
+    ]
+    build_state = {p.name: p.read_bytes() for p in (root / RECIPE / "build").iterdir()}
+    # From another folder, with the same root: nothing changes.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = _cli(["build", *lock, "--out", str(root)])
+    assert code == 0 and "up to date:" in err, err
+    assert {p.name: p.read_bytes() for p in (root / RECIPE / "build").iterdir()} == build_state
+    assert not list(elsewhere.iterdir())
+    # publish wants the build folder, and says so when given the root or the recipe's folder.
+    for wrong in (root, root / RECIPE, root / RECIPE / "srpm"):
+        code, _, err = _cli(["publish", str(wrong), "--repo", str(tmp_path / "repo")])
+        assert code != 0 and str(root / RECIPE / "build") in err, err
+    code, stdout, err = _cli(["publish", str(root / RECIPE / "build"), "--repo", str(tmp_path / "repo")])
+    assert code == 0, err
+    # A forced rebuild makes the same RPMs: publishing it again is a no-op, without --replace.
+    code, _, err = _cli(["build", *lock, "--out", str(root), "--force"])
+    assert code == 0, err
+    code, stdout, err = _cli(["publish", str(root / RECIPE / "build"), "--repo", str(tmp_path / "repo")])
+    assert code == 0, err
+    assert "nothing changed" in stdout and "added" not in stdout
+    # --out naming a stage's folder would nest a second tree: refused.
+    code, _, err = _cli(["build", *lock, "--out", str(root / RECIPE / "build")])
+    assert code != 0 and "--out takes the output root" in err
+
+
+def test_demo_archive_makes_the_binary_side_too_so_image_runs_against_it(srpms, image, tmp_path):
+    """`netnsfix demo-archive DIR`, served, is all `netnsfix image` needs (README's build section by hand)."""
+    dest = tmp_path / "archive"
+    code, stdout, err = _cli(["demo-archive", str(dest)])
+    assert code == 0, err
+    assert "x86_64  " in stdout and (dest / "releases/18/Everything/x86_64/os/repodata/repomd.xml").is_file()
+    assert (dest / "updates/18/SRPMS/repodata/repomd.xml").is_file()
+    with serving(dest) as served:
+        code, stdout, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
+    assert code == 0, err
+    assert stdout.split()[:2] == [image["tag"], image["id"]]  # the same build root as the tests' archive

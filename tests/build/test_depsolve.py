@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rpmrepo import Spec, make_repo
+from srpmfixture import F18_IPROUTE_BUILDREQUIRES
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.archive.repodata import Dependency, load_repo
@@ -143,3 +144,27 @@ def test_version_mismatch_says_what_is_there(repos):
 def test_unknown_base_package(repos):
     with pytest.raises(ResolveError, match="nothing provides 'no-such-thing' needed by base set"):
         solve(repos, ["no-such-thing"])
+
+
+def test_every_missing_build_requirement_is_named_at_once(repos):
+    extra = [Dependency(name) for name in F18_IPROUTE_BUILDREQUIRES]
+    with pytest.raises(ResolveError) as caught:
+        solve(repos, ["bash", "broken"], extra, "BuildRequires of iproute-3.6.0-2.fc18.src.rpm")
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "10 requirements cannot be met:"
+    for name in F18_IPROUTE_BUILDREQUIRES:
+        # direct: no chain, the SRPM needs it itself
+        assert f"  nothing provides '{name}' needed by BuildRequires of iproute-3.6.0-2.fc18.src.rpm" in lines
+    # indirect, from the base set: the chain says how it came to be needed
+    assert any(
+        "libmissing.so.1()(64bit)" in line and "chain: base set -> broken-1.0-1.fc18.noarch" in line for line in lines
+    )
+    assert len(lines) == 11
+
+
+def test_every_missing_base_package_is_named_at_once(repos):
+    with pytest.raises(ResolveError) as caught:
+        solve(repos, ["no-such-thing", "nor-this", "bash"])
+    text = str(caught.value)
+    assert "2 requirements cannot be met" in text
+    assert "'no-such-thing' needed by base set" in text and "'nor-this' needed by base set" in text

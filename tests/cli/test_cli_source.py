@@ -137,7 +137,7 @@ def test_bad_mirror_and_missing_recipe_are_one_line_errors(capsys, tmp_path: Pat
 
 def test_demo_archive_makes_it(capsys, tmp_path: Path, netnsfix_cache: Path, need_tool) -> None:
     need_tool("rpmbuild", "createrepo_c")
-    code, out, _ = run(capsys, "demo-archive", str(tmp_path / "archive"))
+    code, out, _ = run(capsys, "demo-archive", str(tmp_path / "archive"), "--source-only")
     assert code == 0
     assert f"archive {(tmp_path / 'archive').resolve()}\n" in out
     assert "srpm    updates/18/SRPMS/iproute-3.6.0-2.fc18.src.rpm  sha256 " in out
@@ -150,7 +150,7 @@ def test_demo_archive_serves_until_interrupted(tmp_path: Path, need_tool, signum
     need_tool("rpmbuild", "createrepo_c")
     env = {**os.environ, "NETNSFIX_CACHE": str(tmp_path / "cache")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "netnsfix", "demo-archive", str(tmp_path / "archive"), "--serve"],
+        [sys.executable, "-m", "netnsfix", "demo-archive", str(tmp_path / "archive"), "--source-only", "--serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -143,3 +143,34 @@ def test_same_inputs_keep_the_srpm_and_a_changed_patch_makes_a_new_one(
     third = build_patched_srpm(changed, fetcher, tmp_path / "out", day=DAY, **kwargs)
     assert not third.reused
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([third.srpm.name, "manifest.json"])
+
+
+def test_the_srpm_is_byte_identical_from_another_folder_time_zone_cache_and_clock(
+    demo_mirror: str, tmp_path: Path, project_root: Path
+) -> None:
+    """Same recipe and lock: the same SRPM, whatever the folder, TZ, cache, output path and clock."""
+    import os
+    import sys
+    import time
+
+    lock = tmp_path / "lock.json"
+    made = []
+    for run, tz in enumerate(("UTC", "Pacific/Auckland")):
+        where = tmp_path / f"run{run}"
+        where.mkdir()
+        env = {**os.environ, "TZ": tz, "NETNSFIX_CACHE": str(where / "cache")}
+        argv = [sys.executable, "-m", "netnsfix", "srpm", "--mirror", demo_mirror, "--lock", str(lock)]
+        result = subprocess.run([*argv, "--out", str(where / "o")], cwd=where, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        made.append(next((where / "o" / "iproute-3.6.0-fc18" / "srpm").glob("*.src.rpm")))
+        time.sleep(1.1)  # a later clock for the second run
+    first, second = made
+    assert first.read_bytes() == second.read_bytes()
+    query = ["rpm", "-qp", "--qf", "%{BUILDHOST} %{BUILDTIME}\n", str(first)]
+    host, buildtime = subprocess.run(query, capture_output=True, text=True, check=True).stdout.split()
+    resolved_day = json.loads(lock.read_text())["resolved_at"][:10]
+    assert host == "netnsfix.build"
+    midnight = datetime.datetime.fromisoformat(resolved_day + "T00:00:00+00:00")
+    assert int(buildtime) == int(midnight.timestamp())  # the newest %changelog entry's day (the lock's)
+    spec = subprocess.run(["rpm", "-qp", "--qf", "%{SPEC}", str(first)], capture_output=True, text=True).stdout
+    assert str(tmp_path) not in first.read_bytes().decode("latin-1") and ".srpm-" not in spec

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,18 @@ def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise RecipeError(f"{path}: malformed lock: {error}") from None
     return rebase(_check(path, data, recipe), recipe, mirror)
+
+
+def locked_day(path: Path) -> date | None:
+    """The day the lock at ``path`` was resolved (None without a readable lock).
+
+    The patched spec's %changelog entry carries this date: taken from an input,
+    not the clock, so the same recipe and lock make the same SRPM on any day."""
+    try:
+        when = json.loads(path.read_text(encoding="utf-8"))["resolved_at"]
+        return datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(UTC).date()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def locked_srpm(

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import rpm
 
 from netnsfix.archive.repodata import Dependency, Package, RepoIndex
-from netnsfix.errors import ResolveError
+from netnsfix.errors import ResolveError, UnmetRequirements
 
 ARCHES = ("x86_64", "noarch")
 
@@ -236,13 +236,15 @@ def solve(
         reasons[pkg.nevra] = Reason(pkg.nevra, str(need.req), need.origin)
         pending.extend(_Need(d, pkg, pkg.nevra) for d in sorted(set(pkg.requires), key=str) if not ignored(d))
 
+    missing: list[_Need] = []  # every requirement nothing provides, reported together at the end
     while pending:
         ambiguous: list[tuple[_Need, list[Package]]] = []
         batch, pending[:] = list(pending), []
         for need in batch:
             found = pool.providers(need.req)
             if not found:
-                raise ResolveError(_unresolvable(need, pool, reasons))
+                missing.append(need)
+                continue
             if any(p.name in chosen and chosen[p.name].nevra == p.nevra for p in found):
                 continue
             if len(found) == 1:
@@ -257,6 +259,9 @@ def solve(
             need, found = ambiguous[0]
             take(choose(found, need.req, need.needed_by, chosen), need)
             pending.extend(n for n, _ in ambiguous[1:])
+    if missing:
+        lines = dict.fromkeys(_unresolvable(need, pool, reasons) for need in missing)  # once each, in order
+        raise UnmetRequirements(list(lines))
     _check_conflicts(chosen)
     ordered = tuple(sorted(chosen.values(), key=lambda p: (p.name, p.arch)))
     return Closure(ordered, tuple(reasons[p.nevra] for p in ordered))
@@ -278,8 +283,9 @@ def _unresolvable(need: _Need, pool: Pool, reasons: dict[str, Reason]) -> str:
     elif other_versions:
         have = ", ".join(p.nevra for p in other_versions)
         why = f" (only {have} provides that name, at another version)"
-    chain = " -> ".join(_chain(need.origin, reasons))
-    return f"nothing provides '{need.req}' needed by {need.origin}{why}; chain: {chain}"
+    chain = _chain(need.origin, reasons)
+    via = f"; chain: {' -> '.join(chain)}" if len(chain) > 1 else ""  # indirect: how the SRPM came to need it
+    return f"nothing provides '{need.req}' needed by {need.origin}{why}{via}"
 
 
 def _check_conflicts(chosen: dict[str, Package]) -> None:

@@ -26,7 +26,15 @@ from typing import Any
 from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage
 from netnsfix.errors import BuildError, EngineError, ManifestError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest, reusable
+from netnsfix.rpm.header import read_header
 from netnsfix.tools.engine import Bind, Container, Engine, Image
+from netnsfix.tools.rpmbuild import (
+    SOURCE_DATE_EPOCH_SINCE,
+    day_start,
+    reproducible_defines,
+    reproducible_env,
+    rpm_version,
+)
 from netnsfix.util.fsutil import atomic_copy, sha256_file
 
 LOG_NAME = "build.log"
@@ -34,6 +42,28 @@ STAGE = "build"
 
 LogSink = Callable[[str], None]
 EngineFactory = Callable[[], Engine]
+
+
+@dataclass(frozen=True)
+class BuildVariant:
+    """What may differ between two builds of one SRPM and must not show in the RPMs.
+
+    The first build runs as :data:`FIRST_BUILD`; ``--check-reproducible`` runs a
+    second as :data:`SECOND_BUILD` (another host name and time zone, later, into
+    another folder). rpmbuild itself always runs with TZ=UTC, since rpm dates
+    each %changelog entry at noon local time.
+    """
+
+    hostname: str
+    tz: str
+
+
+FIRST_BUILD = BuildVariant(hostname="netnsfix-build", tz="UTC")
+SECOND_BUILD = BuildVariant(hostname="netnsfix-check-second-build", tz="Pacific/Kiritimati")
+
+# The build container's command: a fixed umask (the engine's default is 022, a user's may be
+# anything), UTC, then rpmbuild with the arguments after it.
+_SHELL = 'umask 022 && export TZ=UTC LC_ALL=C && exec rpmbuild "$@"'
 
 
 @dataclass(frozen=True)
@@ -45,6 +75,7 @@ class BuildResult:
     image: str  # the image's tag (or reference) and id
     reused: bool  # True: nothing was built, the outputs were up to date
     seconds: float
+    settings: BuildSettings | None = None  # how it was made reproducible (None when reused)
 
 
 def rebuild(
@@ -57,6 +88,7 @@ def rebuild(
     force: bool = False,
     recipe: str = "",
     extra: dict[str, Any] | None = None,
+    variant: BuildVariant = FIRST_BUILD,
 ) -> BuildResult:
     """``rpmbuild --rebuild`` of ``srpm`` in a container of ``image``; outputs and manifest in ``out``.
 
@@ -82,7 +114,8 @@ def rebuild(
     out.mkdir(parents=True, exist_ok=True)
     _forget_previous(out)
     log_path = out / LOG_NAME
-    rpms = _run(client, image_id, srpm, out, log_path, log_sink)
+    settings = build_settings(srpm, image)
+    rpms = _run(client, image_id, srpm, out, log_path, log_sink, variant, settings)
     atomic_copy(srpm, out / srpm.name)
     outputs = (
         FileRecord.of(out / srpm.name, srpm.name, "srpm"),
@@ -97,7 +130,14 @@ def rebuild(
             FileRecord(path=image.tag, sha256=image.key or image_id, size=0, kind="image"),
         ),
         outputs=outputs,
-        extra={"image_id": image_id, "image_tag": image.tag, "build_root": list(image.packages), **(extra or {})},
+        extra={
+            "image_id": image_id,
+            "image_tag": image.tag,
+            "build_root": list(image.packages),
+            "build_time": settings.epoch,
+            "source_date_epoch": settings.source_date_epoch,
+            **(extra or {}),
+        },
     )
     manifest_path = manifest.write(out)
     return BuildResult(
@@ -108,7 +148,30 @@ def rebuild(
         image=f"{image.tag} {image_id}",
         reused=False,
         seconds=time.monotonic() - started,
+        settings=settings,
     )
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    """How a build is made reproducible (README, "Reproducible outputs")."""
+
+    epoch: int  # 00:00 UTC of the SRPM's newest %changelog entry's day: the file times and build time
+    source_date_epoch: bool  # the root's rpm (4.14+) also takes BUILDTIME from it
+    rpm_version: tuple[int, ...] | None  # the root's rpm-build, when the image's package list says
+
+    @property
+    def may_differ(self) -> frozenset[str]:
+        """Header tags two builds may still disagree on: rpm 4.10 stamps its clock in BUILDTIME
+        (and in COOKIE, which is "BUILDHOST BUILDTIME"); nothing else may differ."""
+        return frozenset() if self.source_date_epoch else frozenset({"BUILDTIME", "COOKIE"})
+
+
+def build_settings(srpm: Path, image: BuildImage) -> BuildSettings:
+    header = read_header(srpm)
+    epoch = day_start(max(header.changelog_times, default=header.buildtime))
+    version = rpm_version(image.packages)
+    return BuildSettings(epoch, version is not None and version >= SOURCE_DATE_EPOCH_SINCE, version)
 
 
 def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
@@ -188,26 +251,49 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode("utf-8", "replace")
 
 
-def _run(client: Engine, image_id: str, srpm: Path, out: Path, log_path: Path, log_sink: LogSink) -> list[Path]:
+def _run(
+    client: Engine,
+    image_id: str,
+    srpm: Path,
+    out: Path,
+    log_path: Path,
+    log_sink: LogSink,
+    variant: BuildVariant,
+    settings: BuildSettings,
+) -> list[Path]:
     """The build container's whole life. With a local engine the SRPM is mounted read-only and
     RPMS/ is a folder of ``out`` owned by the build user (no copying through the API); with an
     engine elsewhere both travel as tar archives."""
     inside = f"{BUILD_HOME}/{srpm.name}"
-    command = ["rpmbuild", "--rebuild", "--define", f"_topdir {BUILD_HOME}/build", inside]
+    arguments = ["--rebuild", "--define", f"_topdir {BUILD_HOME}/build"]
+    for key, value in reproducible_defines(settings.epoch, settings.source_date_epoch).items():
+        arguments += ["--define", f"{key} {value}"]
+    command = ["/bin/sh", "-c", _SHELL, "rpmbuild", *arguments, inside]
     name = f"netnsfix-build-{secrets.token_hex(4)}"
     results = _results_folder(out) if client.local else None
     binds = []
     if results is not None:
         binds = [Bind(str(srpm.resolve()), inside), Bind(str(results), f"{BUILD_HOME}/build/RPMS", read_only=False)]
     try:
-        environment = {"HOME": BUILD_HOME, "LANG": "C"}
+        environment = {"HOME": BUILD_HOME, "LANG": "C", **reproducible_env(settings.epoch), "TZ": variant.tz}
         with client.create(
-            image_id, command, name=name, user=BUILD_USER, working_dir=BUILD_HOME, environment=environment, binds=binds
+            image_id,
+            command,
+            name=name,
+            user=BUILD_USER,
+            working_dir=BUILD_HOME,
+            environment=environment,
+            binds=binds,
+            hostname=variant.hostname,
         ) as container:
             if results is None and not container.put_archive(BUILD_HOME, _srpm_tar(srpm)):
                 raise EngineError(f"Docker engine: cannot copy {srpm.name} into {name}")
             with open(log_path, "w", encoding="utf-8") as log_file:
-                header = f"netnsfix: {' '.join(command)} (image {image_id[:19]}, user {BUILD_USER}, network none)"
+                header = (
+                    f"netnsfix: rpmbuild --rebuild {inside} (image {image_id[:19]}, user {BUILD_USER}, network none, "
+                    f"umask 022, host {variant.hostname}, build time {settings.epoch}"
+                    f"{' with SOURCE_DATE_EPOCH' if settings.source_date_epoch else ', file times clamped'})"
+                )
                 log_file.write(header + "\n")
                 log_sink(header)
                 container.start()

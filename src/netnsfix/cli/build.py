@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netnsfix import doctor
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, recipe_arguments
+from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, out_argument, recipe_arguments
 from netnsfix.recipe import find_recipe
 from netnsfix.util.timing import Span, StageTimer
+
+if TYPE_CHECKING:
+    from netnsfix.build.reproduce import ReproCheck
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     build = subparsers.add_parser("build", help="rebuild the patched SRPM in the build root, network off")
     _common(build)
-    build.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/build)")
     build.add_argument("--image", metavar="IMAGE", help="use this image instead of the recipe's build root")
     build.add_argument("--force", action="store_true", help=FORCE_HELP)
+    build.add_argument(
+        "--check-reproducible",
+        action="store_true",
+        help="build twice in fresh containers (another host name, time zone, time and folder), compare the RPMs, "
+        "print what differs; exit 1 when anything differs that should not",
+    )
     build.set_defaults(handler=_build)
 
     check = subparsers.add_parser("doctor", help="say what this machine lacks for netnsfix and how to fix it")
@@ -32,12 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     recipe_arguments(parser)
+    out_argument(parser)
     gpgcheck_arguments(parser)
     parser.add_argument(
         "--srpm",
         metavar="FILE",
         type=Path,
-        help="the source RPM to build (default: the recipe's patched SRPM in out/RECIPE/srpm, made or kept)",
+        help="the source RPM to build (default: the recipe's patched SRPM in DIR/RECIPE/srpm, made or kept)",
     )
 
 
@@ -59,7 +69,13 @@ def _image(args: argparse.Namespace) -> int:
     fetcher = Fetcher(retries=args.retries)
     mirrors = args.mirror or [None]
     source = source_rpm(
-        recipe, fetcher, OutputLayout(), mirrors=mirrors, lock_path=args.lock, given=args.srpm, gpgcheck=gpgcheck
+        recipe,
+        fetcher,
+        OutputLayout(args.out),
+        mirrors=mirrors,
+        lock_path=args.lock,
+        given=args.srpm,
+        gpgcheck=gpgcheck,
     )
     if source.made is not None:
         _say(f"srpm {source.path}{' (up to date)' if source.made.reused else ''}")
@@ -79,17 +95,17 @@ def _build(args: argparse.Namespace) -> int:
     result = run_pipeline(
         recipe,
         Fetcher(retries=args.retries),
-        OutputLayout(),
+        OutputLayout(args.out),
         mirrors=args.mirror or [None],
         lock_path=args.lock,
         srpm=args.srpm,
         image=args.image,
-        out=args.out,  # today --out names the build folder itself
         force=args.force,
         timer=StageTimer(ended=_stage_done),
         notify=_say,
         log_sink=print,
         gpgcheck=gpgcheck_of(args, recipe),
+        check_reproducible=args.check_reproducible,
     )
     build = result.build
     if build.reused:
@@ -97,7 +113,33 @@ def _build(args: argparse.Namespace) -> int:
     for rpm in build.rpms:
         print(rpm)
     _say(f"log {build.log}, manifest {build.manifest} ({build.seconds:.2f} s)")
-    return 0
+    return 0 if result.repro is None else _print_repro(result.repro)
+
+
+def _print_repro(check: ReproCheck) -> int:
+    """The second build's differences as a table; 0 only when none of them is unexpected."""
+    rpm = ".".join(map(str, check.rpm_version)) if check.rpm_version else "unknown"
+    allowed = ", ".join(sorted(check.may_differ)) or "nothing"
+    print(f"reproducible check: {len(check.rpms)} RPMs built twice; build root's rpm {rpm}, may differ: {allowed}")
+    if check.differences:
+        rows = [("package", "field", "first build", "second build", "")]
+        rows += [
+            (d.package, d.field, d.first, d.second, "" if d in check.unexpected else "allowed")
+            for d in check.differences
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        for row in rows:
+            print(
+                "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + ("  " + row[4] if row[4] else "")
+            )
+    if check.reproducible:
+        print(
+            "reproducible: the RPMs of both builds are the same"
+            + (" (but for the fields allowed above)" if check.differences else "")
+        )
+        return 0
+    print(f"NOT reproducible: {len(check.unexpected)} fields differ that should not")
+    return 1
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check OUTDIR's RPMs against its manifest.json, copy them into the yum repository "
         "DIR (created when missing) and write its repodata (gzip + sqlite: yum 3.4 and dnf).",
     )
-    parser.add_argument("outdir", type=Path, metavar="OUTDIR", help="a build output folder with manifest.json")
+    parser.add_argument(
+        "outdir", type=Path, metavar="OUTDIR", help="a build folder, DIR/RECIPE/build, with manifest.json"
+    )
     parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the repository folder")
     parser.add_argument(
         "--sign", metavar="KEYID", help="sign packages and repomd.xml with this GnuPG key (GNUPGHOME is honoured)"
@@ -46,6 +48,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from netnsfix.pipeline import build_folder_hint
+
+    hint = build_folder_hint(args.outdir)
+    if hint is not None:
+        raise NetnsfixError(hint)
     result = publish(args.outdir, args.repo, sign_key=args.sign, replace=args.replace, baseurl=args.baseurl)
     for label, items in (("added", result.added), ("replaced", result.replaced), ("unchanged", result.unchanged)):
         for item in items:

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, TextIO
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
-from netnsfix.cli.options import gpgcheck_arguments, gpgcheck_of, out_folder, port_argument, recipe_arguments
+from netnsfix.cli.options import (
+    gpgcheck_arguments,
+    gpgcheck_of,
+    out_argument,
+    out_folder,
+    port_argument,
+    recipe_arguments,
+)
 from netnsfix.errors import RecipeError
 from netnsfix.recipe import Recipe, find_recipe, scan_recipes, specs_dir
 
@@ -45,14 +52,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     recipe_arguments(srpm)
     srpm.add_argument("--refresh", action="store_true", help="resolve again even when a lock exists")
-    srpm.add_argument("--out", metavar="DIR", type=Path, help="output folder (default: out/RECIPE/srpm)")
+    out_argument(srpm)
     gpgcheck_arguments(srpm)
     srpm.set_defaults(handler=_srpm)
 
     demo = subparsers.add_parser(
-        "demo-archive", help="make the demo archive (Fedora 18's source repositories' layout) in DIR"
+        "demo-archive",
+        help="make the whole demo archive (Fedora 18's layout: source and x86_64 repositories) in DIR",
+        description="Make the demo archive in DIR: the source repositories (the iproute SRPM) and the x86_64 "
+        "ones (a Debian 12 root repackaged as about 170 RPMs, debootstrapped once and cached), so that "
+        "'netnsfix image' and 'netnsfix build --mirror URL' run against it by hand. The x86_64 side needs root, "
+        "debootstrap and Debian's mirror the first time; --source-only skips it.",
     )
     demo.add_argument("dir", metavar="DIR", type=Path, help="the folder to write the archive into")
+    demo.add_argument(
+        "--source-only", action="store_true", help="only the source repositories (fast; enough for resolve/srpm)"
+    )
     demo.add_argument("--serve", action="store_true", help="serve DIR on 127.0.0.1 until Ctrl-C")
     port_argument(demo)
     demo.set_defaults(handler=_demo_archive)
@@ -141,7 +156,9 @@ def _srpm(args: argparse.Namespace) -> int:
 
     recipe = find_recipe(args.recipe)
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    out = out_folder(args.out or OutputLayout().srpm(recipe.name))
+    layout = OutputLayout(out_folder(args.out))
+    layout.check()
+    out = layout.srpm(recipe.name)
     result = build_patched_srpm(
         recipe,
         fetcher,
@@ -177,12 +194,18 @@ def _demo_archive(args: argparse.Namespace) -> int:
     archive = build_demo_archive(out_folder(args.dir, "DIR"))
     print(f"archive {archive.root}")
     print(f"srpm    {archive.repo}/{archive.location}  sha256 {archive.srpm_sha256}")
+    if not args.source_only:
+        from netnsfix.demo.binaries import build_demo_binary_repo
+
+        binaries = build_demo_binary_repo(args.dir)
+        print(f"x86_64  {binaries.repo} and {binaries.updates} ({len(binaries.packages)} packages)")
     if not args.serve:
         return 0
     server = make_server(archive.root, port=args.port)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     print(f"mirror  {url}")
     print(f"gpg key {archive.key_file}  (netnsfix srpm --mirror {url} --gpg-key {archive.key_file})")
-    print(f"use     netnsfix resolve --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
+    use = "resolve" if args.source_only else "build"
+    print(f"use     netnsfix {use} --mirror {url} --lock LOCKFILE   (Ctrl-C stops serving)", flush=True)
     serve_until_stopped(server)  # Ctrl-C or SIGTERM, even when started with SIGINT ignored
     return 0

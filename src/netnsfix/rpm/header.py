@@ -105,6 +105,10 @@ class RpmHeader:
     provides: tuple[str, ...]
     files: tuple[str, ...]
     entries: tuple[FileEntry, ...]
+    changelog_times: tuple[int, ...] = ()  # each %changelog entry's date, newest first
+    buildtime: int = 0
+    buildhost: str = ""
+    tags: tuple[tuple[str, str], ...] = ()  # every main-header tag as text, for comparing two builds
 
     @property
     def nevra(self) -> str:
@@ -228,7 +232,37 @@ def _header_of(headers: Mapping[Any, Any], payload_offset: int) -> RpmHeader:
         provides=_dependencies(headers, "provide"),
         files=tuple(paths),
         entries=_entries(headers, paths),
+        changelog_times=tuple(_ints(headers.get("changelogtime"))),
+        buildtime=next(iter(_ints(headers.get("buildtime"))), 0),
+        buildhost=_text(headers.get("buildhost")),
+        tags=_rendered(headers),
     )
+
+
+# Tags of the signature header and of the header's own structure: rpmfile merges the signature
+# header into the main one, and neither says anything about what was built.
+_NOT_CONTENT = frozenset(rpmfile.headers.sigtags) | {
+    "headerimmutable",
+    "headerimage",
+    "headersignatures",
+    "headerregions",
+    "headeri18ntable",
+    "signature",
+    "rsaheader",
+}
+
+
+def _rendered(headers: Mapping[Any, Any]) -> tuple[tuple[str, str], ...]:
+    """Every main-header tag as ``(NAME, text)``, sorted: numbers and strings joined by newlines."""
+    rendered = []
+    for key, value in headers.items():
+        name = str(key) if isinstance(key, str) else f"TAG{key}"
+        if name in _NOT_CONTENT:
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        text = "\n".join(v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v) for v in items)
+        rendered.append((name.upper(), text))
+    return tuple(sorted(rendered))
 
 
 # -- the file's structure, checked before rpmfile reads it ------------------------------------

@@ -12,6 +12,7 @@ and rpmbuild; each stage is a module of its own:
 from __future__ import annotations
 
 import datetime
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.archive.recipelock import locked_srpm
+from netnsfix.archive.recipelock import locked_day, locked_srpm
 from netnsfix.archive.resolve import Resolved
 from netnsfix.archive.signature import GpgCheck
 from netnsfix.errors import SpecError
@@ -28,7 +29,7 @@ from netnsfix.recipe import Recipe
 from netnsfix.source.obtain import obtain_source
 from netnsfix.source.patching import HunkCheck, PatchReport, check_patch, source_tree
 from netnsfix.source.specedit import SpecChange, add_patch, source0
-from netnsfix.tools.rpmbuild import run_rpmbuild
+from netnsfix.tools.rpmbuild import day_start, run_rpmbuild
 from netnsfix.util.fsutil import atomic_copy
 
 
@@ -48,6 +49,18 @@ def dist_of(built_release: str, spec_release: str) -> str:
     """The dist tag the archive built with: "2.fc18" less the spec's "2%{?dist}" is ".fc18"."""
     base = spec_release.replace("%{?dist}", "").replace("%{dist}", "")
     return built_release[len(base) :] if built_release.startswith(base) else ""
+
+
+def build_epoch(day: datetime.date, changelog_times: Sequence[int] = ()) -> int:
+    """The build's time, from the inputs: the start (00:00 UTC) of the newest %changelog entry's day.
+
+    rpm dates an entry at noon; the start of that day is used instead so that the
+    time is never later than a build made that day (the lock's day): rpm 4.18
+    clamps only the file times later than SOURCE_DATE_EPOCH, so a time in the
+    future would leave the files it makes itself (build-id links, %doc) unclamped.
+    """
+    midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC)
+    return day_start(max(int(midnight.timestamp()), *changelog_times))
 
 
 def build_patched_srpm(
@@ -87,6 +100,7 @@ def build_patched_srpm(
         with source_tree(source0(source.spec)) as tree:
             report = check_patch(recipe.patch, tree)
         shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
+        entry_day = day or locked_day(lock_path or recipe.lock_path) or datetime.date.today()
         change = add_patch(
             source.spec,
             recipe.patch.name,
@@ -94,11 +108,23 @@ def build_patched_srpm(
             bug=recipe.bug,
             author=recipe.changelog_author,
             text=recipe.changelog_text,
-            day=day or datetime.date.today(),
+            day=entry_day,
         )
         dist = dist_of(source.header.release, change.old_release)
         built = work / "SRPMS"
-        run_rpmbuild("-bs", source.spec, work / "top", sourcedir=source.folder, srcrpmdir=built, defines={"dist": dist})
+        epoch = build_epoch(entry_day, source.header.changelog_times)
+        for path in (source.spec, *source.folder.iterdir()):
+            os.utime(path, (epoch, epoch), follow_symlinks=False)  # the SRPM records every file's mtime
+        run_rpmbuild(
+            "-bs",
+            source.spec.relative_to(work),
+            Path("top"),
+            sourcedir=source.folder.relative_to(work),
+            srcrpmdir=built.relative_to(work),
+            defines={"dist": dist},
+            epoch=epoch,
+            cwd=work,
+        )
         produced = sorted(built.glob("*.src.rpm"))
         if len(produced) != 1:
             raise SpecError(f"{source.spec}: rpmbuild -bs wrote {len(produced)} source packages, expected one")

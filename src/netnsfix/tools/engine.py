@@ -250,9 +250,12 @@ class Engine:
         binds: Sequence[Bind] = (),
         labels: Mapping[str, str] | None = None,
         options: ContainerOptions | None = None,
+        hostname: str | None = None,
     ) -> Container:
         """A new (not yet started) container of ``image`` running ``command``, always with the network off."""
         kwargs: dict[str, Any] = {"command": list(command), "name": name, "network_mode": "none"}
+        if hostname is not None:
+            kwargs["hostname"] = hostname
         if user is not None:
             kwargs["user"] = user
         if working_dir is not None:
