@@ -11,6 +11,7 @@ and rpmbuild; each stage is a module of its own:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import shutil
@@ -93,45 +94,52 @@ def build_patched_srpm(
     previous = _previous(recipe, resolved, inputs, out, gpgcheck.label)
     if previous is not None:
         return previous
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
-        work = Path(scratch)
-        source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved, gpgcheck=gpgcheck)
-        with source_tree(source0(source.spec)) as tree:
-            report = check_patch(recipe.patch, tree)
-        shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
-        entry_day = day or locked_day(lock_path or recipe.lock_path) or datetime.date.today()
-        change = add_patch(
-            source.spec,
-            recipe.patch.name,
-            release_suffix=recipe.release_suffix,
-            bug=recipe.bug,
-            author=recipe.changelog_author,
-            text=recipe.changelog_text,
-            day=entry_day,
-        )
-        dist = dist_of(source.header.release, change.old_release)
-        built = work / "SRPMS"
-        epoch = build_epoch(entry_day, source.header.changelog_times)
-        for path in (source.spec, *source.folder.iterdir()):
-            os.utime(path, (epoch, epoch), follow_symlinks=False)  # the SRPM records every file's mtime
-        run_rpmbuild(
-            "-bs",
-            source.spec.relative_to(work),
-            Path("top"),
-            sourcedir=source.folder.relative_to(work),
-            srcrpmdir=built.relative_to(work),
-            defines={"dist": dist},
-            epoch=epoch,
-            cwd=work,
-        )
-        produced = sorted(built.glob("*.src.rpm"))
-        if len(produced) != 1:
-            raise SpecError(f"{source.spec}: rpmbuild -bs wrote {len(produced)} source packages, expected one")
-        srpm = out / produced[0].name
-        atomic_copy(produced[0], srpm)
-        patched_spec = FileRecord.of(source.spec, name=source.spec.name, kind="spec")
-        change = replace(change, spec=Path(source.spec.name))  # the scratch folder goes away
+    try:
+        with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
+            work = Path(scratch)
+            source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved, gpgcheck=gpgcheck)
+            with source_tree(source0(source.spec)) as tree:
+                report = check_patch(recipe.patch, tree)
+            shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
+            entry_day = day or locked_day(lock_path or recipe.lock_path) or datetime.date.today()
+            change = add_patch(
+                source.spec,
+                recipe.patch.name,
+                release_suffix=recipe.release_suffix,
+                bug=recipe.bug,
+                author=recipe.changelog_author,
+                text=recipe.changelog_text,
+                day=entry_day,
+            )
+            dist = dist_of(source.header.release, change.old_release)
+            built = work / "SRPMS"
+            epoch = build_epoch(entry_day, source.header.changelog_times)
+            for path in (source.spec, *source.folder.iterdir()):
+                os.utime(path, (epoch, epoch), follow_symlinks=False)  # the SRPM records every file's mtime
+            run_rpmbuild(
+                "-bs",
+                source.spec.relative_to(work),
+                Path("top"),
+                sourcedir=source.folder.relative_to(work),
+                srcrpmdir=built.relative_to(work),
+                defines={"dist": dist},
+                epoch=epoch,
+                cwd=work,
+            )
+            produced = sorted(built.glob("*.src.rpm"))
+            if len(produced) != 1:
+                raise SpecError(f"{source.spec}: rpmbuild -bs wrote {len(produced)} source packages, expected one")
+            srpm = out / produced[0].name
+            atomic_copy(produced[0], srpm)
+            patched_spec = FileRecord.of(source.spec, name=source.spec.name, kind="spec")
+            change = replace(change, spec=Path(source.spec.name))  # the scratch folder goes away
+    except BaseException:
+        for folder in made:  # innermost first: a refused input leaves no empty output tree behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     manifest = Manifest(
         stage="srpm",
         recipe=recipe.name,
