@@ -19,6 +19,7 @@ from configupdater.section import Section
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node
+from netnsfix.host.desired import IniSetting, ini_files, ini_values
 from netnsfix.host.noderoot import host_path, read_file, resolve
 
 
@@ -88,3 +89,9 @@ def ini_change(node: Node, step: str, path: PurePosixPath, values: dict[str, dic
     before = read_file(node.root, path, step)
     after = set_options(before, host_path(node.root, real), values)
     return None if after == before else FileChange(real, before, after)
+
+
+def ini_changes(node: Node, step: str, settings: tuple[IniSetting, ...]) -> tuple[FileChange, ...]:
+    """The changes that make every file in ``settings`` hold its values, one per file that differs."""
+    changes = [ini_change(node, step, path, ini_values(settings, path)) for path in ini_files(settings)]
+    return tuple(change for change in changes if change is not None)

@@ -18,7 +18,9 @@ from unidiff.errors import UnidiffParseError
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node, StepPlan, verify_by_replanning
+from netnsfix.host.desired import CheckedPatch, Desired, LineFix
 from netnsfix.host.noderoot import host_path, resolve
+from netnsfix.host.settings import HostSettings
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -33,6 +35,10 @@ FIXES = (
     ("s = [('/sbin/iptables', self.ipv4)]", "s = [('iptables', self.ipv4)]"),
     ("s += [('/sbin/ip6tables', self.ipv6)]", "s += [('ip6tables', self.ipv6)]"),
 )
+FUNCTION = "_apply"
+# The agents that build iptables rules through IptablesManager.
+SERVICES = ("quantum-l3-agent", "quantum-dhcp-agent")
+PATCH = CheckedPatch(MODULE, SEARCH, FUNCTION, tuple(LineFix(old, new) for old, new in FIXES))
 
 
 def find_modules(root: Path) -> list[PurePosixPath]:
@@ -73,7 +79,7 @@ def fixed_lines(lines: list[str], where: Path) -> list[str]:
 
 
 def _apply_body(lines: list[str], where: Path) -> tuple[int, int]:
-    heads = [i for i, line in enumerate(lines) if re.match(r"^(\s*)def _apply\(self\b", line)]
+    heads = [i for i, line in enumerate(lines) if re.match(rf"^(\s*)def {FUNCTION}\(self\b", line)]
     if len(heads) != 1:
         raise HostError(
             f"{where}: expected one 'def _apply(self' (found {len(heads)}); not quantum 2012.2's iptables_manager.py"
@@ -121,6 +127,9 @@ def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
 class IptablesPath:
     name = "iptables-path"
     summary = "quantum's iptables_manager.py runs 'iptables'/'ip6tables', not /sbin/... (Bug 877337)"
+
+    def desired(self, settings: HostSettings) -> Desired:
+        return Desired(self.name, patches=(PATCH,), restart=SERVICES)
 
     def plan(self, node: Node) -> StepPlan:
         changes = []

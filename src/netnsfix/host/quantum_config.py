@@ -13,42 +13,43 @@ from pathlib import PurePosixPath
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Node, StepPlan, verify_by_replanning
-from netnsfix.host.inifile import ini_change
+from netnsfix.host.desired import Desired, IniSetting
+from netnsfix.host.inifile import ini_changes
+from netnsfix.host.settings import HostSettings
 
 PLUGIN_INI = PurePosixPath("/etc/quantum/plugin.ini")
 QUANTUM_CONF = PurePosixPath("/etc/quantum/quantum.conf")
 CINDER_CONF = PurePosixPath("/etc/cinder/cinder.conf")
+# Who reads these files (Fedora 18's openstack-quantum and openstack-cinder units).
+SERVICES = ("quantum-server", "quantum-openvswitch-agent", "quantum-dhcp-agent", "quantum-l3-agent")
+CINDER_SERVICES = ("openstack-cinder-volume",)
 
 
-def wanted(node: Node) -> list[tuple[PurePosixPath, dict[str, dict[str, str]]]]:
-    settings = node.settings
+def wanted(settings: HostSettings) -> tuple[IniSetting, ...]:
     if not settings.mappings:
         raise HostError(f"{settings.source}: no bridge_mappings for plugin.ini: set private_nic (or bridge_mappings)")
-    edits: list[tuple[PurePosixPath, dict[str, dict[str, str]]]] = [
-        (
-            PLUGIN_INI,
-            {
-                "OVS": {
-                    "tenant_network_type": "vlan",
-                    "network_vlan_ranges": ",".join(str(p) for p in settings.physnets),
-                    "bridge_mappings": ",".join(f"{p}:{b}" for p, b in settings.mappings),
-                }
-            },
-        ),
-        (QUANTUM_CONF, {"DEFAULT": {"allow_overlapping_ips": "True"}}),
+    edits = [
+        IniSetting(PLUGIN_INI, "OVS", "tenant_network_type", "vlan"),
+        IniSetting(PLUGIN_INI, "OVS", "network_vlan_ranges", ",".join(str(p) for p in settings.physnets)),
+        IniSetting(PLUGIN_INI, "OVS", "bridge_mappings", ",".join(f"{p}:{b}" for p, b in settings.mappings)),
+        IniSetting(QUANTUM_CONF, "DEFAULT", "allow_overlapping_ips", "True"),
     ]
     if settings.iscsi_ip_address:
-        edits.append((CINDER_CONF, {"DEFAULT": {"iscsi_ip_address": settings.iscsi_ip_address}}))
-    return edits
+        edits.append(IniSetting(CINDER_CONF, "DEFAULT", "iscsi_ip_address", settings.iscsi_ip_address))
+    return tuple(edits)
 
 
 class QuantumConfig:
     name = "quantum-config"
     summary = "plugin.ini [OVS] vlan/physnets/bridges, allow_overlapping_ips, cinder iscsi_ip_address"
 
+    def desired(self, settings: HostSettings) -> Desired:
+        edits = wanted(settings)
+        cinder = CINDER_SERVICES if any(edit.path == CINDER_CONF for edit in edits) else ()
+        return Desired(self.name, ini=edits, restart=SERVICES + cinder)
+
     def plan(self, node: Node) -> StepPlan:
-        changes = [ini_change(node, self.name, path, values) for path, values in wanted(node)]
-        return StepPlan(self.name, tuple(c for c in changes if c is not None))
+        return StepPlan(self.name, ini_changes(node, self.name, self.desired(node.settings).ini))
 
     def verify(self, node: Node) -> None:
         verify_by_replanning(self, node)
