@@ -14,7 +14,8 @@ from pathlib import Path
 
 from netnsfix.demo.ipvariants import build_named_variant
 from netnsfix.tools.engine import connect
-from netnsfix.verify import CHECKS, verify_binary
+from netnsfix.verify import DEFAULT_CHECKS as CHECKS
+from netnsfix.verify import verify_binary
 from netnsfix.verify.systemd_image import ensure_systemd_image
 
 TARGETS = {"mounts": 0.5, "all": 15.0}

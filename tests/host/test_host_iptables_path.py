@@ -1,4 +1,10 @@
-"""iptables-path: the two command names in IptablesManager._apply lose /sbin (Bug 877337)."""
+"""iptables-path: line 272 of quantum 2012.2's iptables_manager.py loses /sbin (Bug 877337).
+
+The node's file follows the released one (openstack/neutron tag 2012.2,
+quantum/agent/linux/iptables_manager.py, lines 255-292 as released and the
+file's landmarks at their line numbers; tag 2012.2.1 for the fixed shape, tag
+2013.1 for the Grizzly shape): see tests/hostroot.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hostroot import IPTABLES_LINE, cli, make_fedora18_root, snapshot
+from hostroot import (
+    FIXED_LINE,
+    IPTABLES_LINE,
+    RELEASED_LINE,
+    cli,
+    grizzly_iptables_manager,
+    iptables_manager,
+    make_fedora18_root,
+    make_node_root,
+    snapshot,
+)
 from unidiff import PatchSet
 
 from netnsfix.errors import HostError
@@ -27,16 +43,34 @@ def plan_diff(capsys, root: Path) -> tuple[int, str]:
     return code, diff
 
 
-def test_plan_shows_a_diff_that_changes_only_the_two_command_names(root, capsys) -> None:
+def test_plan_on_the_released_file_is_a_one_line_diff_at_272(root, capsys) -> None:
     code, diff = plan_diff(capsys, root)
     assert code == 1
     patch = PatchSet(diff)
     assert [f.path for f in patch] == [MODULE]
-    removed = [line.value.strip() for hunk in patch[0] for line in hunk if line.is_removed]
-    added = [line.value.strip() for hunk in patch[0] for line in hunk if line.is_added]
-    assert removed == ["s = [('/sbin/iptables', self.ipv4)]", "s += [('/sbin/ip6tables', self.ipv6)]"]
-    assert added == ["s = [('iptables', self.ipv4)]", "s += [('ip6tables', self.ipv6)]"]
-    assert f"@@ -{IPTABLES_LINE - 3},9 +{IPTABLES_LINE - 3},9 @@" in diff
+    assert len(patch[0]) == 1
+    removed = [(line.source_line_no, line.value) for hunk in patch[0] for line in hunk if line.is_removed]
+    added = [(line.target_line_no, line.value) for hunk in patch[0] for line in hunk if line.is_added]
+    assert removed == [(IPTABLES_LINE, RELEASED_LINE + "\n")]
+    assert added == [(IPTABLES_LINE, FIXED_LINE + "\n")]
+    assert f"@@ -{IPTABLES_LINE - 3},7 +{IPTABLES_LINE - 3},7 @@" in diff
+
+
+def test_apply_changes_only_line_272_and_undo_restores_the_bytes(root, capsys) -> None:
+    path = root / MODULE
+    before = path.read_bytes()
+    mode = path.stat().st_mode & 0o7777
+    assert cli(capsys, "host", "apply", "iptables-path", "--root", str(root))[0] == 0
+    after = path.read_bytes()
+    expected = before.splitlines(True)
+    expected[IPTABLES_LINE - 1] = (FIXED_LINE + "\n").encode()
+    assert after == b"".join(expected)
+    assert after.splitlines()[IPTABLES_LINE + 1] == b"            s += [('ip6tables', self.ipv6)]", "274 untouched"
+    assert path.stat().st_mode & 0o7777 == mode
+    assert after == iptables_manager("2012.2.1").encode(), "the result is 2012.2.1's shape"
+    code, out, _ = cli(capsys, "host", "undo", "iptables-path", "--root", str(root))
+    assert code == 0 and f"restored /{MODULE}" in out
+    assert path.read_bytes() == before
 
 
 def test_the_planned_diff_is_what_apply_does(root, tmp_path, capsys, need_tool) -> None:
@@ -54,15 +88,23 @@ def test_the_planned_diff_is_what_apply_does(root, tmp_path, capsys, need_tool) 
     assert lines[IPTABLES_LINE + 1] == "            s += [('ip6tables', self.ipv6)]"
 
 
+def test_the_2012_2_1_file_is_already_fixed(tmp_path, capsys) -> None:
+    root = make_node_root(tmp_path / "root", quantum="2012.2.1")
+    before = snapshot(root)
+    code, out, _ = cli(capsys, "host", "plan", "iptables-path", "--root", str(root))
+    assert (code, out.splitlines()[0]) == (0, "iptables-path: ok")
+    assert cli(capsys, "host", "apply", "iptables-path", "--root", str(root))[0] == 0
+    assert snapshot(root) == before
+
+
 def test_a_file_fixed_by_hand_is_left_alone(root, capsys) -> None:
-    """The seed's way: the old line commented out, the fixed one below it."""
+    """The seed's way: the old line commented out at 272, the fixed one below it."""
     path = root / MODULE
     text = path.read_text()
     text = text.replace(
         "        s = [('/sbin/iptables', self.ipv4)]\n",
         "#        s = [('/sbin/iptables', self.ipv4)]\n        s = [('iptables', self.ipv4)]\n",
     )
-    text = text.replace("('/sbin/ip6tables'", "('ip6tables'")
     path.write_text(text)
     before = snapshot(root)
     code, out, _ = cli(capsys, "host", "plan", "iptables-path", "--root", str(root))
@@ -71,33 +113,82 @@ def test_a_file_fixed_by_hand_is_left_alone(root, capsys) -> None:
     assert snapshot(root) == before
 
 
+def _replace_line(number: int, new: str):
+    def edit(text: str) -> str:
+        lines = text.splitlines(True)
+        lines[number - 1] = new + "\n"
+        return "".join(lines)
+
+    return edit
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace("        s = [('/sbin/iptables', self.ipv4)]\n", ""), "exactly once (found 0"),
-        (lambda t: t + "        s = [('/sbin/iptables', self.ipv4)]\n", "exactly once (found 2"),
-        (lambda t: t.replace("    def _apply(self):", "    def _apply_all(self):"), "expected one 'def _apply(self'"),
+        (
+            _replace_line(272, "        s = [('/usr/sbin/iptables', self.ipv4)]"),
+            "line 272: expected \"        s = [('/sbin/iptables', self.ipv4)]\" (quantum 2012.2) or "
+            "\"        s = [('iptables', self.ipv4)]\" (2012.2.1), found \"        s = [('/usr/sbin/iptables', "
+            'self.ipv4)]"',
+        ),
+        (
+            lambda t: t.replace("        s = [('/sbin/iptables', self.ipv4)]\n", ""),
+            "line 272: expected",
+        ),
+        (
+            lambda t: t.replace("import os\n", "import os\nimport sys\n"),
+            "line 272: expected \"        s = [('/sbin/iptables', self.ipv4)]\" (quantum 2012.2) or "
+            '"        s = [(\'iptables\', self.ipv4)]" (2012.2.1), found \'        """\'',
+        ),
+        (
+            _replace_line(274, "            s += [('/sbin/ip6tables', self.ipv6)]"),
+            'line 274: expected "            s += [(\'ip6tables\', self.ipv6)]", found "            s += '
+            "[('/sbin/ip6tables', self.ipv6)]\"",
+        ),
+        (
+            _replace_line(264, "    def _apply(self):"),
+            "line 264: expected '    def apply(self):', found '    def _apply(self):'",
+        ),
+        (lambda t: grizzly_iptables_manager(), "line 272: expected"),
+        (
+            lambda t: "".join(t.splitlines(True)[:270]),
+            "line 272: expected \"        s = [('/sbin/iptables', self.ipv4)]\" (quantum 2012.2) or "
+            "\"        s = [('iptables', self.ipv4)]\" (2012.2.1), found the end of the file (it has 270 lines)",
+        ),
     ],
-    ids=["line-missing", "line-twice", "no-_apply"],
+    ids=[
+        "other-path-at-272",
+        "line-missing",
+        "shifted-by-one",
+        "ip6tables-with-path",
+        "renamed-apply",
+        "grizzly",
+        "short",
+    ],
 )
 def test_a_file_netnsfix_does_not_know_is_refused(root, capsys, edit, message) -> None:
     path = root / MODULE
     path.write_text(edit(path.read_text()))
     before = snapshot(root)
-    code, _, err = cli(capsys, "host", "apply", "iptables-path", "--root", str(root))
-    assert code == 2 and message in err and str(path) in err
+    for command in ("plan", "apply"):
+        code, out, err = cli(capsys, "host", command, "iptables-path", "--root", str(root))
+        assert code == 2 and out == ""
+        assert err.count("\n") == 1 and err.startswith(f"netnsfix: error: {path}: "), err
+        assert message in err
+        assert err.rstrip().endswith("not quantum 2012.2's iptables_manager.py (nor 2012.2.1's), nothing was changed")
     assert snapshot(root) == before
 
 
 def test_lines_outside_apply_are_refused(root, capsys) -> None:
+    """The command line moved out of apply (line 272 no longer holds it) is not the released file."""
     path = root / MODULE
     text = path.read_text().replace("        s = [('/sbin/iptables', self.ipv4)]\n", "        pass\n")
     text = text.replace(
-        "class IptablesManager(object):\n", "s = [('/sbin/iptables', self.ipv4)]\n\nclass IptablesManager(object):\n"
+        "class IptablesManager(object):\n", "s = [('/sbin/iptables', self.ipv4)]\nclass IptablesManager(object):\n"
     )
     path.write_text(text)
     code, _, err = cli(capsys, "host", "plan", "iptables-path", "--root", str(root))
-    assert code == 2 and "is not inside IptablesManager._apply" in err
+    assert code == 2 and "line 272: expected" in err
 
 
 def test_quantum_is_found_under_lib64_and_missing_quantum_is_an_error(root, capsys) -> None:
@@ -123,3 +214,12 @@ def test_the_check_refuses_a_diff_that_changes_anything_else(root) -> None:
     shifted = re.sub(r"@@ -\d+,1 \+\d+,1 @@", f"@@ -{index},1 +{index},1 @@", diff)
     with pytest.raises(HostError, match="does not match the file at fuzz 0"):
         check_and_apply(shifted, lines, root / MODULE)
+
+
+def test_the_check_refuses_the_right_change_on_another_line(root) -> None:
+    """The same edit one line further down (a file with the line twice) is not the released fix."""
+    lines = (root / MODULE).read_text().splitlines(True)
+    lines.insert(IPTABLES_LINE, lines[IPTABLES_LINE - 1])
+    diff = f"--- a/{MODULE}\n+++ b/{MODULE}\n@@ -273,1 +273,1 @@\n-{lines[272]}+{FIXED_LINE}\n"
+    with pytest.raises(HostError, match="the diff changes line 273, expected only line 272"):
+        check_and_apply(diff, lines, root / MODULE)

@@ -1,11 +1,18 @@
-"""quantum-config: plugin.ini [OVS], quantum.conf overlapping IPs, cinder's iSCSI address; node settings."""
+"""quantum-config: plugin.ini [OVS], quantum.conf overlapping IPs, cinder's iSCSI address; node settings.
+
+The files follow the released shapes (tests/hostroot.py says where each was
+read): ovs_quantum_plugin.ini with no option in [OVS] (only ``# Default:`` /
+``# Example:`` comments) and sample ``# [OVS]`` lines inside [AGENT];
+quantum.conf with ``# allow_overlapping_ips = False``; Fedora's cinder.conf
+with no iscsi_ip_address and no comments.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from hostroot import cli, make_fedora18_root, snapshot
+from hostroot import CINDER_CONF, cli, make_fedora18_root, make_node_root, ovs_plugin_ini, snapshot
 
 PLUGIN = "etc/quantum/plugins/openvswitch/ovs_quantum_plugin.ini"
 SETTINGS = ["--private-nic", "em2", "--iscsi-ip-address", "192.168.1.101"]
@@ -48,9 +55,7 @@ def test_the_config_file_sets_physnets_and_mappings(root, tmp_path, capsys) -> N
     plugin = (root / PLUGIN).read_text()
     assert "network_vlan_ranges = physnet2:200:299\n" in plugin
     assert "bridge_mappings = physnet2:br-eth1\n" in plugin
-    assert "iscsi_ip_address = node1.example.com" in (root / "etc/cinder/cinder.conf").read_text(), (
-        "no address set: cinder.conf untouched"
-    )
+    assert (root / "etc/cinder/cinder.conf").read_text() == CINDER_CONF, "no address set: cinder.conf untouched"
 
 
 @pytest.mark.parametrize("name", ["node1.example.com", "node1", "192.168.1"])
@@ -124,3 +129,35 @@ def test_the_shipped_node_example_gives_the_seeds_plugin_ini(root, capsys) -> No
         "bridge_mappings = physnet1:br-ex,physnet2:br-em2",
     ):
         assert line + "\n" in plugin
+
+
+def test_each_key_goes_beside_its_example_in_ovs_and_the_agent_samples_stay(root, capsys) -> None:
+    assert cli(capsys, "host", "apply", "quantum-config", "--root", str(root), *SETTINGS)[0] == 0
+    plugin = (root / PLUGIN).read_text()
+    assert "# Example: tenant_network_type = gre\ntenant_network_type = vlan\n\n" in plugin
+    assert (
+        "# Example: network_vlan_ranges = physnet1:1000:2999\nnetwork_vlan_ranges = physnet1,physnet2:100:199\n\n"
+        in plugin
+    )
+    assert (
+        "# Example: bridge_mappings = physnet1:br-eth1\nbridge_mappings = physnet1:br-ex,physnet2:br-em2\n\n[AGENT]\n"
+        in plugin
+    )
+    agent = plugin[plugin.index("[AGENT]") :]
+    assert agent == ovs_plugin_ini()[ovs_plugin_ini().index("[AGENT]") :], "[AGENT] and its sample lines unchanged"
+    quantum = (root / "etc/quantum/quantum.conf").read_text()
+    assert "# allow_overlapping_ips = False\nallow_overlapping_ips = True\n\n# RPC configuration options" in quantum
+    cinder = (root / "etc/cinder/cinder.conf").read_text()
+    assert cinder == CINDER_CONF.replace(
+        "rootwrap_config = /etc/cinder/rootwrap.conf\n",
+        "rootwrap_config = /etc/cinder/rootwrap.conf\niscsi_ip_address = 192.168.1.101\n",
+    )
+
+
+def test_a_compute_node_without_plugin_ini_gets_the_ovs_plugins_own_ini(tmp_path, capsys) -> None:
+    """quantum-node-setup makes no /etc/quantum/plugin.ini; the OVS agent's unit reads ovs_quantum_plugin.ini."""
+    root = make_node_root(tmp_path / "root", plugin_ini=False)
+    code, out, _ = cli(capsys, "host", "apply", "quantum-config", "--root", str(root), *SETTINGS)
+    assert code == 0, out
+    assert "bridge_mappings = physnet1:br-ex,physnet2:br-em2\n" in (root / PLUGIN).read_text()
+    assert not (root / "etc/quantum/plugin.ini").exists() and not (root / "etc/quantum/plugin.ini").is_symlink()

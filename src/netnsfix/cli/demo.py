@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the whole pipeline against a demo archive served on 127.0.0.1",
         description="Make a demo archive with the Fedora 18 archive's layout, serve it on 127.0.0.1, and run "
         "every stage against it: resolve, fetch, patch, SRPM, build root, rebuild (network off), publish, "
-        "dnf install, and the harness on the installed ip and on an unpatched 3.6.0-like ip.",
+        "dnf install, and the harness on the installed ip and on an unpatched 3.6.0-like ip (plus Bug 881741's "
+        "privatetmp check with the installed ip: the quantum-like unit as packaged, and with the step's drop-in).",
     )
     recipe_argument(parser)
     parser.add_argument(
@@ -41,6 +42,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netnsfix.archive.fetch import Fetcher
     from netnsfix.cli.source import progress_for
     from netnsfix.demo.run import run_demo
+    from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
+    from netnsfix.verify.privatetmp import DropIn
 
     recipe = find_recipe(args.recipe)
     log_sink = (lambda line: print(f"   | {line}", flush=True)) if args.show_build_log else (lambda _: None)
@@ -49,6 +52,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.workdir.resolve(),
         fetcher=Fetcher(progress=progress_for(sys.stderr)),
         force=args.force,
+        privatetmp_dropin=DropIn(DROPIN_NAME, DROPIN),
         notify=_say,
         log_sink=log_sink,
     )
@@ -73,6 +77,13 @@ def _demo(args: argparse.Namespace) -> int:
     view = result.fixed.check("view") if any(c.name == "view" for c in result.fixed.checks) else None
     if view is not None:
         print(f"view        {view.summary}")
+    if result.privatetmp_packaged is not None and result.privatetmp_dropin is not None:
+        packaged, dropin = result.privatetmp_packaged.checks[0], result.privatetmp_dropin.checks[0]
+        print(
+            f"privatetmp  Bug 881741, quantum-like unit: as packaged {packaged.status}"
+            f"{' (caught)' if result.privatetmp_packaged.bug_reproduced else ''}, "
+            f"with {DROPIN_NAME} {dropin.status} ({packaged.seconds + dropin.seconds:.1f} s)"
+        )
     print("stages      " + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in result.stages))
     print("proof       the built ip keeps /sys/fs/cgroup and systemd working; the unpatched 3.6.0 ip breaks them")
     return 0

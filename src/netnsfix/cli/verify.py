@@ -9,9 +9,9 @@ from pathlib import Path
 
 from netnsfix.errors import VerifyError
 from netnsfix.util.fsutil import atomic_write_text
-from netnsfix.verify import BUG_CHECKS, CHECKS, VerifyResult, parse_checks, verify_binary
+from netnsfix.verify import BUG_CHECKS, CHECKS, DEFAULT_CHECKS, VerifyResult, parse_checks, verify_binary
 from netnsfix.verify.junit import evidence_lines, to_junit
-from netnsfix.verify.report import Status
+from netnsfix.verify.report import BUGS, Status
 
 EXIT_EXPECTED, EXIT_UNEXPECTED, EXIT_NO_ANSWER = 0, 1, 2
 
@@ -19,13 +19,15 @@ EXIT_EXPECTED, EXIT_UNEXPECTED, EXIT_NO_ANSWER = 0, 1, 2
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "verify",
-        help="prove an ip binary is fixed, or catch Bug 882047 in it",
+        help="prove an ip binary is fixed, or catch Bug 882047 (or, with a Quantum-like unit, 881741)",
         description=(
             "Run ip netns add/exec/delete the way Quantum's agents do and check what Bug 882047 breaks: "
             "mounts (in a private mount namespace: /sys and /sys/fs/cgroup survive), view (what the "
             "namespace sees in /sys/class/net), systemd (in a booted systemd container: systemd still "
-            "starts units). Exit 0 if every check passes (with --expect-bug: if the bug is reproduced), "
-            "1 if not, 2 if the harness could not answer."
+            "starts units); privatetmp (Bug 881741, asked for by name: in the booted container a unit shaped "
+            "like Quantum's agents, PrivateTmp=true, makes a namespace with the ip; ip netns exec into it from "
+            "outside must work before and after a restart). Exit 0 if every check passes (with --expect-bug: "
+            "if the bug is reproduced), 1 if not, 2 if the harness could not answer."
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -34,13 +36,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--checks",
         metavar="LIST",
-        default=",".join(CHECKS),
-        help=f"comma-separated, from {','.join(CHECKS)} (default: all)",
+        default=",".join(DEFAULT_CHECKS),
+        help=f"comma-separated, from {','.join(CHECKS)} (default: {','.join(DEFAULT_CHECKS)})",
     )
     parser.add_argument(
         "--image", metavar="IMAGE", help="systemd image for the systemd check (default: netnsfix builds one)"
     )
-    parser.add_argument("--expect-bug", action="store_true", help="succeed only if Bug 882047 is reproduced")
+    parser.add_argument(
+        "--privatetmp-dropin",
+        action="store_true",
+        help="privatetmp: install netnsfix's drop-in (what 'netnsfix host apply privatetmp' writes) beside the unit",
+    )
+    parser.add_argument(
+        "--expect-bug",
+        action="store_true",
+        help="succeed only if the bug is reproduced (882047; 881741 for privatetmp)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="also write the result as JUnit XML")
     parser.set_defaults(handler=run)
@@ -49,15 +60,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     checks = parse_checks(args.checks)
     if args.expect_bug and not any(name in BUG_CHECKS for name in checks):
-        raise VerifyError("--expect-bug needs a check that can find the bug: mounts or systemd")
+        raise VerifyError("--expect-bug needs a check that can find the bug: mounts, systemd or privatetmp")
+    dropin = None
+    if args.privatetmp_dropin:
+        if "privatetmp" not in checks:
+            raise VerifyError("--privatetmp-dropin needs the privatetmp check (--checks privatetmp)")
+        from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
+        from netnsfix.verify.privatetmp import DropIn
+
+        dropin = DropIn(DROPIN_NAME, DROPIN)
     if args.rpm is not None:
         from netnsfix.verify.rpmip import extract_ip
 
         with tempfile.TemporaryDirectory(prefix="netnsfix-rpm-") as folder:
             ip, inside = extract_ip(args.rpm, Path(folder))
-            result = verify_binary(ip, checks, args.image, label=f"{inside} from {args.rpm}")
+            result = verify_binary(ip, checks, args.image, label=f"{inside} from {args.rpm}", dropin=dropin)
     else:
-        result = verify_binary(args.ip, checks, args.image)
+        result = verify_binary(args.ip, checks, args.image, dropin=dropin)
     if args.junit:
         atomic_write_text(args.junit, to_junit(result, args.expect_bug))
     if args.json:
@@ -104,10 +123,7 @@ def print_report(result: VerifyResult, expect_bug: bool) -> None:
 def verdict(result: VerifyResult, expect_bug: bool) -> str:
     if not result.answered:
         return "no answer: a check could not run to the end"
+    bugs = "Bug " + " and ".join(dict.fromkeys(BUGS[c.name] for c in result.checks if c.name in BUGS) or ["882047"])
     if expect_bug:
-        return (
-            "Bug 882047 reproduced, as expected"
-            if result.bug_reproduced
-            else "expected Bug 882047, but it did not show"
-        )
-    return "fixed: every check passed" if result.passed else "NOT fixed: Bug 882047 shows"
+        return f"{bugs} reproduced, as expected" if result.bug_reproduced else f"expected {bugs}, but it did not show"
+    return "fixed: every check passed" if result.passed else f"NOT fixed: {bugs} shows"

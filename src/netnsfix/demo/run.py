@@ -8,7 +8,9 @@ the build root from the binary repodata and rebuild with the network off (the
 same pipeline as ``netnsfix build``: :func:`netnsfix.pipeline.run_pipeline`),
 publish the RPMs, install them with dnf, and prove with the harness that the
 installed ``ip`` keeps /sys/fs/cgroup and systemd alive while the unpatched
-3.6.0-like ``ip`` breaks them.
+3.6.0-like ``ip`` breaks them. Given the privatetmp step's drop-in, the verify
+stage also runs the privatetmp check (Bug 881741) with the installed ``ip``: the
+quantum-like unit as packaged must show the bug, and pass with the drop-in.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from netnsfix.source.srpm import SrpmResult
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 from netnsfix.util.timing import Span, StageTimer
-from netnsfix.verify import CHECKS, VerifyResult, verify_binary
+from netnsfix.verify import DEFAULT_CHECKS, VerifyResult, verify_binary
+from netnsfix.verify.privatetmp import DropIn
 
 Notify = Callable[[str], None]
 
@@ -51,6 +54,8 @@ class DemoResult:
     fixed: VerifyResult  # the ip that dnf installed from the published repository
     unpatched: VerifyResult  # the 3.6.0-like ip, which must show the bug
     stages: tuple[Span, ...]
+    privatetmp_packaged: VerifyResult | None = None  # privatetmp, unit as packaged: must show Bug 881741
+    privatetmp_dropin: VerifyResult | None = None  # privatetmp with the step's drop-in: must pass
 
 
 def run_demo(
@@ -58,7 +63,8 @@ def run_demo(
     workdir: Path,
     *,
     fetcher: Fetcher | None = None,
-    checks: Sequence[str] = CHECKS,
+    checks: Sequence[str] = DEFAULT_CHECKS,
+    privatetmp_dropin: DropIn | None = None,
     force: bool = False,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
@@ -106,6 +112,16 @@ def run_demo(
         unpatched = verify_binary(
             build_named_variant("unpatched", workdir / "variants"), checks, client=client, label="unpatched 3.6.0-like"
         )
+        packaged = with_dropin = None
+        if privatetmp_dropin is not None:
+            packaged = verify_binary(ip, ("privatetmp",), client=client, label="built and installed, unit as packaged")
+            with_dropin = verify_binary(
+                ip,
+                ("privatetmp",),
+                client=client,
+                label="built and installed, with the drop-in",
+                dropin=privatetmp_dropin,
+            )
         detail.append(
             f"fixed ip {'passes' if fixed.passed else 'FAILS'}; "
             f"unpatched ip {'shows the bug' if unpatched.bug_reproduced else 'does NOT show the bug'}"
@@ -123,11 +139,17 @@ def run_demo(
         fixed=fixed,
         unpatched=unpatched,
         stages=timer.spans,
+        privatetmp_packaged=packaged,
+        privatetmp_dropin=with_dropin,
     )
     if not fixed.passed:
         raise DemoError(f"the built ip ({ip}) did not pass the harness: {_failed(fixed)}")
     if not unpatched.bug_reproduced:
         raise DemoError(f"the harness did not catch the bug in the unpatched ip: {_failed(unpatched)}")
+    if packaged is not None and not packaged.bug_reproduced:
+        raise DemoError(f"privatetmp did not catch Bug 881741 with the unit as packaged: {_failed(packaged)}")
+    if with_dropin is not None and not with_dropin.passed:
+        raise DemoError(f"privatetmp did not pass with the drop-in: {_failed(with_dropin)}")
     return result
 
 

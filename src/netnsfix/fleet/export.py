@@ -158,7 +158,8 @@ def _host_vars(name: str, settings: Any, steps: Sequence[Step]) -> dict[str, Any
             "iscsi_ip_address": settings.iscsi_ip_address,
         },
         "netnsfix_steps": per_step,
-        "netnsfix_ini_files": [str(path) for path in ini_files(ini)],
+        "netnsfix_ini_files": [str(path) for path in ini_files(ini)]
+        + sorted({str(s.fallback) for s in ini if s.fallback is not None}),
         "netnsfix_ini_all": [item for entry in per_step.values() for item in entry.get("ini", [])],
         "netnsfix_files_all": [str(f.path) for d in desired for f in d.files],
     }

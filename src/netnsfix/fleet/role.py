@@ -24,7 +24,8 @@ from typing import Any
 
 from netnsfix.errors import FleetError
 from netnsfix.host.core import Step
-from netnsfix.host.desired import CheckedPatch, Desired
+from netnsfix.host.desired import CheckedPatch, Desired, IniSetting
+from netnsfix.host.inifile import commented_key
 from netnsfix.host.settings import HostSettings
 
 ROLE = "netnsfix_node"
@@ -62,20 +63,7 @@ def host_steps(steps: Sequence[Step], settings: HostSettings) -> dict[str, dict[
         if desired.daemon_reload:
             entry["daemon_reload"] = True
         if desired.ini:
-            entry["ini"] = [
-                {
-                    "path": str(s.path),
-                    "section": s.section,
-                    "key": s.key,
-                    "value": s.value,
-                    "id": f"{s.path}|{s.section}|{s.key}",
-                    "section_regexp": rf"(?ms)^\[{re.escape(s.section)}\][^\n]*\n(.*?)(?=^\[|\Z)",
-                    "key_regexp": rf"(?m)^[ \t]*{re.escape(s.key)}[ \t]*[=:]",
-                    "comment_regexp": rf"(?m)^[ \t]*[#;][ \t]*{re.escape(s.key)}[ \t]*[=:]",
-                    "comment_line": rf"^[ \t]*[#;][ \t]*{re.escape(s.key)}[ \t]*[=:]",
-                }
-                for s in desired.ini
-            ]
+            entry["ini"] = [_ini_vars(setting) for setting in desired.ini]
         if desired.patches:
             entry["patches"] = [_patch_vars(p) for p in desired.patches]
         if desired.bridges:
@@ -84,8 +72,33 @@ def host_steps(steps: Sequence[Step], settings: HostSettings) -> dict[str, dict[
     return result
 
 
+COMMENT_LINES = r"(?:[ \t]*[#;][^\n]*\n)*"  # the rest of the comment block (configupdater's Comment)
+
+
+def _ini_vars(setting: IniSetting) -> dict[str, Any]:
+    """One INI setting, with the patterns that place it as ``netnsfix host`` does (see the module's docstring)."""
+    section = rf"^\[{re.escape(setting.section)}\][^\n]*\n"
+    comment = commented_key(setting.key)
+    line = f"{setting.key} = {setting.value}"
+    return {
+        "path": str(setting.path),
+        "fallback": None if setting.fallback is None else str(setting.fallback),
+        "section": setting.section,
+        "key": setting.key,
+        "value": setting.value,
+        "id": f"{setting.path}|{setting.section}|{setting.key}",
+        # the section's body, to decide on the controller
+        "section_regexp": rf"(?ms){section}(.*?)(?=^\[|\Z)",
+        "key_regexp": rf"(?m)^[ \t]*{re.escape(setting.key)}[ \t]*[=:]",
+        "comment_regexp": f"(?m){comment}",
+        # on the node (ansible.builtin.replace): the new line after the comment block that shows the key
+        "beside_regexp": rf"(?m)^({section}(?:(?!\[)[^\n]*\n)*?{comment.removeprefix('^')}[^\n]*\n{COMMENT_LINES})",
+        "beside_replace": "\\g<1>" + line.replace("\\", "\\\\") + "\\n",
+    }
+
+
 def _patch_vars(patch: CheckedPatch) -> dict[str, Any]:
-    """Where to look for the module and how to check and change each line, for ``find``/``assert``/``replace``."""
+    """Where to look for the module, the lines it must have, and the one-line change, for find/assert/replace."""
     bases: list[str] = []
     alternatives: list[str] = []
     depth = 0
@@ -97,24 +110,23 @@ def _patch_vars(patch: CheckedPatch) -> dict[str, Any]:
             bases.append(base)
         depth = max(depth, len(parts) - len(fixed) + len(patch.module.split("/")))
         alternatives.append("/".join(re.escape(p).replace(r"\*", "[^/]*") for p in parts))
-    module = re.escape(patch.module)
+    offset = patch.line - patch.first
+    before = "".join(f"{line}\n" for line in patch.released[:offset])
     return {
         "module": patch.module,
         "bases": bases,
         "depth": depth,
         "name": posixpath.basename(patch.module),
-        "regexp": rf"^/({'|'.join(alternatives)})/{module}$",
-        "function_regexp": rf"^\s*def {re.escape(patch.function)}\(self\b",
-        "function": patch.function,
-        "fixes": [
-            {
-                "old": fix.old,
-                "new": fix.new,
-                "regexp": rf"^([ \t]*){re.escape(fix.old)}([ \t]*)$",
-                "replace": rf"\g<1>{fix.new}\g<2>",
-            }
-            for fix in patch.fixes
-        ],
+        "regexp": rf"^/({'|'.join(alternatives)})/{re.escape(patch.module)}$",
+        "first": patch.first,
+        "last": patch.first + len(patch.released) - 1,
+        "released": list(patch.released),
+        "already": [list(shape) for shape in patch.already],
+        "line": patch.line,
+        "new": patch.new,
+        # the changed line, pinned by the released lines before it
+        "replace_regexp": rf"(?m)^({re.escape(before)}){re.escape(patch.released[offset])}$",
+        "replace": "\\g<1>" + patch.new.replace("\\", "\\\\"),
     }
 
 
@@ -211,13 +223,13 @@ def main_tasks(steps: Sequence[Step], all_settings: Sequence[HostSettings]) -> l
 
 def discover_tasks() -> list[dict[str, Any]]:
     """Find and read what the steps change, and check it, before anything on the node changes."""
-    ini_paths = "netnsfix_ini_files | default([])"
+    candidates = "netnsfix_ini_files | default([])"
     patches = "netnsfix_steps['iptables-path'].patches | default([])"
     return [
         {
             "name": "discover: INI files (symlinks followed inside netnsfix_root)",
             "ansible.builtin.stat": {"path": f"{PREFIX}{{{{ item }}}}", "follow": False, "get_checksum": False},
-            "loop": f"{{{{ {ini_paths} }}}}",
+            "loop": f"{{{{ {candidates} }}}}",
             "register": "netnsfix_ini_stat",
         },
         {
@@ -228,34 +240,39 @@ def discover_tasks() -> list[dict[str, Any]]:
                 "((item.item | dirname) ~ '/' ~ item.stat.lnk_target)) | normpath) "
                 "if (item.stat.islnk | default(false)) else item.item)}) }}"
             },
-            "loop": "{{ netnsfix_ini_stat.results }}",
+            "loop": "{{ netnsfix_ini_stat.results | selectattr('stat.exists') | list }}",
             "loop_control": {"label": "{{ item.item }}"},
         },
         {
-            "name": "discover: read the INI files",
-            "ansible.builtin.slurp": {"src": f"{PREFIX}{{{{ netnsfix_ini_real[item] }}}}"},
-            "loop": f"{{{{ {ini_paths} }}}}",
-            "register": "netnsfix_ini_read",
-        },
-        {
-            "name": "discover: which new keys go beside their commented-out line",
+            "name": "discover: which file each INI setting goes to (its fallback when the file is missing)",
             "ansible.builtin.set_fact": {
-                "netnsfix_ini_text": "{{ dict(netnsfix_ini_read.results | map(attribute='item') | zip("
-                "netnsfix_ini_read.results | map(attribute='content') | map('b64decode'))) }}",
+                "netnsfix_ini_file": "{% set out = {} %}{% set real = netnsfix_ini_real | default({}) %}"
+                "{% for s in netnsfix_ini_all | default([]) %}"
+                "{% set _ = out.update({s.id: real[s.path] if s.path in real else "
+                "(real[s.fallback] if s.fallback and s.fallback in real else s.path)}) %}"
+                "{% endfor %}{{ out }}",
             },
         },
         {
-            "name": "discover: keys to put beside their comment",
+            "name": "discover: read the INI files",
+            "ansible.builtin.slurp": {"src": f"{PREFIX}{{{{ item }}}}"},
+            "loop": "{{ netnsfix_ini_file.values() | unique | list }}",
+            "register": "netnsfix_ini_read",
+        },
+        {
+            "name": "discover: which new keys go after the comment that shows them",
             "ansible.builtin.set_fact": {
-                "netnsfix_ini_beside": "{% set out = [] %}{% for s in netnsfix_ini_all | default([]) %}"
-                "{% set found = netnsfix_ini_text[s.path] | regex_findall(s.section_regexp) %}"
+                "netnsfix_ini_beside": "{% set text = dict(netnsfix_ini_read.results | map(attribute='item') | zip("
+                "netnsfix_ini_read.results | map(attribute='content') | map('b64decode'))) %}"
+                "{% set out = [] %}{% for s in netnsfix_ini_all | default([]) %}"
+                "{% set found = text[netnsfix_ini_file[s.id]] | regex_findall(s.section_regexp) %}"
                 "{% set body = found[0] if found else '' %}"
                 "{% if found and not (body is search(s.key_regexp)) and (body is search(s.comment_regexp)) %}"
                 "{% set _ = out.append(s.id) %}{% endif %}{% endfor %}{{ out }}",
             },
         },
         {
-            "name": "discover: quantum's module folders",
+            "name": "discover: quantum's modules",
             "ansible.builtin.find": {
                 "paths": "{{ item.bases | map('regex_replace', '^', netnsfix_prefix) | list }}",
                 "patterns": "{{ item.name }}",
@@ -297,23 +314,34 @@ def discover_tasks() -> list[dict[str, Any]]:
         {
             "name": "discover: each module is the file netnsfix knows (checked patch)",
             "ansible.builtin.assert": {
-                "that": [
-                    "(netnsfix_lines | select('match', item.0.item.patch.function_regexp) | list | length) == 1",
-                    "(netnsfix_old | int, netnsfix_new | int) in [(1, 0), (0, 1)]",
-                ],
-                "fail_msg": "{{ inventory_hostname }}: {{ item.0.item.path }}: expected one 'def "
-                "{{ item.0.item.patch.function }}(self' and the line {{ item.1.old | to_json }} exactly once "
-                "(found {{ netnsfix_old }}, and {{ netnsfix_new }} fixed); not the quantum 2012.2 file netnsfix "
-                "knows, nothing was changed",
+                "that": "netnsfix_window == patch.released or netnsfix_window in patch.already",
+                "fail_msg": "{{ inventory_hostname }}: {{ item.item.path }}: lines {{ patch.first }}-{{ patch.last }} "
+                "are not the release's (nor an already fixed file's); first difference from the release: "
+                "{{ netnsfix_difference }}; nothing was changed",
                 "quiet": True,
             },
             "vars": {
-                "netnsfix_lines": "{{ (item.0.content | b64decode).splitlines() }}",
-                "netnsfix_old": "{{ netnsfix_lines | map('trim') | select('equalto', item.1.old) | list | length }}",
-                "netnsfix_new": "{{ netnsfix_lines | map('trim') | select('equalto', item.1.new) | list | length }}",
+                "patch": "{{ item.item.patch }}",
+                "netnsfix_lines": "{{ (item.content | b64decode).splitlines() }}",
+                "netnsfix_window": "{{ netnsfix_lines[patch.first - 1:patch.last] }}",
+                "netnsfix_difference": "{% set ns = namespace(msg='') %}{% for want in patch.released %}"
+                "{% set n = patch.first + loop.index0 %}"
+                "{% if not ns.msg and (netnsfix_lines | length < n or netnsfix_lines[n - 1] != want) %}"
+                "{% set ns.msg = 'line ' ~ n ~ ': expected ' ~ (want | to_json) ~ ', found ' ~ "
+                "((netnsfix_lines[n - 1] | to_json) if netnsfix_lines | length >= n else 'the end of the file') %}"
+                "{% endif %}{% endfor %}{{ ns.msg }}",
             },
-            "loop": "{{ netnsfix_patch_read.results | default([]) | subelements('item.patch.fixes') }}",
-            "loop_control": {"label": "{{ item.0.item.path }}: {{ item.1.old }}"},
+            "loop": "{{ netnsfix_patch_read.results | default([]) }}",
+            "loop_control": {"label": "{{ item.item.path }}"},
+        },
+        {
+            "name": "discover: the modules still as released (the ones to change)",
+            "ansible.builtin.set_fact": {
+                "netnsfix_patch_todo": "{% set out = [] %}{% for r in netnsfix_patch_read.results | default([]) %}"
+                "{% set lines = (r.content | b64decode).splitlines() %}"
+                "{% if lines[r.item.patch.first - 1:r.item.patch.last] == r.item.patch.released %}"
+                "{% set _ = out.append(r.item) %}{% endif %}{% endfor %}{{ out }}",
+            },
         },
     ]
 
@@ -322,7 +350,7 @@ def backup_tasks() -> list[dict[str, Any]]:
     paths = (
         "{{ ([netnsfix_repo_dest, netnsfix_key_dest if netnsfix_package.key | default(false) else '', "
         "netnsfix_rpm_dest, '/etc/systemd/system/" + PROBE_UNIT + "'] + netnsfix_files_all | default([]) + "
-        "(netnsfix_ini_real | default({})).values() | list + netnsfix_patch_files | map(attribute='path') | list) "
+        "(netnsfix_ini_file | default({})).values() | list + netnsfix_patch_files | map(attribute='path') | list) "
         "| select | unique | join(' ') }}"
     )
     return [
@@ -467,22 +495,21 @@ def step_tasks(step: str, kinds: set[str]) -> list[dict[str, Any]]:
         ini = _step_var(step, "ini")
         tasks += [
             {
-                "name": f"{step}: new keys beside their commented-out line",
-                "ansible.builtin.lineinfile": {
-                    "path": f"{PREFIX}{{{{ netnsfix_ini_real[item.path] }}}}",
-                    "line": "{{ item.key }} = {{ item.value }}",
-                    "insertafter": "{{ item.comment_line }}",
-                    "firstmatch": True,
+                "name": f"{step}: new keys after the comment that shows them",
+                "ansible.builtin.replace": {
+                    "path": f"{PREFIX}{{{{ netnsfix_ini_file[item.id] }}}}",
+                    "regexp": "{{ item.beside_regexp }}",
+                    "replace": "{{ item.beside_replace }}",
                 },
                 "loop": f"{{{{ {ini} }}}}",
-                "loop_control": {"label": "{{ item.path }} [{{ item.section }}] {{ item.key }}"},
+                "loop_control": {"label": "{{ netnsfix_ini_file[item.id] }} [{{ item.section }}] {{ item.key }}"},
                 "when": "item.id in netnsfix_ini_beside",
                 "notify": notify,
             },
             {
                 "name": f"{step}: INI settings",
                 "community.general.ini_file": {
-                    "path": f"{PREFIX}{{{{ netnsfix_ini_real[item.path] }}}}",
+                    "path": f"{PREFIX}{{{{ netnsfix_ini_file[item.id] }}}}",
                     "section": "{{ item.section }}",
                     "option": "{{ item.key }}",
                     "value": "{{ item.value }}",
@@ -490,7 +517,7 @@ def step_tasks(step: str, kinds: set[str]) -> list[dict[str, Any]]:
                     "create": False,
                 },
                 "loop": f"{{{{ {ini} }}}}",
-                "loop_control": {"label": "{{ item.path }} [{{ item.section }}] {{ item.key }}"},
+                "loop_control": {"label": "{{ netnsfix_ini_file[item.id] }} [{{ item.section }}] {{ item.key }}"},
                 "when": "item.id not in netnsfix_ini_beside",
                 "notify": notify,
             },
@@ -498,14 +525,14 @@ def step_tasks(step: str, kinds: set[str]) -> list[dict[str, Any]]:
     if "patches" in kinds:
         tasks.append(
             {
-                "name": f"{step}: the checked change to each module",
+                "name": f"{step}: the checked one-line change to each module",
                 "ansible.builtin.replace": {
-                    "path": f"{PREFIX}{{{{ item.0.path }}}}",
-                    "regexp": "{{ item.1.regexp }}",
-                    "replace": "{{ item.1.replace }}",
+                    "path": f"{PREFIX}{{{{ item.path }}}}",
+                    "regexp": "{{ item.patch.replace_regexp }}",
+                    "replace": "{{ item.patch.replace }}",
                 },
-                "loop": "{{ netnsfix_patch_files | subelements('patch.fixes') }}",
-                "loop_control": {"label": "{{ item.0.path }}: {{ item.1.new }}"},
+                "loop": "{{ netnsfix_patch_todo }}",
+                "loop_control": {"label": "{{ item.path }}: line {{ item.patch.line }}"},
                 "notify": notify,
             }
         )

@@ -25,36 +25,35 @@ class WantedFile:
 
 @dataclass(frozen=True)
 class IniSetting:
-    """``key = value`` in ``[section]`` of an INI file (comments, order and spacing kept)."""
+    """``key = value`` in ``[section]`` of an INI file (comments, order and spacing kept).
+
+    ``fallback``: the file to edit instead when ``path`` does not exist on the node.
+    """
 
     path: PurePosixPath
     section: str
     key: str
     value: str
-
-
-@dataclass(frozen=True)
-class LineFix:
-    """One line of a shipped file replaced by another, compared without indentation."""
-
-    old: str
-    new: str
+    fallback: PurePosixPath | None = None
 
 
 @dataclass(frozen=True)
 class CheckedPatch:
-    """A change to an installed module, checked before it is made.
+    """One line of an installed module changed, only where the lines around it are the release's.
 
-    The module is found under the node's Python 2 library folders
-    (``search`` globs joined with ``module``); each ``fixes`` line must occur
-    exactly once (or its fixed form exactly once) inside ``function``, else the
-    file is not the one netnsfix knows and nothing is changed.
+    The module is found under the node's Python 2 library folders (``search``
+    globs joined with ``module``). Lines ``first`` on must be ``released`` (then
+    line ``line`` becomes ``new``) or one of ``already`` (nothing to do); any
+    other file is not the one netnsfix knows, and nothing is changed.
     """
 
     module: str
     search: tuple[str, ...]
-    function: str
-    fixes: tuple[LineFix, ...]
+    first: int
+    released: tuple[str, ...]
+    already: tuple[tuple[str, ...], ...]
+    line: int
+    new: str
 
 
 @dataclass(frozen=True)

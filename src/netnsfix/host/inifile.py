@@ -2,14 +2,17 @@
 
 The way crudini or Ansible's ini_file would do it, with configupdater: a key
 that exists gets its value replaced in place; a new key goes right after a
-commented-out line for it (``# key = ...``), else after the section's last
-option; a missing section is added at the end.
+commented-out line for it (``# key = ...``, or ``# Default: key = ...`` as
+quantum's plugin inis write them), else after the section's last option; a
+missing section is added at the end.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from configupdater import ConfigUpdater
@@ -72,8 +75,13 @@ def _parse(text: str, where: Path) -> ConfigUpdater:
 
 
 def _anchor(section: Section, key: str) -> Block | None:
-    """Where a new key goes: after ``# key = ...`` if the file has one, else after the last option."""
-    commented = re.compile(rf"^\s*[#;]\s*{re.escape(key)}\s*[=:]")
+    """Where a new key goes: after the comment that shows it, else after the section's last option.
+
+    The comment is ``# key = ...`` (quantum.conf's ``# allow_overlapping_ips = False``) or, as quantum's
+    plugin inis write them, ``# Default: key = ...`` / ``# Example: key = ...``; only the section's own
+    comments count (the OVS plugin ini's [AGENT] holds sample ``# [OVS]`` lines).
+    """
+    commented = re.compile(commented_key(key))
     last_option = None
     for block in section.iter_blocks():
         if isinstance(block, Comment) and any(commented.match(line) for line in block.lines):
@@ -92,6 +100,20 @@ def ini_change(node: Node, step: str, path: PurePosixPath, values: dict[str, dic
 
 
 def ini_changes(node: Node, step: str, settings: tuple[IniSetting, ...]) -> tuple[FileChange, ...]:
-    """The changes that make every file in ``settings`` hold its values, one per file that differs."""
-    changes = [ini_change(node, step, path, ini_values(settings, path)) for path in ini_files(settings)]
+    """The changes that make every file in ``settings`` hold its values, one per file that differs.
+
+    A setting whose file is missing while its ``fallback`` is there goes to the fallback.
+    """
+    placed = tuple(
+        replace(s, path=s.fallback)
+        if s.fallback is not None and not os.path.lexists(host_path(node.root, s.path))
+        else s
+        for s in settings
+    )
+    changes = [ini_change(node, step, path, ini_values(placed, path)) for path in ini_files(placed)]
     return tuple(change for change in changes if change is not None)
+
+
+def commented_key(key: str) -> str:
+    """The pattern of a comment line that shows ``key`` (``# key = ...``, ``# Default: key = ...``)."""
+    return rf"^[ \t]*[#;][ \t]*(?:(?:Default|Example)[ \t]*:[ \t]*)?{re.escape(key)}[ \t]*[=:]"

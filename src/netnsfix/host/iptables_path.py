@@ -1,16 +1,30 @@
 """Bug 877337: quantum 2012.2 calls iptables by absolute path, which rootwrap refuses.
 
-rootwrap's filters match bare command names, so ``IptablesManager._apply``
-must run ``iptables``/``ip6tables``, not ``/sbin/...`` (fixed upstream in
-2012.2.1). The change is a unified diff made from the installed file, checked
-with unidiff at fuzz 0 (only the two command names may change) before it is
-applied; a file already fixed is left alone.
+rootwrap's filters match bare command names, so ``IptablesManager.apply``
+must run ``iptables``, not ``/sbin/iptables``. Upstream fixed exactly that
+one line (commit 425e942, "Call iptables without absolute path", released in
+2012.2.1 and unchanged through 2012.2.4).
+
+The step knows the released file, not a guess of it: in quantum 2012.2's
+``quantum/agent/linux/iptables_manager.py`` (openstack/neutron tag 2012.2,
+installed byte for byte by Fedora 18's openstack-quantum 2012.2-1) line 264 is
+``    def apply(self):``, its docstring ends at 271, and line 272 is
+``        s = [('/sbin/iptables', self.ipv4)]``. The step recognises lines
+264-275 of that file, makes a one-line diff at 272 and checks it with unidiff
+at fuzz 0 against the file before anything is written. The 2012.2.1 shape
+(line 272 ``s = [('iptables', self.ipv4)]``), and the seed's hand edit (the
+old line commented out at 272, the fixed one at 273), are "already fixed";
+anything else is refused with the first line that differs.
+
+``ip6tables`` needs nothing: line 274 is already ``s += [('ip6tables',
+self.ipv6)]`` in 2012.2 (only iptables carried /sbin/), upstream's fix did not
+touch it, and the branch never runs in 2012.2 (the l3 agent, the only user,
+leaves ``use_ipv6`` False). Changing it would make a file no release had.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path, PurePosixPath
 
 from unidiff import PatchSet
@@ -18,7 +32,7 @@ from unidiff.errors import UnidiffParseError
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node, StepPlan, verify_by_replanning
-from netnsfix.host.desired import CheckedPatch, Desired, LineFix
+from netnsfix.host.desired import CheckedPatch, Desired
 from netnsfix.host.noderoot import host_path, resolve
 from netnsfix.host.settings import HostSettings
 
@@ -30,15 +44,33 @@ SEARCH = (
     "usr/local/lib/python2*/site-packages",
     "usr/local/lib/python2*/dist-packages",
 )
-# (line as shipped in 2012.2, line as fixed), compared without indentation.
-FIXES = (
-    ("s = [('/sbin/iptables', self.ipv4)]", "s = [('iptables', self.ipv4)]"),
-    ("s += [('/sbin/ip6tables', self.ipv6)]", "s += [('ip6tables', self.ipv6)]"),
+LINE = 272  # the line quantum 2012.2 gets wrong
+RELEASED = "        s = [('/sbin/iptables', self.ipv4)]"
+FIXED = "        s = [('iptables', self.ipv4)]"
+# Lines 264-275 of quantum 2012.2's file: what the step recognises before it changes line 272.
+_HEAD = (
+    "    def apply(self):",
+    '        """Apply the current in-memory set of iptables rules.',
+    "",
+    "        This will blow away any rules left over from previous runs of the",
+    "        same component of Nova, and replace them with our current set of",
+    "        rules. This happens atomically, thanks to iptables-restore.",
+    "",
+    '        """',
 )
-FUNCTION = "_apply"
+_TAIL = ("        if self.use_ipv6:", "            s += [('ip6tables', self.ipv6)]", "")
+FIRST = 264
+SHAPES = {
+    "released": (*_HEAD, RELEASED, *_TAIL),  # quantum 2012.2: change line 272
+    "fixed": (*_HEAD, FIXED, *_TAIL),  # 2012.2.1 (and 2012.2.3, 2012.2.4): nothing to do
+    "seed": (*_HEAD, "#" + RELEASED, FIXED, *_TAIL),  # the seed's hand edit: nothing to do
+}
+FIXES = ((RELEASED.strip(), FIXED.strip()),)
 # The agents that build iptables rules through IptablesManager.
-SERVICES = ("quantum-l3-agent", "quantum-dhcp-agent")
-PATCH = CheckedPatch(MODULE, SEARCH, FUNCTION, tuple(LineFix(old, new) for old, new in FIXES))
+SERVICES = ("quantum-l3-agent",)
+PATCH = CheckedPatch(
+    MODULE, SEARCH, FIRST, SHAPES["released"], tuple(v for k, v in SHAPES.items() if k != "released"), LINE, FIXED
+)
 
 
 def find_modules(root: Path) -> list[PurePosixPath]:
@@ -57,40 +89,49 @@ def find_modules(root: Path) -> list[PurePosixPath]:
     return found
 
 
+def shape_of(lines: list[str]) -> str | None:
+    """Which known shape lines 264 on are (released, fixed, seed), or None."""
+    for name, shape in SHAPES.items():
+        window = [line.rstrip("\n") for line in lines[FIRST - 1 : FIRST - 1 + len(shape)]]
+        if window == list(shape) and all(line.endswith("\n") for line in lines[FIRST - 1 : FIRST - 1 + len(shape)]):
+            return name
+    return None
+
+
 def fixed_lines(lines: list[str], where: Path) -> list[str]:
-    """``lines`` with the two command names fixed; an error unless each line is found exactly once in ``_apply``."""
-    start, end = _apply_body(lines, where)
+    """``lines`` with line 272 fixed (unchanged when already fixed); an error for a file the step does not know."""
+    shape = shape_of(lines)
+    if shape is None:
+        raise HostError(
+            f"{where}: {_first_difference(lines)}; not quantum 2012.2's iptables_manager.py (nor 2012.2.1's), "
+            "nothing was changed"
+        )
+    if shape != "released":
+        return list(lines)
     result = list(lines)
-    for old, new in FIXES:
-        olds = [i for i, line in enumerate(lines) if line.strip() == old]
-        news = [i for i, line in enumerate(lines) if line.strip() == new]
-        if len(olds) == 0 and len(news) == 1:
-            continue  # already fixed
-        if len(olds) != 1 or news:
-            raise HostError(
-                f"{where}: expected the line {old!r} exactly once (found {len(olds)}, and {len(news)} fixed); "
-                "not the quantum 2012.2 file netnsfix knows, nothing was changed"
-            )
-        index = olds[0]
-        if not start < index < end:
-            raise HostError(f"{where}: line {index + 1} {old!r} is not inside IptablesManager._apply")
-        result[index] = lines[index].replace(old, new)
+    result[LINE - 1] = FIXED + "\n"
     return result
 
 
-def _apply_body(lines: list[str], where: Path) -> tuple[int, int]:
-    heads = [i for i, line in enumerate(lines) if re.match(rf"^(\s*)def {FUNCTION}\(self\b", line)]
-    if len(heads) != 1:
-        raise HostError(
-            f"{where}: expected one 'def _apply(self' (found {len(heads)}); not quantum 2012.2's iptables_manager.py"
+def _first_difference(lines: list[str]) -> str:
+    """The first line that differs from the released shape (from the fixed one, where line 272 is fixed)."""
+    got = lines[LINE - 1].rstrip("\n") if len(lines) >= LINE else None
+    shape = SHAPES["fixed"] if got == FIXED else SHAPES["released"]
+    if got not in (RELEASED, FIXED):  # line 272 itself is what the step is about: name it first
+        return (
+            f"line {LINE}: expected {RELEASED!r} (quantum 2012.2) or {FIXED!r} (2012.2.1), found {_found(lines, LINE)}"
         )
-    head = heads[0]
-    indent = len(lines[head]) - len(lines[head].lstrip())
-    for i in range(head + 1, len(lines)):
-        text = lines[i]
-        if text.strip() and not text.lstrip().startswith("#") and len(text) - len(text.lstrip()) <= indent:
-            return head, i
-    return head, len(lines)
+    for offset, wanted in enumerate(shape):
+        number = FIRST + offset
+        if len(lines) < number or lines[number - 1].rstrip("\n") != wanted or not lines[number - 1].endswith("\n"):
+            return f"line {number}: expected {wanted!r}, found {_found(lines, number)}"
+    return f"line {LINE}: not a known shape"  # not reached: a full match is a known shape
+
+
+def _found(lines: list[str], number: int) -> str:
+    if len(lines) < number:
+        return f"the end of the file (it has {len(lines)} lines)"
+    return repr(lines[number - 1].rstrip("\n"))
 
 
 def make_diff(path: PurePosixPath, before: list[str], after: list[str]) -> str:
@@ -99,7 +140,7 @@ def make_diff(path: PurePosixPath, before: list[str], after: list[str]) -> str:
 
 
 def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
-    """Parse ``diff`` with unidiff, check every hunk at fuzz 0 and that only the command names change, apply it."""
+    """Parse ``diff`` with unidiff, check every hunk at fuzz 0 and that only line 272's command changes, apply it."""
     try:
         patch = PatchSet(diff)
     except UnidiffParseError as error:
@@ -118,6 +159,9 @@ def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
         allowed = dict(FIXES)
         if len(removed) != len(added) or any(allowed.get(old) != new for old, new in zip(removed, added, strict=True)):
             raise HostError(f"{where}: the diff changes more than the iptables command names")
+        lines = [line.source_line_no for line in hunk if line.is_removed]
+        if any(number != LINE for number in lines):
+            raise HostError(f"{where}: the diff changes line {lines[0]}, expected only line {LINE}")
         result += before[taken:start]
         result += [line.value for line in hunk if line.is_context or line.is_added]
         taken = start + len(source)
@@ -126,7 +170,7 @@ def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
 
 class IptablesPath:
     name = "iptables-path"
-    summary = "quantum's iptables_manager.py runs 'iptables'/'ip6tables', not /sbin/... (Bug 877337)"
+    summary = "quantum 2012.2's iptables_manager.py line 272 runs 'iptables', not /sbin/iptables (Bug 877337)"
 
     def desired(self, settings: HostSettings) -> Desired:
         return Desired(self.name, patches=(PATCH,), restart=SERVICES)

@@ -1,7 +1,8 @@
 """The seed's Quantum settings: VLAN tenant networks, physnets, overlapping IPs, iSCSI address.
 
-plugin.ini ``[OVS]``: VLAN isolation (Fedora 18's Open vSwitch had no GRE),
-the physnets' VLAN ranges and which bridge carries each physnet;
+plugin.ini ``[OVS]`` (on a compute node without plugin.ini, the OVS plugin's
+own ini): VLAN isolation (Fedora 18's Open vSwitch had no GRE), the physnets'
+VLAN ranges and which bridge carries each physnet;
 quantum.conf ``[DEFAULT] allow_overlapping_ips = True`` (the seed's
 overlapping-subnet example needs it); cinder.conf ``iscsi_ip_address`` when
 one is set (the seed found a host name fails, so settings accept only an address).
@@ -18,6 +19,8 @@ from netnsfix.host.inifile import ini_changes
 from netnsfix.host.settings import HostSettings
 
 PLUGIN_INI = PurePosixPath("/etc/quantum/plugin.ini")
+# What quantum-server-setup links plugin.ini to, and what the OVS agent's unit reads directly.
+OVS_PLUGIN_INI = PurePosixPath("/etc/quantum/plugins/openvswitch/ovs_quantum_plugin.ini")
 QUANTUM_CONF = PurePosixPath("/etc/quantum/quantum.conf")
 CINDER_CONF = PurePosixPath("/etc/cinder/cinder.conf")
 # Who reads these files (Fedora 18's openstack-quantum and openstack-cinder units).
@@ -26,12 +29,21 @@ CINDER_SERVICES = ("openstack-cinder-volume",)
 
 
 def wanted(settings: HostSettings) -> tuple[IniSetting, ...]:
+    """plugin.ini where quantum-server-setup made it, else (a compute node) the OVS plugin's own ini.
+
+    Fedora's quantum-node-setup makes no plugin.ini: there the OVS agent reads
+    ovs_quantum_plugin.ini itself (its unit names that file), so that is what to edit.
+    """
     if not settings.mappings:
         raise HostError(f"{settings.source}: no bridge_mappings for plugin.ini: set private_nic (or bridge_mappings)")
     edits = [
-        IniSetting(PLUGIN_INI, "OVS", "tenant_network_type", "vlan"),
-        IniSetting(PLUGIN_INI, "OVS", "network_vlan_ranges", ",".join(str(p) for p in settings.physnets)),
-        IniSetting(PLUGIN_INI, "OVS", "bridge_mappings", ",".join(f"{p}:{b}" for p, b in settings.mappings)),
+        IniSetting(PLUGIN_INI, "OVS", "tenant_network_type", "vlan", OVS_PLUGIN_INI),
+        IniSetting(
+            PLUGIN_INI, "OVS", "network_vlan_ranges", ",".join(str(p) for p in settings.physnets), OVS_PLUGIN_INI
+        ),
+        IniSetting(
+            PLUGIN_INI, "OVS", "bridge_mappings", ",".join(f"{p}:{b}" for p, b in settings.mappings), OVS_PLUGIN_INI
+        ),
         IniSetting(QUANTUM_CONF, "DEFAULT", "allow_overlapping_ips", "True"),
     ]
     if settings.iscsi_ip_address:

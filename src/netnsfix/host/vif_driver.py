@@ -1,8 +1,12 @@
 """Bug 885932: nova on an OVS node needs the hybrid OVS bridge VIF driver.
 
-``quantum-node-setup --plugin openvswitch`` leaves ``libvirt_vif_driver``
-empty in nova.conf; Folsom with Open vSwitch needs
-``nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver`` in ``[DEFAULT]``.
+``quantum-node-setup --plugin openvswitch`` fails to set ``libvirt_vif_driver``:
+it calls ``openstack-config --set nova.conf DEFAULT libvirt_vif_driver`` with no
+value, which writes nothing, so Fedora 18's nova.conf (which has no such key)
+keeps nova's default bridge driver. Folsom with Open vSwitch needs
+``nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver`` in ``[DEFAULT]``: the
+key is added after the section's last option (an empty or other value is
+replaced in place; a node where quantum-server-setup already set it is left alone).
 """
 
 from __future__ import annotations

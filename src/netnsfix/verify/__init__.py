@@ -1,7 +1,8 @@
 """The harness: prove an ``ip`` is fixed, or catch Red Hat Bug 882047 in it.
 
 :func:`verify_binary` is the entry point for the CLI and the demo; each
-check lives in a module of its own (mounts, view, systemd) and
+check lives in a module of its own (mounts, view, systemd; privatetmp, for
+Bug 881741, with a Quantum-like unit) and
 :func:`netnsfix.verify.harness.run_checks` drives them.
 """
 
@@ -17,11 +18,23 @@ from netnsfix.verify.report import BUG_CHECKS, CheckResult, Status, VerifyResult
 
 if TYPE_CHECKING:  # the engine seam loads the Docker SDK: only the systemd check needs it
     from netnsfix.tools.engine import Engine
+    from netnsfix.verify.privatetmp import DropIn
 
-CHECKS = ("mounts", "view", "systemd")
+CHECKS = ("mounts", "view", "systemd", "privatetmp")
+DEFAULT_CHECKS = ("mounts", "view", "systemd")  # Bug 882047's; privatetmp is asked for by name
 HOST_CHECKS = ("mounts", "view")
+ENGINE_CHECKS = ("systemd", "privatetmp")
 
-__all__ = ["BUG_CHECKS", "CHECKS", "CheckResult", "Status", "VerifyResult", "parse_checks", "verify_binary"]
+__all__ = [
+    "BUG_CHECKS",
+    "CHECKS",
+    "DEFAULT_CHECKS",
+    "CheckResult",
+    "Status",
+    "VerifyResult",
+    "parse_checks",
+    "verify_binary",
+]
 
 
 def parse_checks(text: str) -> tuple[str, ...]:
@@ -35,17 +48,19 @@ def parse_checks(text: str) -> tuple[str, ...]:
 
 def verify_binary(
     ip: Path,
-    checks: Sequence[str] = CHECKS,
+    checks: Sequence[str] = DEFAULT_CHECKS,
     image: str | None = None,
     *,
     client: Engine | None = None,
     label: str | None = None,
+    dropin: DropIn | None = None,
 ) -> VerifyResult:
     """Verify the ``ip`` binary at ``ip`` with the named checks.
 
     ``image`` is the systemd image for the systemd check (default: the one
     netnsfix builds, made once and cached). Raises :class:`VerifyError` when
-    the harness cannot run at all.
+    the harness cannot run at all. ``dropin`` goes beside the privatetmp
+    check's unit (the CLI passes the privatetmp step's own).
     """
     from netnsfix.verify.harness import run_checks
     from netnsfix.verify.mounts import MountsCheck
@@ -58,7 +73,7 @@ def verify_binary(
     if os.geteuid() != 0 and any(name in HOST_CHECKS for name in names):
         raise VerifyError(
             "the mounts and view checks need root (mount namespaces, ip netns): run as root, "
-            "or only --checks systemd with access to the Docker engine"
+            "or only --checks systemd,privatetmp with access to the Docker engine"
         )
     built: list[Any] = []
     for name in names:
@@ -66,15 +81,21 @@ def verify_binary(
             built.append(MountsCheck())
         elif name == "view":
             built.append(ViewCheck())
+        elif name == "privatetmp":
+            client, image = _engine_and_image(client, image, name)
+            from netnsfix.verify.privatetmp import PrivateTmpCheck
+
+            built.append(PrivateTmpCheck(client, image, dropin))
         else:
-            client, image = _engine_and_image(client, image)
+            client, image = _engine_and_image(client, image, name)
             from netnsfix.verify.systemd import SystemdCheck
 
             built.append(SystemdCheck(client, image))
-    return run_checks(ip, built, label=label, image=image if "systemd" in names else None)
+    engine_used = any(name in ENGINE_CHECKS for name in names)
+    return run_checks(ip, built, label=label, image=image if engine_used else None)
 
 
-def _engine_and_image(engine: Engine | None, image: str | None) -> tuple[Engine, str]:
+def _engine_and_image(engine: Engine | None, image: str | None, name: str) -> tuple[Engine, str]:
     from netnsfix.tools.engine import connect
     from netnsfix.verify.systemd_image import ensure_systemd_image
 
@@ -82,6 +103,6 @@ def _engine_and_image(engine: Engine | None, image: str | None) -> tuple[Engine,
         engine = engine or connect()
     except EngineError as error:
         raise VerifyError(
-            f"the systemd check needs a Docker engine: {error} (or leave it out: --checks mounts,view)"
+            f"the {name} check needs a Docker engine: {error} (or leave it out: --checks mounts,view)"
         ) from None
     return engine, image or ensure_systemd_image(engine)

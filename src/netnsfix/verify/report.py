@@ -8,8 +8,9 @@ from typing import Any
 
 from netnsfix.verify.mountinfo import Mount
 
-# The checks whose failure is Bug 882047 itself; "view" only informs.
-BUG_CHECKS = ("mounts", "systemd")
+# The checks whose failure is the bug itself (882047: mounts, systemd; 881741: privatetmp); "view" only informs.
+BUG_CHECKS = ("mounts", "systemd", "privatetmp")
+BUGS = {"mounts": "882047", "systemd": "882047", "privatetmp": "881741"}
 
 
 class Status(StrEnum):
