@@ -32,7 +32,7 @@ ROLE = "netnsfix_node"
 STORE = "/var/lib/netnsfix/fleet"
 PROBE_UNIT = "netnsfix-probe.service"
 AGENT_UNIT = "quantum-l3-agent.service"
-SCRIPTS = ("netnsfix-backup.sh", "netnsfix-undo.sh", "netnsfix-verify.sh", PROBE_UNIT)
+SCRIPTS = ("netnsfix-read.sh", "netnsfix-backup.sh", "netnsfix-undo.sh", "netnsfix-verify.sh", PROBE_UNIT)
 PREFIX = "{{ netnsfix_prefix }}"
 SYSTEM = "netnsfix_system | bool"
 # rc 5: systemctl's "unit not found" (this node does not run that service)
@@ -59,7 +59,6 @@ def host_steps(steps: Sequence[Step], settings: HostSettings) -> dict[str, dict[
                 {"path": str(f.path), "mode": f"{f.mode:04o}", "src": file_source(step.name, f.path)}
                 for f in desired.files
             ]
-            entry["folders"] = sorted({str(f.path.parent) for f in desired.files})
         if desired.daemon_reload:
             entry["daemon_reload"] = True
         if desired.ini:
@@ -202,6 +201,13 @@ def main_tasks(steps: Sequence[Step], all_settings: Sequence[HostSettings]) -> l
         },
         {"name": "netnsfix: read the node (nothing changes yet)", "ansible.builtin.import_tasks": "discover.yml"},
         {"name": "netnsfix: keep the first version of every file", "ansible.builtin.import_tasks": "backup.yml"},
+        {
+            "name": "netnsfix: the folders the files go to",
+            "ansible.builtin.file": {"path": f"{PREFIX}{{{{ item }}}}", "state": "directory", "mode": "0755"},
+            "loop": "{{ ([netnsfix_repo_dest | dirname] + ([netnsfix_rpm_dest | dirname] if netnsfix_pkg_backend == "
+            "'rpm' else []) + ([netnsfix_key_dest | dirname] if netnsfix_package.key | default(false) else []) + "
+            "netnsfix_files_all | default([]) | map('dirname') | list) | unique }}",
+        },
         {"name": "netnsfix: the fixed iproute", "ansible.builtin.import_tasks": "package.yml"},
     ]
     for step in steps:
@@ -222,55 +228,12 @@ def main_tasks(steps: Sequence[Step], all_settings: Sequence[HostSettings]) -> l
 
 
 def discover_tasks() -> list[dict[str, Any]]:
-    """Find and read what the steps change, and check it, before anything on the node changes."""
-    candidates = "netnsfix_ini_files | default([])"
+    """Find and read what the steps change, and check it, before anything on the node changes.
+
+    Two module runs on the node (find, and one read-only script); everything else is decided here.
+    """
     patches = "netnsfix_steps['iptables-path'].patches | default([])"
     return [
-        {
-            "name": "discover: INI files (symlinks followed inside netnsfix_root)",
-            "ansible.builtin.stat": {"path": f"{PREFIX}{{{{ item }}}}", "follow": False, "get_checksum": False},
-            "loop": f"{{{{ {candidates} }}}}",
-            "register": "netnsfix_ini_stat",
-        },
-        {
-            "name": "discover: where each INI file really is",
-            "ansible.builtin.set_fact": {
-                "netnsfix_ini_real": "{{ netnsfix_ini_real | default({}) | combine({item.item: "
-                "(((item.stat.lnk_target if item.stat.lnk_target.startswith('/') else "
-                "((item.item | dirname) ~ '/' ~ item.stat.lnk_target)) | normpath) "
-                "if (item.stat.islnk | default(false)) else item.item)}) }}"
-            },
-            "loop": "{{ netnsfix_ini_stat.results | selectattr('stat.exists') | list }}",
-            "loop_control": {"label": "{{ item.item }}"},
-        },
-        {
-            "name": "discover: which file each INI setting goes to (its fallback when the file is missing)",
-            "ansible.builtin.set_fact": {
-                "netnsfix_ini_file": "{% set out = {} %}{% set real = netnsfix_ini_real | default({}) %}"
-                "{% for s in netnsfix_ini_all | default([]) %}"
-                "{% set _ = out.update({s.id: real[s.path] if s.path in real else "
-                "(real[s.fallback] if s.fallback and s.fallback in real else s.path)}) %}"
-                "{% endfor %}{{ out }}",
-            },
-        },
-        {
-            "name": "discover: read the INI files",
-            "ansible.builtin.slurp": {"src": f"{PREFIX}{{{{ item }}}}"},
-            "loop": "{{ netnsfix_ini_file.values() | unique | list }}",
-            "register": "netnsfix_ini_read",
-        },
-        {
-            "name": "discover: which new keys go after the comment that shows them",
-            "ansible.builtin.set_fact": {
-                "netnsfix_ini_beside": "{% set text = dict(netnsfix_ini_read.results | map(attribute='item') | zip("
-                "netnsfix_ini_read.results | map(attribute='content') | map('b64decode'))) %}"
-                "{% set out = [] %}{% for s in netnsfix_ini_all | default([]) %}"
-                "{% set found = text[netnsfix_ini_file[s.id]] | regex_findall(s.section_regexp) %}"
-                "{% set body = found[0] if found else '' %}"
-                "{% if found and not (body is search(s.key_regexp)) and (body is search(s.comment_regexp)) %}"
-                "{% set _ = out.append(s.id) %}{% endif %}{% endfor %}{{ out }}",
-            },
-        },
         {
             "name": "discover: quantum's modules",
             "ansible.builtin.find": {
@@ -305,24 +268,70 @@ def discover_tasks() -> list[dict[str, Any]]:
             "loop_control": {"label": "{{ item.module }}"},
         },
         {
-            "name": "discover: read each patched module",
-            "ansible.builtin.slurp": {"src": f"{PREFIX}{{{{ item.path }}}}"},
-            "loop": "{{ netnsfix_patch_files }}",
+            "name": "discover: read the INI files and the modules (nothing is written)",
+            "ansible.builtin.script": {
+                "cmd": "netnsfix-read.sh {{ netnsfix_root }} {{ ((netnsfix_ini_files | default([])) + "
+                "(netnsfix_patch_files | map(attribute='path') | list)) | join(' ') }}",
+                "executable": "/bin/sh",
+            },
+            "check_mode": False,
+            "changed_when": False,
+            "register": "netnsfix_read",
+        },
+        {
+            "name": "discover: what each file holds",
+            "ansible.builtin.set_fact": {
+                "netnsfix_real": "{% set out = {} %}{% for line in netnsfix_read.stdout_lines %}"
+                "{% set f = line.split('\t') %}{% if f | length == 3 and f[1] != '-' %}"
+                "{% set _ = out.update({f[0]: f[1]}) %}{% endif %}{% endfor %}{{ out }}",
+                "netnsfix_text": "{% set out = {} %}{% for line in netnsfix_read.stdout_lines %}"
+                "{% set f = line.split('\t') %}{% if f | length == 3 and f[1] != '-' %}"
+                "{% set _ = out.update({f[1]: f[2] | b64decode}) %}{% endif %}{% endfor %}{{ out }}",
+            },
+        },
+        {
+            "name": "discover: which file each INI setting goes to (its fallback when the file is missing)",
+            "ansible.builtin.set_fact": {
+                "netnsfix_ini_file": "{% set out = {} %}"
+                "{% for s in netnsfix_ini_all | default([]) %}"
+                "{% set _ = out.update({s.id: netnsfix_real[s.path] if s.path in netnsfix_real else "
+                "(netnsfix_real[s.fallback] if s.fallback and s.fallback in netnsfix_real else s.path)}) %}"
+                "{% endfor %}{{ out }}",
+            },
+        },
+        {
+            "name": "discover: every INI file is there",
+            "ansible.builtin.assert": {
+                "that": "netnsfix_ini_file[item.id] in netnsfix_text",
+                "fail_msg": "{{ inventory_hostname }}: {{ item.path }}"
+                "{{ (' (or ' ~ item.fallback ~ ')') if item.fallback else '' }}: missing",
+                "quiet": True,
+            },
+            "loop": "{{ netnsfix_ini_all | default([]) }}",
             "loop_control": {"label": "{{ item.path }}"},
-            "register": "netnsfix_patch_read",
+        },
+        {
+            "name": "discover: which new keys go after the comment that shows them",
+            "ansible.builtin.set_fact": {
+                "netnsfix_ini_beside": "{% set out = [] %}{% for s in netnsfix_ini_all | default([]) %}"
+                "{% set found = netnsfix_text[netnsfix_ini_file[s.id]] | regex_findall(s.section_regexp) %}"
+                "{% set body = found[0] if found else '' %}"
+                "{% if found and not (body is search(s.key_regexp)) and (body is search(s.comment_regexp)) %}"
+                "{% set _ = out.append(s.id) %}{% endif %}{% endfor %}{{ out }}",
+            },
         },
         {
             "name": "discover: each module is the file netnsfix knows (checked patch)",
             "ansible.builtin.assert": {
                 "that": "netnsfix_window == patch.released or netnsfix_window in patch.already",
-                "fail_msg": "{{ inventory_hostname }}: {{ item.item.path }}: lines {{ patch.first }}-{{ patch.last }} "
+                "fail_msg": "{{ inventory_hostname }}: {{ item.path }}: lines {{ patch.first }}-{{ patch.last }} "
                 "are not the release's (nor an already fixed file's); first difference from the release: "
                 "{{ netnsfix_difference }}; nothing was changed",
                 "quiet": True,
             },
             "vars": {
-                "patch": "{{ item.item.patch }}",
-                "netnsfix_lines": "{{ (item.content | b64decode).splitlines() }}",
+                "patch": "{{ item.patch }}",
+                "netnsfix_lines": "{{ netnsfix_text[item.path].splitlines() }}",
                 "netnsfix_window": "{{ netnsfix_lines[patch.first - 1:patch.last] }}",
                 "netnsfix_difference": "{% set ns = namespace(msg='') %}{% for want in patch.released %}"
                 "{% set n = patch.first + loop.index0 %}"
@@ -331,16 +340,16 @@ def discover_tasks() -> list[dict[str, Any]]:
                 "((netnsfix_lines[n - 1] | to_json) if netnsfix_lines | length >= n else 'the end of the file') %}"
                 "{% endif %}{% endfor %}{{ ns.msg }}",
             },
-            "loop": "{{ netnsfix_patch_read.results | default([]) }}",
-            "loop_control": {"label": "{{ item.item.path }}"},
+            "loop": "{{ netnsfix_patch_files }}",
+            "loop_control": {"label": "{{ item.path }}"},
         },
         {
             "name": "discover: the modules still as released (the ones to change)",
             "ansible.builtin.set_fact": {
-                "netnsfix_patch_todo": "{% set out = [] %}{% for r in netnsfix_patch_read.results | default([]) %}"
-                "{% set lines = (r.content | b64decode).splitlines() %}"
-                "{% if lines[r.item.patch.first - 1:r.item.patch.last] == r.item.patch.released %}"
-                "{% set _ = out.append(r.item) %}{% endif %}{% endfor %}{{ out }}",
+                "netnsfix_patch_todo": "{% set out = [] %}{% for f in netnsfix_patch_files %}"
+                "{% set lines = netnsfix_text[f.path].splitlines() %}"
+                "{% if lines[f.patch.first - 1:f.patch.last] == f.patch.released %}"
+                "{% set _ = out.append(f) %}{% endif %}{% endfor %}{{ out }}",
             },
         },
     ]
@@ -370,14 +379,6 @@ def package_tasks(signed: bool) -> list[dict[str, Any]]:
     wanted = "netnsfix_package.nevra"
     differs = f"netnsfix_pkg_have.stdout_lines | default([]) != [{wanted}]"
     tasks: list[dict[str, Any]] = [
-        {
-            "name": "package: /etc/yum.repos.d",
-            "ansible.builtin.file": {
-                "path": f"{PREFIX}{{{{ netnsfix_repo_dest | dirname }}}}",
-                "state": "directory",
-                "mode": "0755",
-            },
-        },
         {
             "name": "package: netnsfix.repo in /etc/yum.repos.d",
             "ansible.builtin.copy": {
@@ -428,15 +429,6 @@ def package_tasks(signed: bool) -> list[dict[str, Any]]:
             "when": ["ansible_check_mode", "netnsfix_pkg_backend != 'none'", differs],
         },
         {
-            "name": "package: a folder for the download",
-            "ansible.builtin.file": {
-                "path": f"{PREFIX}{{{{ netnsfix_rpm_dest | dirname }}}}",
-                "state": "directory",
-                "mode": "0755",
-            },
-            "when": ["netnsfix_pkg_backend == 'rpm'", differs, "not ansible_check_mode"],
-        },
-        {
             "name": "package: download {{ netnsfix_package.nevra }} (sha256 checked)",
             "ansible.builtin.get_url": {
                 "url": "{{ netnsfix_package.url }}",
@@ -474,11 +466,6 @@ def step_tasks(step: str, kinds: set[str]) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = []
     if "files" in kinds:
         tasks += [
-            {
-                "name": f"{step}: folders",
-                "ansible.builtin.file": {"path": f"{PREFIX}{{{{ item }}}}", "state": "directory", "mode": "0755"},
-                "loop": f"{{{{ {_step_var(step, 'folders')} }}}}",
-            },
             {
                 "name": f"{step}: files",
                 "ansible.builtin.copy": {
