@@ -249,9 +249,10 @@ def test_a_hand_edited_node_fails_clearly_and_an_unreachable_one_is_named(fleet,
     module = "/usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
     sh(fleet["nodes"]["fn2"].container, f"sed -i '268s/.*/        # edited by hand/' {module}")
     inventory = tmp_path / "inventory.ini"
+    # fn4: sshd's address with a port nothing listens on: the connection is refused at once
     inventory.write_text(
         fleet["inventory"].read_text()
-        + "fn4 ansible_connection=community.docker.docker ansible_host=netnsfix-fleettest-nosuchnode\n"
+        + f"fn4 ansible_host={fleet['nodes']['fn3'].address} ansible_port=1 ansible_user=root\n"
     )
     args = ["-i", str(inventory), *fleet["args"][2:]]
     capsys.readouterr()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netnsfix.doctor import Check
 from netnsfix.errors import CommandError, FleetError, NotInstalled
 from netnsfix.util.command import run
 
@@ -167,3 +168,12 @@ def _last_error(text: str) -> str:
         if found:
             return found[0]
     return lines[-1] if lines else "no output"
+
+
+def doctor_check() -> Check:
+    """``netnsfix doctor``'s line for Ansible: missing, the wrong series, or the 2.16.x that fleet needs."""
+    try:
+        version = check_version()
+    except FleetError as error:
+        return Check("ansible", False, str(error), HINT.removeprefix("install it with: "), "netnsfix fleet", False)
+    return Check("ansible", True, f"ansible-core {version} ({program('ansible-playbook')})")
