@@ -96,7 +96,7 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
                 continue
             if item.get("changed"):
                 labels.append(_label(item))
-                into.diffs.extend(_diffs(item, task))
+                into.diffs.extend(_diffs(item, _label(item)))
             if item.get("failed") or item.get("unreachable"):
                 into.messages.append(f"{task} ({_label(item)}): {_message(item)}")
         if labels:
@@ -125,6 +125,7 @@ def _message(result: Mapping[str, Any]) -> str:
 
 
 def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
+    """Unified diffs of a result; a header naming a file of the exported role shows ``task`` (the destination)."""
     raw = result.get("diff")
     entries = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
     out = []
@@ -137,11 +138,8 @@ def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
         before, after = entry.get("before"), entry.get("after")
         if not isinstance(before, str) or not isinstance(after, str) or before == after:
             continue
-        lines = difflib.unified_diff(
-            before.splitlines(True),
-            after.splitlines(True),
-            str(entry.get("before_header", task)),
-            str(entry.get("after_header", task)),
-        )
+        headers = [str(entry.get(key, task)) for key in ("before_header", "after_header")]
+        headers = [task if "/roles/netnsfix_node/" in header else header for header in headers]
+        lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), headers[0], headers[1])
         out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     return out
