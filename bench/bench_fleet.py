@@ -29,9 +29,16 @@ SITE += 'iscsi_ip_address = "192.168.1.101"\n[nodes.n01]\npublic_nic = "eth1"\n'
 REPO_IN_NODE = "/srv/netnsfix-repo"
 
 
-def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, int]:
+TABLES: dict[str, str] = {}  # the wrapper's own output for the 3-node runs, printed at the end
+
+
+def timed(
+    argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None, keep: str = ""
+) -> tuple[float, int]:
     started = time.monotonic()
-    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    if keep:
+        TABLES[keep] = done.stdout
     return time.monotonic() - started, done.returncode
 
 
@@ -80,11 +87,13 @@ def group(engine, image: str, repo: Path, base: Path, count: int) -> dict[str, f
             stdout=subprocess.DEVNULL,
         )
         run = ["-i", str(inventory), "--project", str(project), "--site", str(site)]
-        figures["apply"], code = timed(netnsfix("fleet", "apply", *run))
+        figures["plan"], code = timed(netnsfix("fleet", "plan", *run), keep=f"plan-{count}")
+        assert code == 1, f"plan on {count} nodes found nothing to change"
+        figures["apply"], code = timed(netnsfix("fleet", "apply", *run), keep=f"apply-{count}")
         assert code == 0, f"apply on {count} nodes failed"
         figures["no-op apply"], code = timed(netnsfix("fleet", "apply", *run))
         assert code == 0
-        figures["verify"], code = timed(netnsfix("fleet", "verify", *run))
+        figures["verify"], code = timed(netnsfix("fleet", "verify", *run), keep=f"verify-{count}")
         assert code == 0, f"verify on {count} nodes failed"
         env = base_environment(project)
         figures["plain no-op"], code = timed(
@@ -132,15 +141,20 @@ def main() -> None:
         print(f"repository and node image ready in {time.monotonic() - started:.1f} s")
         results = {count: group(engine, image, published.repo, base, count) for count in (1, 3, 10)}
         host = host_apply_ten_times(base)
-    print(f"{'nodes':>5}  {'apply':>7}  {'no-op':>7}  {'verify':>7}  {'plain no-op':>11}  {'wrapper/plain':>13}")
+    print(
+        f"{'nodes':>5}  {'plan':>7}  {'apply':>7}  {'no-op':>7}  {'verify':>7}  "
+        f"{'plain no-op':>11}  {'wrapper/plain':>13}"
+    )
     for count, f in results.items():
         wrapper = (f["no-op apply"] + f["wrapper no-op again"]) / 2
         print(
-            f"{count:>5}  {f['apply']:>6.1f}s  {f['no-op apply']:>6.1f}s  {f['verify']:>6.1f}s  "
+            f"{count:>5}  {f['plan']:>6.1f}s  {f['apply']:>6.1f}s  {f['no-op apply']:>6.1f}s  {f['verify']:>6.1f}s  "
             f"{f['plain no-op']:>10.1f}s  {wrapper / f['plain no-op']:>12.2f}x"
         )
     print(f"10 nodes / 1 node, apply: {results[10]['apply'] / results[1]['apply']:.2f}x")
     print(f"netnsfix host apply --root, ten folders one after another: {host:.1f} s")
+    for name in ("apply-3", "verify-3"):
+        print(f"\n$ netnsfix fleet {name.split('-')[0]} (3 nodes)\n{TABLES.get(name, '')}")
 
 
 if __name__ == "__main__":

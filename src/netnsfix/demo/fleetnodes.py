@@ -8,7 +8,9 @@ sshd and rpm with its database where Fedora keeps it. The demo archive's
 glibc RPM is registered in that database, so the published iproute's
 requires resolve for real. The image is made once (debootstrap, cached by
 its packages; then one preparation container, committed) and reused.
-A node boots as the harness boots its systemd container, plus /dev/net/tun.
+A node boots as the harness boots its systemd container, plus /dev/net/tun,
+and every mount is then made shared (``mount --make-rshared /``) as systemd
+leaves a real Fedora 18 host, so the unpatched ``ip`` shows its bug there.
 """
 
 from __future__ import annotations
@@ -164,6 +166,8 @@ def booted_nodes(engine: Engine, image: str, names: tuple[str, ...], prefix: str
         result = {}
         for name, container in nodes.items():
             wait_for_systemd(container)
+            # every mount shared, as systemd leaves a real host (the harness's systemd check does the same)
+            node_run(container, "mount", "--make-rshared", "/")
             result[name] = FleetNode(name, container, container.ip_address())
         yield result
 
