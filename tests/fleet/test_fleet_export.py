@@ -235,3 +235,21 @@ def test_results_name_a_node_that_no_task_reached() -> None:
     document = {"plays": [], "stats": {"a": {"ok": 3, "changed": 1}}}
     results = read_results(document, ("a", "b"))
     assert [(r.node, r.verdict, r.changed) for r in results] == [("a", "ok", 1), ("b", "UNREACHABLE", 0)]
+
+
+def test_doctor_reports_ansible_present_missing_and_wrong(tmp_path, monkeypatch) -> None:
+    from netnsfix.fleet.ansible import doctor_check
+
+    found = doctor_check()
+    assert found.ok and found.detail.startswith("ansible-core 2.16."), found
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    monkeypatch.setattr(sys, "executable", str(fake / "python"))
+    monkeypatch.setenv("PATH", str(fake))
+    missing = doctor_check()
+    assert not missing.ok and not missing.required and "ansible-playbook: not installed" in missing.detail
+    assert missing.fix == "pip install 'netnsfix[fleet]' (ansible>=9,<10, which bundles ansible-core 2.16)"
+    (fake / "ansible-playbook").write_text("#!/bin/sh\necho 'ansible-playbook [core 2.18.3]'\n")
+    (fake / "ansible-playbook").chmod(0o755)
+    wrong = doctor_check()
+    assert not wrong.ok and "ansible-core 2.18.3 is not 2.16.x" in wrong.detail
