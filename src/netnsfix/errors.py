@@ -121,3 +121,12 @@ class ServeError(NetnsfixError):
 
 class DemoError(NetnsfixError):
     """The demo's proof did not come out as it must (the fix failed, or the bug was not caught)."""
+
+
+class FleetError(NetnsfixError):
+    """``netnsfix fleet`` cannot run: a bad inventory or site file, Ansible missing or wrong, no project.
+
+    Exit status 2, as ``fleet plan`` exits 1 for "some node would change".
+    """
+
+    exit_code = 2

@@ -24,7 +24,7 @@ from netnsfix import __version__
 from netnsfix.errors import NetnsfixError
 
 # Modules under netnsfix.cli that add commands, in the order --help lists them.
-COMMAND_MODULES = ("source", "patch", "build", "publish", "verify", "host", "demo")
+COMMAND_MODULES = ("source", "patch", "build", "publish", "verify", "host", "fleet", "demo")
 
 # Which module registers each command: a run imports only the one it needs, so
 # that a command does not pay for every library the others use (createrepo_c,
@@ -43,6 +43,7 @@ COMMANDS = {
     "serve": "publish",
     "verify": "verify",
     "host": "host",
+    "fleet": "fleet",
     "demo": "demo",
 }
 

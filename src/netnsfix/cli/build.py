@@ -143,7 +143,9 @@ def _print_repro(check: ReproCheck) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    results = doctor.diagnose()
+    from netnsfix.fleet.ansible import doctor_check
+
+    results = doctor.diagnose((*doctor.CHECKS, doctor_check))
     for check in results:
         mark = "ok" if check.ok else ("MISSING" if check.required else "optional")
         print(f"{mark:8} {check.name}: {check.detail}")

@@ -18,6 +18,7 @@ from typing import Protocol
 from netnsfix.errors import HostError
 from netnsfix.host.backups import BackupStore, UndoResult
 from netnsfix.host.commands import Runner
+from netnsfix.host.desired import Desired
 from netnsfix.host.noderoot import check_root, locked_root
 from netnsfix.host.settings import HostSettings
 
@@ -76,6 +77,8 @@ class Node:
 class Step(Protocol):
     name: str
     summary: str
+
+    def desired(self, settings: HostSettings) -> Desired: ...
 
     def plan(self, node: Node) -> StepPlan: ...
 

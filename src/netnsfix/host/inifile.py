@@ -9,8 +9,10 @@ missing section is added at the end.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from configupdater import ConfigUpdater
@@ -20,6 +22,7 @@ from configupdater.section import Section
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node
+from netnsfix.host.desired import IniSetting, ini_files, ini_values
 from netnsfix.host.noderoot import host_path, read_file, resolve
 
 
@@ -78,7 +81,7 @@ def _anchor(section: Section, key: str) -> Block | None:
     plugin inis write them, ``# Default: key = ...`` / ``# Example: key = ...``; only the section's own
     comments count (the OVS plugin ini's [AGENT] holds sample ``# [OVS]`` lines).
     """
-    commented = re.compile(rf"^\s*[#;]\s*(?:(?:Default|Example)\s*:\s*)?{re.escape(key)}\s*[=:]")
+    commented = re.compile(commented_key(key))
     last_option = None
     for block in section.iter_blocks():
         if isinstance(block, Comment) and any(commented.match(line) for line in block.lines):
@@ -94,3 +97,23 @@ def ini_change(node: Node, step: str, path: PurePosixPath, values: dict[str, dic
     before = read_file(node.root, path, step)
     after = set_options(before, host_path(node.root, real), values)
     return None if after == before else FileChange(real, before, after)
+
+
+def ini_changes(node: Node, step: str, settings: tuple[IniSetting, ...]) -> tuple[FileChange, ...]:
+    """The changes that make every file in ``settings`` hold its values, one per file that differs.
+
+    A setting whose file is missing while its ``fallback`` is there goes to the fallback.
+    """
+    placed = tuple(
+        replace(s, path=s.fallback)
+        if s.fallback is not None and not os.path.lexists(host_path(node.root, s.path))
+        else s
+        for s in settings
+    )
+    changes = [ini_change(node, step, path, ini_values(placed, path)) for path in ini_files(placed)]
+    return tuple(change for change in changes if change is not None)
+
+
+def commented_key(key: str) -> str:
+    """The pattern of a comment line that shows ``key`` (``# key = ...``, ``# Default: key = ...``)."""
+    return rf"^[ \t]*[#;][ \t]*(?:(?:Default|Example)[ \t]*:[ \t]*)?{re.escape(key)}[ \t]*[=:]"

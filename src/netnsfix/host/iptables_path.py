@@ -32,7 +32,9 @@ from unidiff.errors import UnidiffParseError
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import FileChange, Node, StepPlan, verify_by_replanning
+from netnsfix.host.desired import CheckedPatch, Desired
 from netnsfix.host.noderoot import host_path, resolve
+from netnsfix.host.settings import HostSettings
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -64,6 +66,11 @@ SHAPES = {
     "seed": (*_HEAD, "#" + RELEASED, FIXED, *_TAIL),  # the seed's hand edit: nothing to do
 }
 FIXES = ((RELEASED.strip(), FIXED.strip()),)
+# The agents that build iptables rules through IptablesManager.
+SERVICES = ("quantum-l3-agent",)
+PATCH = CheckedPatch(
+    MODULE, SEARCH, FIRST, SHAPES["released"], tuple(v for k, v in SHAPES.items() if k != "released"), LINE, FIXED
+)
 
 
 def find_modules(root: Path) -> list[PurePosixPath]:
@@ -164,6 +171,9 @@ def check_and_apply(diff: str, before: list[str], where: Path) -> list[str]:
 class IptablesPath:
     name = "iptables-path"
     summary = "quantum 2012.2's iptables_manager.py line 272 runs 'iptables', not /sbin/iptables (Bug 877337)"
+
+    def desired(self, settings: HostSettings) -> Desired:
+        return Desired(self.name, patches=(PATCH,), restart=SERVICES)
 
     def plan(self, node: Node) -> StepPlan:
         changes = []

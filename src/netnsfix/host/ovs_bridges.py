@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Command, Node, StepPlan, verify_by_replanning
+from netnsfix.host.desired import Bridge, Desired
 from netnsfix.host.noderoot import host_path, is_system_root
-from netnsfix.host.settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE
+from netnsfix.host.settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE, HostSettings
 
 DB_SOCKET = "/var/run/openvswitch/db.sock"
 
@@ -37,9 +38,8 @@ def vsctl(node: Node, *args: str, write: bool = False) -> tuple[str, ...]:
     return tuple(argv + list(args))
 
 
-def wanted_bridges(node: Node) -> list[tuple[str, str | None]]:
+def wanted_bridges(settings: HostSettings) -> list[tuple[str, str | None]]:
     """(bridge, NIC or None) in the order they are made."""
-    settings = node.settings
     result: list[tuple[str, str | None]] = [(INTEGRATION_BRIDGE, None)]
     if settings.role == "network":
         if not settings.public_nic:
@@ -69,8 +69,12 @@ class OvsBridges:
     name = "ovs-bridges"
     summary = "br-int; br-ex with the public NIC (network node); the private bridge with the private NIC"
 
+    def desired(self, settings: HostSettings) -> Desired:
+        bridges = tuple(Bridge(name, nic) for name, nic in wanted_bridges(settings))
+        return Desired(self.name, bridges=bridges, restart=("quantum-openvswitch-agent",))
+
     def plan(self, node: Node) -> StepPlan:
-        wanted = wanted_bridges(node)
+        wanted = [(bridge.name, bridge.port) for bridge in self.desired(node.settings).bridges]
         state = current_state(node)
         owner = {port: bridge for bridge, ports in state.items() for port in ports}
         commands = []

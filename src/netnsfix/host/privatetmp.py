@@ -12,7 +12,9 @@ from pathlib import PurePosixPath
 
 from netnsfix.errors import HostError
 from netnsfix.host.core import Command, FileChange, Node, StepPlan, verify_by_replanning
+from netnsfix.host.desired import Desired, WantedFile
 from netnsfix.host.noderoot import host_path, resolve, systemd_runs
+from netnsfix.host.settings import HostSettings
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"
@@ -33,16 +35,20 @@ class PrivateTmp:
     name = "privatetmp"
     summary = "drop-ins with PrivateTmp=false for the four quantum units (Bug 881741)"
 
+    def desired(self, settings: HostSettings) -> Desired:
+        files = tuple(WantedFile(dropin_path(unit), DROPIN, 0o644) for unit in UNITS)
+        return Desired(self.name, files=files, daemon_reload=True, restart=UNITS)
+
     def plan(self, node: Node) -> StepPlan:
         files = []
-        for unit in UNITS:
-            path = resolve(node.root, dropin_path(unit))  # an absolute symlink must not lead out of the root
+        for wanted in self.desired(node.settings).files:
+            path = resolve(node.root, wanted.path)  # an absolute symlink must not lead out of the root
             on_disk = host_path(node.root, path)
             current = on_disk.read_bytes() if on_disk.is_file() else None
             if on_disk.exists() and current is None:
                 raise HostError(f"{on_disk}: exists and is not a file")
-            if current != DROPIN:
-                files.append(FileChange(path, current, DROPIN, 0o644))
+            if current != wanted.content:
+                files.append(FileChange(path, current, wanted.content, wanted.mode))
         commands: tuple[Command, ...] = ()
         if files:
             runs = systemd_runs(node.root)

@@ -109,6 +109,17 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any]) -> HostSett
 OPTIONS = {"physnets": "--physnet", "bridge_mappings": "--bridge-mapping", "ovs_wait": "--ovs-no-wait"}
 
 
+def settings_from(raw: Mapping[str, Any], source: str) -> HostSettings:
+    """Settings from a table already read (a fleet site file's node), checked as ``--config`` is."""
+    unknown = sorted(set(raw) - KEYS)
+    if unknown:
+        raise HostError(f"{source}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    try:
+        return _checked(dict(raw), source)
+    except HostError as error:
+        raise HostError(f"{source}: {error}") from None
+
+
 def _checked(raw: dict[str, Any], source: str) -> HostSettings:
     role = _text(raw, "role", "network")
     if role not in ROLES:

@@ -14,19 +14,25 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from netnsfix.host.core import Node, StepPlan, verify_by_replanning
-from netnsfix.host.inifile import ini_change
+from netnsfix.host.desired import Desired, IniSetting
+from netnsfix.host.inifile import ini_changes
+from netnsfix.host.settings import HostSettings
 
 NOVA_CONF = PurePosixPath("/etc/nova/nova.conf")
 DRIVER = "nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver"
+NOVA_SERVICES = ("openstack-nova-compute",)
 
 
 class VifDriver:
     name = "vif-driver"
     summary = f"nova.conf [DEFAULT] libvirt_vif_driver = {DRIVER} (Bug 885932)"
 
+    def desired(self, settings: HostSettings) -> Desired:
+        setting = IniSetting(NOVA_CONF, "DEFAULT", "libvirt_vif_driver", DRIVER)
+        return Desired(self.name, ini=(setting,), restart=NOVA_SERVICES)
+
     def plan(self, node: Node) -> StepPlan:
-        change = ini_change(node, self.name, NOVA_CONF, {"DEFAULT": {"libvirt_vif_driver": DRIVER}})
-        return StepPlan(self.name, (change,) if change else ())
+        return StepPlan(self.name, ini_changes(node, self.name, self.desired(node.settings).ini))
 
     def verify(self, node: Node) -> None:
         verify_by_replanning(self, node)

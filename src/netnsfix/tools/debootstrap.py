@@ -30,8 +30,11 @@ class DebianRoot:
     include: tuple[str, ...]
 
 
-def _key(suite: str, variant: str, include: tuple[str, ...], mirror: str) -> str:
-    data = json.dumps([suite, variant, sorted(include), mirror]).encode()
+def _key(suite: str, variant: str, include: tuple[str, ...], mirror: str, extra_suites: tuple[str, ...] = ()) -> str:
+    parts: list[object] = [suite, variant, sorted(include), mirror]
+    if extra_suites:  # keeps the keys (and so the cached roots) of callers without extra suites
+        parts.append(sorted(extra_suites))
+    data = json.dumps(parts).encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -42,15 +45,18 @@ def ensure_debian_root(
     variant: str = "minbase",
     mirror: str = DEFAULT_MIRROR,
     cache: Path | None = None,
+    extra_suites: tuple[str, ...] = (),
 ) -> DebianRoot:
     """Return a debootstrapped root with ``include`` installed, making it once.
 
     Concurrent callers wait on a lock; a failed debootstrap leaves nothing in
     the cache (it runs in a temporary folder that is renamed on success).
+    ``extra_suites`` lets ``include`` take packages from other suites too (the
+    fleet's nodes take bullseye's python2.7, the last Debian Python 2).
     """
     base = (cache or cache_dir()) / "debian-roots"
     base.mkdir(parents=True, exist_ok=True)
-    key = _key(suite, variant, include, mirror)
+    key = _key(suite, variant, include, mirror, extra_suites)
     final = base / key
     with open(base / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -62,6 +68,7 @@ def ensure_debian_root(
             "debootstrap",
             f"--variant={variant}",
             f"--include={','.join(sorted(include))}",
+            *([f"--extra-suites={','.join(extra_suites)}"] if extra_suites else []),
             suite,
             str(work),
             mirror,

@@ -153,6 +153,12 @@ class Container:
         )
         return ExecResult(int(result.exit_code or 0), bytes(result.output or b"").decode("utf-8", "replace"))
 
+    def ip_address(self) -> str:
+        """The container's address on the engine's bridge network ("" when it has none)."""
+        _call(f"cannot inspect {self.name}", self._sdk.reload)
+        settings = self._sdk.attrs.get("NetworkSettings", {}) or {}
+        return str(settings.get("IPAddress") or "")
+
     def commit(self, repository: str, tag: str, message: str, conf: Mapping[str, Any]) -> str:
         """The container's file system as a new image tagged ``repository:tag``; the image's id."""
         image = _call(
@@ -252,7 +258,8 @@ class Engine:
         options: ContainerOptions | None = None,
         hostname: str | None = None,
     ) -> Container:
-        """A new (not yet started) container of ``image`` running ``command``, always with the network off."""
+        """A new (not yet started) container of ``image`` running ``command``, with the network off unless
+        ``options`` ask for one."""
         kwargs: dict[str, Any] = {"command": list(command), "name": name, "network_mode": "none"}
         if hostname is not None:
             kwargs["hostname"] = hostname
@@ -281,6 +288,8 @@ class ContainerOptions:
     security_opt: tuple[str, ...] = ()
     private_cgroupns: bool = False
     tmpfs: tuple[str, ...] = ()  # folders that get an empty tmpfs
+    devices: tuple[str, ...] = ()  # host devices passed in, e.g. /dev/net/tun (Open vSwitch's userspace datapath)
+    network: str = "none"  # "bridge" for a container reached over the network (the fleet's SSH node)
 
     def sdk_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"detach": True}
@@ -294,6 +303,10 @@ class ContainerOptions:
             options["cgroupns"] = "private"
         if self.tmpfs:
             options["tmpfs"] = dict.fromkeys(self.tmpfs, "")
+        if self.devices:
+            options["devices"] = [f"{device}:{device}:rwm" for device in self.devices]
+        if self.network != "none":
+            options["network_mode"] = self.network
         return options
 
 

@@ -1,0 +1,70 @@
+"""The fixed package the nodes get: read from a repository ``netnsfix publish`` made.
+
+The role needs ``netnsfix.repo`` (as publish wrote it, or with the baseurl the
+nodes reach it by), the GPG key when the packages are signed, and the exact
+NEVRA, path and sha256 of the iproute RPM, so a node installs that build and
+no other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from netnsfix.errors import FleetError, NetnsfixError
+from netnsfix.publish.repofile import KEY_FILE, REPO_FILE, read_baseurl, render
+from netnsfix.rpm.header import read_header
+from netnsfix.util.fsutil import sha256_file
+
+
+@dataclass(frozen=True)
+class FixedPackage:
+    name: str
+    nevra: str
+    relative: str  # under the repository's baseurl
+    sha256: str
+    baseurl: str
+    repo_file: bytes
+    gpg_key: bytes | None
+
+    @property
+    def url(self) -> str:
+        return f"{self.baseurl.rstrip('/')}/{self.relative}"
+
+    @property
+    def filename(self) -> str:
+        return self.relative.rsplit("/", 1)[-1]
+
+
+def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None) -> FixedPackage:
+    """The one binary ``name`` RPM in the published repository ``repo``."""
+    repo_file = repo / REPO_FILE
+    if not repo_file.is_file():
+        raise FleetError(f"{repo}: no {REPO_FILE}; is it a repository netnsfix publish made?")
+    found = []
+    for path in sorted((repo / "Packages").glob(f"*/{name}-*.rpm")):
+        try:
+            header = read_header(path)
+        except NetnsfixError as error:
+            raise FleetError(f"{path}: {error}") from None
+        if header.name == name and header.arch != "src":
+            found.append((path, header.nevra))
+    if len(found) != 1:
+        names = ", ".join(path.name for path, _ in found) or "none"
+        raise FleetError(f"{repo}: expected one binary {name} RPM under Packages/, found {names}")
+    path, nevra = found[0]
+    baseurl = repo_url or read_baseurl(repo_file)
+    if not baseurl:
+        raise FleetError(f"{repo_file}: no baseurl in [netnsfix]")
+    key = repo / KEY_FILE
+    signed = key.is_file()
+    text = repo_file.read_bytes() if repo_url is None else render(repo_url, signed).encode()
+    return FixedPackage(
+        name=name,
+        nevra=nevra,
+        relative=str(path.relative_to(repo)),
+        sha256=sha256_file(path),
+        baseurl=baseurl,
+        repo_file=text,
+        gpg_key=key.read_bytes() if signed else None,
+    )

@@ -1,0 +1,134 @@
+"""The fleet: which nodes there are (the inventory) and what each one is (the site file).
+
+A node's settings are the ones ``netnsfix host --config`` takes, checked by
+the same code: the site file's ``[defaults]``, then the node's Ansible group
+(``network``, ``compute`` or ``controller`` give the role), then its own
+``[nodes.NAME]`` table. Fleet-wide choices (how the package is installed,
+Open vSwitch's datapath) sit in ``[fleet]``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netnsfix.errors import FleetError, HostError
+from netnsfix.fleet import ansible
+from netnsfix.host.settings import ROLES, HostSettings, settings_from
+
+PKG_BACKENDS = ("yum", "rpm", "none")
+DATAPATHS = ("system", "netdev")
+FLEET_KEYS = {"pkg_backend": PKG_BACKENDS, "ovs_datapath": DATAPATHS}
+SITE_TABLES = {"fleet", "defaults", "nodes"}
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    """``pkg_backend``: yum (a real Fedora 18 node), rpm (rpm -U of the downloaded package) or none
+    (the repository file only: a folder or image whose packages are installed some other way);
+    ``ovs_datapath``: system (the kernel module) or netdev (userspace, where the kernel has none)."""
+
+    pkg_backend: str = "yum"
+    ovs_datapath: str = "system"
+
+
+@dataclass(frozen=True)
+class FleetNode:
+    name: str
+    settings: HostSettings
+
+
+@dataclass(frozen=True)
+class Fleet:
+    inventory: Path
+    nodes: tuple[FleetNode, ...]
+    options: FleetOptions
+
+
+def load_fleet(inventory: Path, site: Path | None) -> Fleet:
+    """Every node of ``inventory`` with its checked settings; one FleetError for the first thing wrong."""
+    raw = _read_site(site) if site is not None else {}
+    where = str(site) if site is not None else "site"
+    options = _options(raw.get("fleet", {}), where)
+    defaults = raw.get("defaults", {})
+    per_node = raw.get("nodes", {})
+    for table, value in (("defaults", defaults), ("nodes", per_node)):
+        if not isinstance(value, dict):
+            raise FleetError(f"{where}: [{table}] must be a table")
+    listing = ansible.inventory(inventory)
+    groups = _groups_of(listing)
+    unknown = sorted(set(per_node) - set(groups))
+    if unknown:
+        raise FleetError(f"{where}: [nodes.{unknown[0]}] is not a host of {inventory}")
+    if not groups:
+        raise FleetError(f"{inventory}: no hosts")
+    nodes = []
+    for name in sorted(groups):
+        table = per_node.get(name, {})
+        if not isinstance(table, dict):
+            raise FleetError(f"{where}: [nodes.{name}] must be a table")
+        merged: dict[str, Any] = dict(defaults)
+        roles = [group for group in groups[name] if group in ROLES]
+        if len(roles) > 1:
+            raise FleetError(f"{inventory}: host {name} is in groups {', '.join(roles)}; a node has one role")
+        if roles:
+            merged["role"] = roles[0]
+        merged.update(table)
+        if "role" not in merged:
+            raise FleetError(
+                f"{inventory}: host {name} has no role: put it in a group named {', '.join(ROLES)}, "
+                f"or set role in [nodes.{name}] of the site file"
+            )
+        try:
+            settings = settings_from(merged, f"{where} [nodes.{name}]")
+        except HostError as error:
+            raise FleetError(str(error)) from None
+        nodes.append(FleetNode(name, settings))
+    return Fleet(inventory, tuple(nodes), options)
+
+
+def _read_site(site: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(site.read_text())
+    except FileNotFoundError:
+        raise FleetError(f"{site}: site file missing") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise FleetError(f"{site}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise FleetError(f"{site}: not valid TOML: {error}") from None
+    unknown = sorted(set(raw) - SITE_TABLES)
+    if unknown:
+        raise FleetError(f"{site}: unknown table [{unknown[0]}] (known: {', '.join(sorted(SITE_TABLES))})")
+    return raw
+
+
+def _options(table: Any, where: str) -> FleetOptions:
+    if not isinstance(table, dict):
+        raise FleetError(f"{where}: [fleet] must be a table")
+    for key, value in table.items():
+        if key not in FLEET_KEYS:
+            raise FleetError(f"{where}: [fleet] unknown setting {key!r} (known: {', '.join(sorted(FLEET_KEYS))})")
+        if value not in FLEET_KEYS[key]:
+            raise FleetError(f"{where}: [fleet] {key} = {value!r} is not one of {', '.join(FLEET_KEYS[key])}")
+    return FleetOptions(**table)
+
+
+def _groups_of(listing: dict[str, Any]) -> dict[str, set[str]]:
+    """host -> every group it is in (directly or through children), from ansible-inventory's listing."""
+    members: dict[str, set[str]] = {}
+
+    def walk(group: str, seen: tuple[str, ...]) -> None:
+        entry = listing.get(group, {})
+        if not isinstance(entry, dict) or group in seen:
+            return
+        for host in entry.get("hosts", []):
+            members.setdefault(str(host), set()).update((group, *seen))
+        for child in entry.get("children", []):
+            walk(str(child), (*seen, group))
+
+    walk("all", ())
+    for host in listing.get("_meta", {}).get("hostvars", {}):
+        members.setdefault(str(host), {"all"})
+    return members

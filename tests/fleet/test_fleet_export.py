@@ -1,0 +1,255 @@
+"""netnsfix fleet export, and the exported role applied to node root folders (netnsfix_root).
+
+The role runs here through Ansible's local connection on folders made by
+tests/hostroot.py (the Fedora 18 files as the released packages ship them),
+so the two paths can be compared byte for byte without containers:
+``netnsfix fleet apply`` with ``netnsfix_root=FOLDER`` against ``netnsfix host
+apply --root`` on an identical folder. tests/fleet/test_fleet_nodes.py does
+the same on booted nodes over SSH and the docker connection.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hostroot import make_node_root, snapshot
+from rpmkit import build_rpms, make_outdir
+
+from netnsfix.cli import main
+from netnsfix.fleet.results import read_results
+from netnsfix.host.iptables_path import FIXED, RELEASED
+from netnsfix.host.privatetmp import DROPIN
+from netnsfix.host.vif_driver import DRIVER
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
+SITE = """\
+[fleet]
+pkg_backend = "none"
+
+[defaults]
+private_nic = "eth2"
+iscsi_ip_address = "192.168.1.101"
+
+[nodes.n1]
+public_nic = "eth1"
+"""
+HOST_OPTIONS = {
+    "n1": ["--role", "network", "--public-nic", "eth1"],
+    "n2": ["--role", "compute"],
+}
+FILE_STEPS = ["privatetmp", "iptables-path", "vif-driver", "quantum-config"]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A repository netnsfix publish made, holding an iproute RPM (built with rpmbuild)."""
+    if shutil.which("rpmbuild") is None or shutil.which("createrepo_c") is None:
+        pytest.skip("rpmbuild or createrepo_c is not installed")
+    from netnsfix.publish.repository import publish
+
+    base = tmp_path_factory.mktemp("fleet-repo")
+    rpms = sorted(build_rpms("iproute", 0, version="3.6.0", release="2.netnsfix1.fc18").glob("*.rpm"))
+    return publish(make_outdir(base / "out", rpms), base / "repo").repo
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    """Two node roots (a network node with plugin.ini, a compute node without) and an inventory naming them."""
+    roots = {
+        "n1": make_node_root(tmp_path / "n1", plugin_ini=True),
+        "n2": make_node_root(tmp_path / "n2", plugin_ini=False),
+    }
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    (tmp_path / "inventory.ini").write_text(
+        f"[network]\nn1 {local} netnsfix_root={roots['n1']}\n[compute]\nn2 {local} netnsfix_root={roots['n2']}\n"
+    )
+    (tmp_path / "site.toml").write_text(SITE)
+    return roots
+
+
+def fleet(capsys, tmp_path: Path, repo: Path, action: str, *extra: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    args = ["-i", str(tmp_path / "inventory.ini"), "--site", str(tmp_path / "site.toml"), "--repo", str(repo)]
+    code = main(["fleet", action, *args, *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_export_writes_a_project_laid_out_as_ansible_galaxy_init_does(folders, tmp_path, repo, capsys) -> None:
+    out = tmp_path / "project"
+    code, text, _ = fleet(capsys, tmp_path, repo, "export", "-o", str(out))
+    assert code == 0, text
+    role = out / "roles" / "netnsfix_node"
+    for folder in ("tasks", "handlers", "defaults", "files", "templates", "meta", "vars"):
+        assert (role / folder).is_dir(), folder
+    for name in ("ansible.cfg", "site.yml", "verify.yml", "undo.yml", "README.md", "group_vars/all.yml"):
+        assert (out / name).is_file(), name
+    for path in out.rglob("*.yml"):
+        yaml.safe_load(path.read_text())  # every YAML file parses
+    host = yaml.safe_load((out / "host_vars" / "n1.yml").read_text())
+    assert host["netnsfix_role"] == "network"
+    assert {b["name"] for b in host["netnsfix_steps"]["ovs-bridges"]["bridges"]} == {"br-int", "br-ex", "br-eth2"}
+    assert yaml.safe_load((out / "group_vars" / "all.yml").read_text())["ansible_python_interpreter"] == (
+        "/usr/bin/python2.7"
+    )
+    dropin = role / "files" / "privatetmp" / "etc/systemd/system/quantum-l3-agent.service.d/netnsfix-privatetmp.conf"
+    assert dropin.read_bytes() == DROPIN
+    readme = (out / "README.md").read_text()
+    for module in ("community.general.ini_file", "openvswitch.openvswitch.openvswitch_bridge", "ansible.builtin.copy"):
+        assert f"`{module}`" in readme
+    # a second export replaces the first; a folder that is not an export is refused
+    assert fleet(capsys, tmp_path, repo, "export", "-o", str(out))[0] == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep").write_text("mine\n")
+    code, _, err = fleet(capsys, tmp_path, repo, "export", "-o", str(other))
+    assert code == 2 and "not empty and not a netnsfix fleet export" in err
+    assert (other / "keep").read_text() == "mine\n"
+
+
+@pytest.mark.slow
+def test_role_and_host_apply_agree_byte_for_byte_and_undo_restores(folders, tmp_path, repo, capsys) -> None:
+    fresh = {name: snapshot(root) for name, root in folders.items()}
+    code, out, _ = fleet(capsys, tmp_path, repo, "plan")
+    assert code == 1, out
+    assert snapshot(folders["n1"]) == fresh["n1"]  # plan changed nothing
+    code, out, _ = fleet(capsys, tmp_path, repo, "apply")
+    assert code == 0, out
+    code, out, _ = fleet(capsys, tmp_path, repo, "apply")
+    assert code == 0 and all(re.match(r"^n\d +ok +\d+ +0 +0 +0 ", line) for line in out.splitlines()[1:3]), out
+    code, out, _ = fleet(capsys, tmp_path, repo, "plan")
+    assert code == 0, out
+    for name, root in folders.items():
+        copy = make_node_root(tmp_path / f"host-{name}", plugin_ini=(name == "n1"))
+        options = ["--private-nic", "eth2", "--iscsi-ip-address", "192.168.1.101", *HOST_OPTIONS[name]]
+        assert main(["host", "apply", *FILE_STEPS, "--root", str(copy), *options]) == 0
+        theirs, ours = snapshot(copy), snapshot(root)
+        compared = [k for k in theirs if k.startswith(("etc/quantum", "etc/nova", "etc/cinder", "etc/systemd", "usr/"))]
+        assert compared
+        for key in compared:
+            assert ours.get(key) == theirs[key], (name, key)
+    code, out, _ = fleet(capsys, tmp_path, repo, "undo")
+    assert code == 0, out
+    for name, root in folders.items():
+        assert snapshot(root) == fresh[name], name
+
+
+@pytest.mark.slow
+def test_a_file_that_is_not_the_release_fails_that_node_and_the_other_finishes(folders, tmp_path, repo, capsys) -> None:
+    module = folders["n2"] / "usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
+    lines = module.read_text().splitlines(True)
+    lines[269] = "        # edited by hand\n"
+    module.write_text("".join(lines))
+    before = snapshot(folders["n2"])
+    code, out, _ = fleet(capsys, tmp_path, repo, "apply")
+    assert code == 1, out
+    assert re.search(r"^n2 +FAIL ", out, re.M) and re.search(r"^n1 +changed ", out, re.M), out
+    assert "lines 264-275 are not the release's" in out and "line 270: expected" in out, out
+    assert "nothing was changed" in out
+    assert snapshot(folders["n2"]) == before
+
+
+def test_bad_input_is_one_line(folders, tmp_path, repo, capsys) -> None:
+    (tmp_path / "site.toml").write_text('[fleet]\npkg_backend = "apt"\n')
+    code, out, err = fleet(capsys, tmp_path, repo, "plan")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"{tmp_path / 'site.toml'}: [fleet] pkg_backend = 'apt' is not one of yum, rpm, none" in err
+    (tmp_path / "site.toml").write_text("[nodes.n9]\nrole = 'compute'\n")
+    code, _, err = fleet(capsys, tmp_path, repo, "plan")
+    assert code == 2 and "[nodes.n9] is not a host of" in err
+    (tmp_path / "site.toml").write_text(SITE)
+    code, _, err = fleet(capsys, tmp_path, tmp_path / "norepo", "plan")
+    assert code == 2 and "no netnsfix.repo" in err
+
+
+def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, monkeypatch) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    monkeypatch.setattr(sys, "executable", str(fake / "python"))
+    monkeypatch.setenv("PATH", str(fake))
+    code, _, err = fleet(capsys, tmp_path, repo, "plan")
+    assert (
+        code == 2
+        and err
+        == "netnsfix: error: ansible-playbook: not installed; install it with: pip install "
+        "'netnsfix[fleet]' (ansible>=9,<10, which bundles ansible-core 2.16)\n"
+    )
+    script = fake / "ansible-playbook"
+    script.write_text("#!/bin/sh\necho 'ansible-playbook [core 2.17.1]'\n")
+    script.chmod(0o755)
+    code, _, err = fleet(capsys, tmp_path, repo, "plan")
+    assert code == 2 and "ansible-core 2.17.1 is not 2.16.x" in err
+
+
+def _literals() -> list[tuple[str, str | bytes]]:
+    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help)."""
+    found = []
+    for path in SRC.rglob("*.py"):
+        if path.parent.name == "cli":
+            continue
+        tree = ast.parse(path.read_text())
+        prose = set()
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+                prose.add(id(body[0].value))
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "summary" for t in node.targets):
+                prose.update(id(n) for n in ast.walk(node.value))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in prose:
+                found.append((str(path.relative_to(SRC)), node.value))
+    return found
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        DRIVER,
+        DROPIN,
+        RELEASED.strip(),
+        FIXED.strip(),
+        "tenant_network_type",
+        "network_vlan_ranges",
+        "allow_overlapping_ips",
+        "libvirt_vif_driver",
+        "netnsfix-privatetmp.conf",
+    ],
+)
+def test_each_fix_value_is_written_once_in_the_source(value: str | bytes) -> None:
+    """No fix value twice: the host steps hold them; the role gets them from the steps' descriptions."""
+    holders = [
+        (path, text)
+        for path, text in _literals()
+        if type(text) is type(value) and value in text  # type: ignore[operator]
+    ]
+    assert len(holders) == 1, holders
+
+
+def test_results_name_a_node_that_no_task_reached() -> None:
+    document = {"plays": [], "stats": {"a": {"ok": 3, "changed": 1}}}
+    results = read_results(document, ("a", "b"))
+    assert [(r.node, r.verdict, r.changed) for r in results] == [("a", "ok", 1), ("b", "UNREACHABLE", 0)]
+
+
+def test_doctor_reports_ansible_present_missing_and_wrong(tmp_path, monkeypatch) -> None:
+    from netnsfix.fleet.ansible import doctor_check
+
+    found = doctor_check()
+    assert found.ok and found.detail.startswith("ansible-core 2.16."), found
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    monkeypatch.setattr(sys, "executable", str(fake / "python"))
+    monkeypatch.setenv("PATH", str(fake))
+    missing = doctor_check()
+    assert not missing.ok and not missing.required and "ansible-playbook: not installed" in missing.detail
+    assert missing.fix == "pip install 'netnsfix[fleet]' (ansible>=9,<10, which bundles ansible-core 2.16)"
+    (fake / "ansible-playbook").write_text("#!/bin/sh\necho 'ansible-playbook [core 2.18.3]'\n")
+    (fake / "ansible-playbook").chmod(0o755)
+    wrong = doctor_check()
+    assert not wrong.ok and "ansible-core 2.18.3 is not 2.16.x" in wrong.detail
