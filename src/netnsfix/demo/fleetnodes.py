@@ -28,6 +28,7 @@ from pathlib import Path
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.demo.archive import build_demo_archive
 from netnsfix.demo.binaries import build_demo_binary_repo
+from netnsfix.demo.signkey import demo_key
 from netnsfix.errors import CommandError, DemoError, EngineError
 from netnsfix.pipeline import OutputLayout, run_pipeline
 from netnsfix.publish.repository import publish
@@ -102,12 +103,18 @@ class PublishedRepo:
 
 def published_repo(recipe: Recipe, workdir: Path) -> PublishedRepo:
     """The recipe built against the demo archive and published, as ``netnsfix demo`` does (outputs reused)."""
-    source = build_demo_archive(workdir / "archive")
-    binaries = build_demo_binary_repo(workdir / "archive")
+    key = demo_key()  # the demo archive's packages are signed with it, as in netnsfix demo
+    source = build_demo_archive(workdir / "archive", signer=key)
+    binaries = build_demo_binary_repo(workdir / "archive", signer=key)
     layout = OutputLayout(workdir / "out")
     with serving(source.root) as served:
         run_pipeline(
-            recipe, Fetcher(), layout, mirrors=[served.url], lock_path=workdir / "locks" / f"{recipe.name}.lock.json"
+            recipe,
+            Fetcher(),
+            layout,
+            mirrors=[served.url],
+            lock_path=workdir / "locks" / f"{recipe.name}.lock.json",
+            gpgcheck=key.gpgcheck(),
         )
     published = publish(layout.build(recipe.name), workdir / "repo")
     glibc = sorted(binaries.root.rglob("glibc-[0-9]*.x86_64.rpm"))
