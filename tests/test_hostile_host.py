@@ -116,7 +116,7 @@ CASES = [
         "config-not-utf8",
         ("host", "plan", "--root", NODE, "--config", "{work}/node.toml"),
         2,
-        r"node\.toml: cannot read: .*codec can't decode",
+        r"node\.toml: not UTF-8 text \(invalid continuation byte at byte 9\)$",
         both(node_root, lambda world: (world / "work" / "node.toml").write_bytes(b'role = "n\xe9twork"\n')),
     ),
     Case(

@@ -9,13 +9,13 @@ is checked for its type strictly (``bug = true`` is not a bug number).
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import RecipeError
 from netnsfix.util.paths import project_root
+from netnsfix.util.tomlfile import read_toml
 
 DEFAULT_RECIPE = "iproute-3.6.0-fc18"
 # rpm's Release may hold these (no '-', '/' or spaces); checked before anything is downloaded
@@ -89,16 +89,7 @@ def _gpg_keys(data: dict[str, Any], path: Path, base: Path) -> tuple[GpgKey, ...
 
 def load_recipe(path: Path, root: Path | None = None) -> Recipe:
     """Read and check one recipe file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: no such recipe") from None
-    except UnicodeDecodeError as error:
-        raise RecipeError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:  # a folder, unreadable
-        raise RecipeError(f"{path}: cannot read the recipe: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise RecipeError(f"{path}: not valid TOML: {error}") from None
+    data = read_toml(path, RecipeError, missing="no such recipe", what=" the recipe")
     base = root or path.resolve().parent.parent
     patch = base / _field(data, path, "patch", "file")
     if not patch.resolve().is_relative_to((base / "patches").resolve()):

@@ -9,7 +9,6 @@ Open vSwitch's datapath) sit in ``[fleet]``.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from netnsfix.errors import FleetError, HostError
 from netnsfix.fleet import ansible
 from netnsfix.host.settings import ROLES, HostSettings, settings_from
+from netnsfix.util.tomlfile import read_toml
 
 PKG_BACKENDS = ("yum", "rpm", "none")
 DATAPATHS = ("system", "netdev")
@@ -90,14 +90,7 @@ def load_fleet(inventory: Path, site: Path | None) -> Fleet:
 
 
 def _read_site(site: Path) -> dict[str, Any]:
-    try:
-        raw = tomllib.loads(site.read_text())
-    except FileNotFoundError:
-        raise FleetError(f"{site}: site file missing") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise FleetError(f"{site}: cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise FleetError(f"{site}: not valid TOML: {error}") from None
+    raw = read_toml(site, FleetError, missing="site file missing")
     unknown = sorted(set(raw) - SITE_TABLES)
     if unknown:
         raise FleetError(f"{site}: unknown table [{unknown[0]}] (known: {', '.join(sorted(SITE_TABLES))})")

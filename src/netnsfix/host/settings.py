@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import HostError
+from netnsfix.util.tomlfile import read_toml
 
 ROLES = ("network", "compute", "controller")
 SEED_PHYSNETS = ("physnet1", "physnet2:100:199")
@@ -81,14 +81,7 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any]) -> HostSett
     source = "command line"
     if config is not None:
         source = str(config)
-        try:
-            raw = tomllib.loads(config.read_text())
-        except FileNotFoundError:
-            raise HostError(f"{config}: missing") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise HostError(f"{config}: cannot read: {error}") from None
-        except tomllib.TOMLDecodeError as error:
-            raise HostError(f"{config}: not valid TOML: {error}") from None
+        raw = read_toml(config, HostError)
         unknown = sorted(set(raw) - KEYS)
         if unknown:
             raise HostError(f"{config}: unknown setting {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import shlex
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import HostError
 from netnsfix.host.settings import PhysNet
+from netnsfix.util.tomlfile import read_toml
 
 NETWORK_TYPES = ("flat", "vlan", "local")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -60,12 +60,7 @@ class Topology:
 
 def load_topology(path: Path, physnets: tuple[PhysNet, ...]) -> Topology:
     """Read and check ``path``; every error names the file and the entry."""
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise HostError(f"{path}: missing") from None
-    except tomllib.TOMLDecodeError as error:
-        raise HostError(f"{path}: not valid TOML: {error}") from None
+    raw = read_toml(path, HostError)
     try:
         return _checked(raw, physnets)
     except HostError as error:
