@@ -36,6 +36,8 @@ from netnsfix.util.paths import cache_dir
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 16
+# What a body that breaks mid-transfer raises, from each layer under requests: worth another try.
+BODY_BROKEN = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 _T = TypeVar("_T")
 
 
@@ -143,12 +145,7 @@ class Fetcher:
                 raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
             try:
                 body = response.raw.read(decode_content=False)
-            except (
-                requests.RequestException,
-                urllib3.exceptions.HTTPError,
-                http.client.HTTPException,
-                OSError,
-            ) as error:
+            except BODY_BROKEN as error:
                 raise _Retryable(f"{url}: truncated body: {error}") from None
         expected = response.headers.get("Content-Length")
         if expected is not None and expected.isdigit() and int(expected) != len(body):
@@ -284,12 +281,7 @@ class Fetcher:
                         try:
                             # read1: whatever has arrived, so a broken body keeps every byte received
                             block = read(CHUNK, decode_content=False)
-                        except (
-                            requests.RequestException,
-                            urllib3.exceptions.HTTPError,
-                            http.client.HTTPException,
-                            OSError,
-                        ) as error:
+                        except BODY_BROKEN as error:
                             raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from None
                         if not block:
                             break
