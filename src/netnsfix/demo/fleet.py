@@ -89,7 +89,9 @@ def run_fleet_demo(
             put_files(node.container, make_node_root(workdir / "roots" / name, plugin_ini=(name == NETWORK)))
             node.container.put_archive("/", _repo_tar(repo))
             for nic in ("eth1", "eth2"):
-                node_run(node.container, "/usr/bin/ip", "link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer")
+                node_run(
+                    node.container, "/usr/bin/ip", "link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer"
+                )
         inventory = workdir / "inventory.ini"
         inventory.write_text(
             f"[network]\n{NETWORK} ansible_connection=community.docker.docker "
