@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from netnsfix.cli import main
-from netnsfix.demo.fleet import NODES, PREFIX
+from netnsfix.demo.fleet import NODES, PREFIX, expect
+from netnsfix.errors import DemoError
+from netnsfix.fleet.results import NodeResult
+from netnsfix.fleet.run import FleetRun
 
 
 def _tables(out: str) -> list[tuple[str, dict[str, list[str]]]]:
@@ -53,6 +56,25 @@ def test_without_ansible_the_fleet_demo_says_so_in_one_line_and_builds_nothing(
     assert code == 2 and out == "", (out, err)
     assert err.count("\n") == 1 and "pip install 'netnsfix[fleet]'" in err and "Traceback" not in err, err
     assert not workdir.exists()
+
+
+def test_the_stage_fails_when_a_plan_or_a_node_says_otherwise(tmp_path: Path) -> None:
+    def run(action: str, *nodes: NodeResult) -> FleetRun:
+        return FleetRun(action, nodes, 1.0, tmp_path)
+
+    changed, same = NodeResult("network1", ok=23, changed=10), NodeResult("compute1", ok=20)
+    expect(run("plan", changed, NodeResult("compute1", ok=23, changed=10)), True)  # both would change: fine
+    expect(run("plan", NodeResult("network1", ok=20), same), False)
+    with pytest.raises(
+        DemoError, match="fleet plan: expected changes on every node, got network1 10 changed, compute1 0 changed"
+    ):
+        expect(run("plan", changed, same), True)
+    with pytest.raises(DemoError, match="expected nothing left to change, got network1 10 changed"):
+        expect(run("plan", changed, same), False)
+    with pytest.raises(DemoError, match=r"fleet verify failed on compute1 \(the table above says why\)"):
+        expect(run("verify", NodeResult("network1", ok=1), NodeResult("compute1", ok=1, failed=1)), None)
+    with pytest.raises(DemoError, match="fleet apply failed on network1"):
+        expect(run("apply", NodeResult("network1", unreachable=1), same), None)
 
 
 @pytest.mark.slow

@@ -106,15 +106,20 @@ def run_fleet_demo(
             done = run_action(action, inputs)
             runs.append(done)
             shown(done)
-            if not done.all_succeeded:
-                failed = ", ".join(n.node for n in done.nodes if not n.success)
-                raise DemoError(f"fleet {action} failed on {failed} (the table above says why)")
-            if wanted is not None and any(bool(n.changed) != wanted for n in done.nodes):
-                raise DemoError(
-                    f"fleet plan: expected {'changes on every node' if wanted else 'nothing left to change'}, "
-                    f"got {', '.join(f'{n.node} {n.changed} changed' for n in done.nodes)}"
-                )
+            expect(done, wanted)
     return FleetDemo(NODES, tuple(runs), exported.path, time.monotonic() - started)
+
+
+def expect(done: FleetRun, changes: bool | None) -> None:
+    """A DemoError unless every node succeeded and, for a plan, every node would (or would not) change."""
+    if not done.all_succeeded:
+        failed = ", ".join(n.node for n in done.nodes if not n.success)
+        raise DemoError(f"fleet {done.action} failed on {failed} (the table above says why)")
+    if changes is not None and any(bool(n.changed) != changes for n in done.nodes):
+        raise DemoError(
+            f"fleet {done.action}: expected {'changes on every node' if changes else 'nothing left to change'}, "
+            f"got {', '.join(f'{n.node} {n.changed} changed' for n in done.nodes)}"
+        )
 
 
 def _repo_tar(repo: Path) -> bytes:
