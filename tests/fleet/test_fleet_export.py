@@ -188,10 +188,15 @@ def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, m
 
 
 def _literals() -> list[tuple[str, str | bytes]]:
-    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help)."""
+    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help).
+
+    demo/nodefiles.py is left out: it is the released node files (the fixture these tests' node roots are made
+    from, moved into the library for the demo's fleet nodes), which hold the released and the set-up values as
+    the packages and setup scripts wrote them, not netnsfix's fixes.
+    """
     found = []
     for path in SRC.rglob("*.py"):
-        if path.parent.name == "cli":
+        if path.parent.name == "cli" or path == SRC / "demo" / "nodefiles.py":
             continue
         tree = ast.parse(path.read_text())
         prose = set()

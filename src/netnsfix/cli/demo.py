@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, recipe_argument
+from netnsfix.fleet.run import FleetRun
 from netnsfix.recipe import find_recipe
 
 
@@ -31,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--show-build-log", action="store_true", help="print rpmbuild's log as it runs (it always goes to build.log)"
     )
+    parser.add_argument(
+        "--fleet",
+        action="store_true",
+        help="then roll the published repository out to two booted nodes (network, compute) with netnsfix fleet: "
+        "plan, apply, plan, verify (minutes; needs netnsfix[fleet])",
+    )
     gpgcheck_arguments(parser, keys=False)  # the demo trusts its own archive's key
     parser.set_defaults(handler=_demo)
 
@@ -41,6 +48,7 @@ def _say(text: str) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from netnsfix.archive.fetch import Fetcher
+    from netnsfix.cli.fleet import table
     from netnsfix.cli.source import progress_for
     from netnsfix.demo.run import run_demo
     from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
@@ -59,6 +67,8 @@ def _demo(args: argparse.Namespace) -> int:
         notify=_say,
         log_sink=log_sink,
         gpgcheck=not args.no_gpgcheck,
+        fleet=args.fleet,
+        fleet_shown=lambda done: print(f"\n$ netnsfix fleet {done.action}\n{table(done)}\n", flush=True),
     )
     print()
     print(f"recipe      {recipe.name}: {recipe.description}")
@@ -88,6 +98,17 @@ def _demo(args: argparse.Namespace) -> int:
             f"{' (caught)' if result.privatetmp_packaged.bug_reproduced else ''}, "
             f"with {DROPIN_NAME} {dropin.status} ({packaged.seconds + dropin.seconds:.1f} s)"
         )
+    if result.fleet is not None:
+        runs = " -> ".join(f"{run.action} {_outcome(run)}" for run in result.fleet.runs)
+        print(f"fleet       {', '.join(result.fleet.nodes)}: {runs} ({result.fleet.seconds:.1f} s)")
+        print(f"project     {result.fleet.project} (the Ansible project netnsfix fleet export wrote)")
     print("stages      " + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in result.stages))
     print("proof       the built ip keeps /sys/fs/cgroup and systemd working; the unpatched 3.6.0 ip breaks them")
     return 0
+
+
+def _outcome(run: FleetRun) -> str:
+    """A fleet run in a word or two, as its exit code would say it."""
+    if run.action == "plan":
+        return "would change (exit 1)" if run.any_changed else "up to date (exit 0)"
+    return "passed" if run.action == "verify" else "changed" if run.any_changed else "ok"

@@ -117,10 +117,15 @@ def published_repo(recipe: Recipe, workdir: Path) -> PublishedRepo:
             gpgcheck=key.gpgcheck(),
         )
     published = publish(layout.build(recipe.name), workdir / "repo")
-    glibc = sorted(binaries.root.rglob("glibc-[0-9]*.x86_64.rpm"))
+    return PublishedRepo(published.repo, find_glibc_rpm(binaries.root))
+
+
+def find_glibc_rpm(binaries_root: Path) -> Path:
+    """The demo archive's glibc RPM (the nodes' rpm database registers it), found under its binary tree."""
+    glibc = sorted(binaries_root.rglob("glibc-[0-9]*.x86_64.rpm"))
     if not glibc:
-        raise DemoError(f"{binaries.root}: the demo archive has no glibc RPM")
-    return PublishedRepo(published.repo, glibc[0])
+        raise DemoError(f"{binaries_root}: the demo archive has no glibc RPM")
+    return glibc[0]
 
 
 def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:

@@ -13,6 +13,8 @@ installed ``ip`` keeps /sys/fs/cgroup and systemd alive while the unpatched
 3.6.0-like ``ip`` breaks them. Given the privatetmp step's drop-in, the verify
 stage also runs the privatetmp check (Bug 881741) with the installed ``ip``: the
 quantum-like unit as packaged must show the bug, and pass with the drop-in.
+With ``fleet``, a last stage rolls the published repository out to two booted
+nodes with ``netnsfix fleet`` (demo.fleet): plan, apply, plan, verify.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from netnsfix.build.rebuild import BuildResult
 from netnsfix.demo.archive import build_demo_archive
 from netnsfix.demo.binaries import build_demo_binary_repo
 from netnsfix.demo.dnfinstall import Installed, install_from
+from netnsfix.demo.fleet import FleetDemo, check_ansible, run_fleet_demo
+from netnsfix.demo.fleetnodes import find_glibc_rpm
 from netnsfix.demo.ipvariants import build_named_variant
 from netnsfix.demo.signkey import demo_key
 from netnsfix.errors import DemoError
+from netnsfix.fleet.run import FleetRun
 from netnsfix.pipeline import OutputLayout, run_pipeline
 from netnsfix.publish.repository import PublishResult, publish
 from netnsfix.recipe import Recipe
@@ -60,6 +65,7 @@ class DemoResult:
     stages: tuple[Span, ...]
     privatetmp_packaged: VerifyResult | None = None  # privatetmp, unit as packaged: must show Bug 881741
     privatetmp_dropin: VerifyResult | None = None  # privatetmp with the step's drop-in: must pass
+    fleet: FleetDemo | None = None  # with fleet=True: plan, apply, plan, verify on two booted nodes
 
 
 def run_demo(
@@ -73,12 +79,18 @@ def run_demo(
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
     gpgcheck: bool = True,
+    fleet: bool = False,
+    fleet_shown: Callable[[FleetRun], None] = lambda _: None,
 ) -> DemoResult:
     """Run every stage for ``recipe`` against the demo archive, under ``workdir``.
 
     The archive's packages are checked against the demo key (``gpgcheck``
-    False: not checked at all, as ``--no-gpgcheck``).
+    False: not checked at all, as ``--no-gpgcheck``). With ``fleet``, Ansible is
+    checked first (a missing one stops the demo before anything is built) and
+    each fleet run's results go to ``fleet_shown`` as they come.
     """
+    if fleet:
+        check_ansible()
     timer = StageTimer(
         started=lambda name: notify(f"== {name}"),
         ended=lambda span: notify(f"   {span.name}: {span.detail} ({span.seconds:.1f} s)"),
@@ -137,6 +149,20 @@ def run_demo(
             f"fixed ip {'passes' if fixed.passed else 'FAILS'}; "
             f"unpatched ip {'shows the bug' if unpatched.bug_reproduced else 'does NOT show the bug'}"
         )
+    fleet_demo = None
+    if fleet and fixed.passed:
+        with timer.stage("fleet") as detail:
+            fleet_demo = run_fleet_demo(
+                engine(),
+                published.repo,
+                find_glibc_rpm(binaries.root),
+                workdir / "fleet",
+                shown=fleet_shown,
+                notify=notify,
+            )
+            detail.append(
+                f"plan, apply, plan, verify on {', '.join(fleet_demo.nodes)}; project in {fleet_demo.project}"
+            )
     if built.srpm.made is None:  # cannot happen: the demo gives no --srpm, so the srpm stage ran
         raise DemoError(f"{recipe.name}: the pipeline made no SRPM")
     result = DemoResult(
@@ -152,6 +178,7 @@ def run_demo(
         stages=timer.spans,
         privatetmp_packaged=packaged,
         privatetmp_dropin=with_dropin,
+        fleet=fleet_demo,
     )
     if not fixed.passed:
         raise DemoError(f"the built ip ({ip}) did not pass the harness: {_failed(fixed)}")
