@@ -142,14 +142,14 @@ def test_links_inside_and_hard_links_are_kept(demo_archive, tmp_path: Path) -> N
         cpio_entry("docs", mode=stat.S_IFDIR | 0o755, ino=2),
         cpio_entry("docs/spec", b"../iproute.spec", stat.S_IFLNK | 0o777, ino=3),
         cpio_entry("one", b"", ino=7, nlink=2),
-        cpio_entry("two", b"shared", ino=7, nlink=2),
+        cpio_entry("two", b"linked", ino=7, nlink=2),
         cpio_entry("run.sh", b"#!/bin/sh\n", stat.S_IFREG | 0o755, ino=8),
     )
     dest = tmp_path / "src"
     paths = extract(craft(demo_archive.srpm_path, tmp_path / "ok.src.rpm", payload), dest)
     assert (dest / "docs" / "spec").read_text() == "Name: iproute\n"
     assert os.readlink(dest / "docs" / "spec") == "../iproute.spec"
-    assert (dest / "one").read_text() == "shared" and os.path.samefile(dest / "one", dest / "two")
+    assert (dest / "one").read_text() == "linked" and os.path.samefile(dest / "one", dest / "two")
     assert os.access(dest / "run.sh", os.X_OK)
     assert spec_of(paths) == dest / "iproute.spec"
 

@@ -37,7 +37,7 @@ def test_members_with_their_kinds_links_and_hard_links(demo_archive, tmp_path: P
         folder("./docs", ino=2),
         link("./docs/spec", "../iproute.spec", ino=3),
         cpio_entry("./one", b"", ino=7, nlink=2),
-        cpio_entry("./two", b"shared", ino=7, nlink=2),
+        cpio_entry("./two", b"linked", ino=7, nlink=2),
         cpio_entry("big", b"z" * 300_000, ino=8),
     )
     crafted = craft(demo_archive.srpm_path, tmp_path / "ok.src.rpm", payload)

@@ -95,11 +95,11 @@ def test_container_life(engine: Engine, busybox_image: str, docker_client, tmp_p
 
 def test_exec_in_a_running_container_and_commit(engine: Engine, busybox_image: str, tmp_path: Path) -> None:
     name = f"netnsfix-test-engine-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "shared").write_text("from a bind mount\n")
+    (tmp_path / "bound").write_text("from a bind mount\n")
     binds = [Bind(str(tmp_path), "/host")]
     with engine.create(busybox_image, ["/bin/busybox", "sleep", "60"], name=name, binds=binds) as box:
         box.start()
-        done = box.exec(["/bin/sh", "-c", "busybox cat /host/shared; echo oops >&2; exit 7"])
+        done = box.exec(["/bin/sh", "-c", "busybox cat /host/bound; echo oops >&2; exit 7"])
         assert done.exit_code == 7  # stdout and stderr both, though their order is the engine's
         assert sorted(done.output.splitlines()) == ["from a bind mount", "oops"]
         assert box.exec(["/bin/sh", "-c", "busybox touch /host/x"]).exit_code != 0  # the bind is read-only
