@@ -39,6 +39,7 @@ from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import rebuild
 from netnsfix.build.roottar import write_tar
 from netnsfix.demo.binaries import build_demo_binary_repo
+from netnsfix.demo.signkey import demo_key
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 
@@ -60,13 +61,17 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="netnsfix-bench-"))
     srpm = args.srpm.resolve() if args.srpm else make_patched_srpm(work / "srpm", slow_build=args.slow)
-    repo = build_demo_binary_repo(work / "archive")
+    key = demo_key()  # the demo archive's packages are signed with it
+    repo = build_demo_binary_repo(work / "archive", signer=key)
+    trust = ["--gpg-key", str(key.public_file)]
     client = connect()
     with serving(repo.root) as served:
         mirror = served.url
-        subprocess.run([*NETNSFIX, "image", "--mirror", mirror, "--srpm", str(srpm)], check=True, capture_output=True)
+        subprocess.run(
+            [*NETNSFIX, "image", *trust, "--mirror", mirror, "--srpm", str(srpm)], check=True, capture_output=True
+        )
         out = work / "out"
-        build = [*NETNSFIX, "build", "--mirror", mirror, "--srpm", str(srpm), "--out", str(out)]
+        build = [*NETNSFIX, "build", *trust, "--mirror", mirror, "--srpm", str(srpm), "--out", str(out)]
         python = [sys.executable]
         interpreter = [timed([*python, "-c", "pass"]) for _ in range(args.rounds)]
         imports = [
@@ -78,7 +83,7 @@ def main() -> int:
         closure = build_root_closure(
             fetcher, [f"{mirror}/releases/18/Everything/x86_64/os", f"{mirror}/updates/18/x86_64"], srpm
         )
-        image = ensure_image(closure, fetcher, client)
+        image = ensure_image(closure, fetcher, client, gpgcheck=key.gpgcheck())
 
         # 1. build vs plain rpmbuild --rebuild in the same image, interleaved rounds.
         ours, plain, library = [], [], []
@@ -122,14 +127,18 @@ def main() -> int:
             write_tar(rpms, tar_out)
         subprocess.run(["tar", "-C", str(rootdir), "-xpf", str(work / "rootfs.tar")], check=True)
         made, cold, imported = [], [], []
-        ensure_image(closure, fetcher, client, dist=".fc18bench-warmup")  # fills the payload cache
-        client.remove_image_quietly(planned_image(closure, ".fc18bench-warmup").tag)
+        ensure_image(
+            closure, fetcher, client, gpgcheck=key.gpgcheck(), dist=".fc18bench-warmup"
+        )  # fills the payload cache
+        client.remove_image_quietly(planned_image(closure, ".fc18bench-warmup", gpgcheck=key.gpgcheck()).tag)
         for i in range(args.rounds):
             for times, payloads in ((made, None), (cold, work / f"cold-cache-{i}")):
                 if payloads is not None:  # an empty cache: every payload is decompressed again
                     os.environ["NETNSFIX_CACHE"] = str(payloads)
                 started = time.monotonic()
-                fresh = ensure_image(closure, fetcher, client, dist=f".fc18bench{i}{time.time_ns()}")
+                fresh = ensure_image(
+                    closure, fetcher, client, gpgcheck=key.gpgcheck(), dist=f".fc18bench{i}{time.time_ns()}"
+                )
                 times.append(time.monotonic() - started)
                 os.environ.pop("NETNSFIX_CACHE", None)
                 client.remove_image_quietly(fresh.tag)
