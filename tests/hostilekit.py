@@ -44,6 +44,33 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
+Setup = Callable[[Path], None]
+
+
+def write(relative: str, data: bytes | None) -> Setup:
+    """A setup writing ``data`` at ``relative`` in the world (None: a folder there)."""
+
+    def setup(world: Path) -> None:
+        path = world / relative
+        if data is None:
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    return setup
+
+
+def both(*setups: Setup) -> Setup:
+    """A setup running ``setups`` in order."""
+
+    def setup(world: Path) -> None:
+        for step in setups:
+            step(world)
+
+    return setup
+
+
 def make_world(world: Path) -> None:
     for name in ("specs", "patches"):
         shutil.copytree(ROOT / name, world / "home" / name, ignore=shutil.ignore_patterns("*.lock.json"))

@@ -10,22 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from hostilekit import Case, netnsfix, prepare, run_case
+from hostilekit import Case, netnsfix, prepare, run_case, write
 
 PATCH = str(ROOT / "patches" / "iproute-3.6.0-netns-keep-sys.patch")
 TREE = str(ROOT / "src" / "netnsfix" / "demo" / "iproute2-3.6.0")
-
-
-def write(relative: str, data: bytes | None):
-    def setup(world: Path) -> None:
-        path = world / relative
-        if data is None:
-            path.mkdir(parents=True, exist_ok=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-    return setup
 
 
 CASES = [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, changed_paths, tree_state
-from hostilekit import Case, run_case
+from hostilekit import Case, both, run_case, write
 from hostroot import make_fedora18_root, snapshot
 
 FILE_STEPS = ("privatetmp", "iptables-path", "vif-driver", "quantum-config")
@@ -21,23 +21,6 @@ NODE = "{world}/node"
 
 def node_root(world: Path) -> None:
     make_fedora18_root(world / "node")
-
-
-def _write(relative: str, text: str):
-    def setup(world: Path) -> None:
-        path = world / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-    return setup
-
-
-def both(*setups):
-    def setup(world: Path) -> None:
-        for step in setups:
-            step(world)
-
-    return setup
 
 
 CASES = [
@@ -59,7 +42,7 @@ CASES = [
         ("host", "apply", "privatetmp", "--root", "{world}/afile"),
         2,
         r"/afile: not a folder \(the node's root\)",
-        _write("afile", "x"),
+        write("afile", b"x"),
     ),
     Case(
         "root-empty-folder",
@@ -72,7 +55,7 @@ CASES = [
         ("host", "undo", "--root", "{world}/half"),
         2,
         r"/half: does not look like a node's root: no usr/ in it",
-        _write("half/etc/hostname", "node1\n"),
+        write("half/etc/hostname", b"node1\n"),
     ),
     Case(
         "iscsi-host-name-option-with-config",
@@ -89,14 +72,14 @@ CASES = [
         ),
         2,
         r"^netnsfix: error: --iscsi-ip-address: iscsi_ip_address 'node1' is not an IP address",
-        both(node_root, _write("work/node.toml", 'role = "network"\n')),
+        both(node_root, write("work/node.toml", b'role = "network"\n')),
     ),
     Case(
         "physnets-a-string",
         ("host", "plan", "quantum-config", "--root", NODE, "--config", "{work}/node.toml"),
         2,
         r"node\.toml: physnets must be a list of strings \(physnets = \['physnet1'\]\), not a string",
-        both(node_root, _write("work/node.toml", 'physnets = "physnet1"\n')),
+        both(node_root, write("work/node.toml", b'physnets = "physnet1"\n')),
     ),
     Case(
         "physnet-option-bad",
@@ -117,14 +100,14 @@ CASES = [
         ("host", "plan", "--root", NODE, "--config", "{work}/node.toml"),
         2,
         r"node\.toml: not UTF-8 text \(invalid continuation byte at byte 9\)$",
-        both(node_root, lambda world: (world / "work" / "node.toml").write_bytes(b'role = "n\xe9twork"\n')),
+        both(node_root, write("work/node.toml", b'role = "n\xe9twork"\n')),
     ),
     Case(
         "journal-garbage",
         ("host", "undo", "--root", NODE),
         2,
         r"backups/journal\.json: unreadable journal",
-        both(node_root, _write("node/var/lib/netnsfix/backups/journal.json", "{nope")),
+        both(node_root, write("node/var/lib/netnsfix/backups/journal.json", b"{nope")),
     ),
 ]
 

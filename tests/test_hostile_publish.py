@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hostilekit import Case, run_case
+from hostilekit import Case, run_case, write
 from rpmkit import build_rpms, make_outdir
 
 from netnsfix.manifest import FileRecord, Manifest
@@ -76,18 +76,6 @@ def _corrupt(world: Path) -> None:
     Manifest(stage="build", recipe="test", inputs=(), outputs=(FileRecord.of(bad, bad.name, "rpm"),)).write(out)
 
 
-def _write(relative: str, data: bytes | None):
-    def setup(world: Path) -> None:
-        path = world / relative
-        if data is None:
-            path.mkdir(parents=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-
-    return setup
-
-
 def cases(rpms: Path) -> list[Case]:
     return [
         Case(
@@ -130,21 +118,21 @@ def cases(rpms: Path) -> list[Case]:
             PUBLISH,
             1,
             r"out/manifest\.json: not a netnsfix manifest",
-            _write("work/out/manifest.json", b"{"),
+            write("work/out/manifest.json", b"{"),
         ),
         Case(
             "manifest-is-a-folder",
             PUBLISH,
             1,
             r"out/manifest\.json: cannot read the manifest",
-            _write("work/out/manifest.json", None),
+            write("work/out/manifest.json", None),
         ),
         Case(
             "manifest-wrong-shape",
             PUBLISH,
             1,
             r"out/manifest\.json: not a netnsfix manifest",
-            _write(
+            write(
                 "work/out/manifest.json",
                 json.dumps({"stage": "build", "recipe": "x", "inputs": [], "outputs": [7]}).encode(),
             ),
@@ -155,14 +143,14 @@ def cases(rpms: Path) -> list[Case]:
             PUBLISH,
             1,
             r"out/stray\.rpm: not listed in .*manifest\.json; refusing to publish it",
-            lambda world: (good_outdir(rpms)(world), _write("work/out/stray.rpm", b"x")(world)),
+            lambda world: (good_outdir(rpms)(world), write("work/out/stray.rpm", b"x")(world)),
         ),
         Case(
             "repo-is-a-file",
             PUBLISH,
             1,
             r"work/repo: (not a folder|cannot create the repository folder)",
-            lambda world: (good_outdir(rpms)(world), _write("work/repo", b"a file")(world)),
+            lambda world: (good_outdir(rpms)(world), write("work/repo", b"a file")(world)),
         ),
         Case(
             "publish-stdout-closed",  # `netnsfix publish ... | head -0`: the repository is whole, nothing said

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from hostilekit import SOURCE_REPOS, Case, edit_recipe, package_xml, prepare, run_case, write_archive
+from hostilekit import SOURCE_REPOS, Case, both, edit_recipe, package_xml, prepare, run_case, write, write_archive
 from hostroot import read_only
 from scripted_http import ScriptedServer, Slow, Truncate
 
@@ -66,23 +66,6 @@ def recipe_edit(old: str, new: str):
 
 def archive(href: str, size: str | None = None):
     return lambda world: write_archive(world / "www", package_xml(href), size=size)
-
-
-def write(relative: str, data: bytes):
-    def setup(world: Path) -> None:
-        path = world / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-
-    return setup
-
-
-def both(*setups):
-    def setup(world: Path) -> None:
-        for step in setups:
-            step(world)
-
-    return setup
 
 
 def _symlinked_lock(world: Path) -> None:

@@ -49,34 +49,13 @@ def test_fetch_prints_the_cached_path_and_no_bar_off_a_terminal(
     capsys, demo_archive, demo_mirror: str, tmp_path: Path, netnsfix_cache: Path
 ) -> None:
     lock = tmp_path / "iproute.lock.json"
-    code, out, err = run(
-        capsys,
-        "fetch",
-        "--retries",
-        "0",
-        "--mirror",
-        "http://127.0.0.1:1",
-        "--mirror",
-        demo_mirror,
-        "--lock",
-        str(lock),
-    )
+    fetch = ("fetch", "--retries", "0", "--mirror", "http://127.0.0.1:1", "--mirror", demo_mirror, "--lock", str(lock))
+    code, out, err = run(capsys, *fetch)
     # resolution asks the first mirror only, so a dead first mirror fails resolution ...
     assert code == 1 and err.startswith("netnsfix: error: http://127.0.0.1:1/releases/18/") and err.count("\n") == 1
     run(capsys, "resolve", "--mirror", demo_mirror, "--lock", str(lock))
     # ... but with a lock, fetch tries the mirrors in order
-    code, out, err = run(
-        capsys,
-        "fetch",
-        "--retries",
-        "0",
-        "--mirror",
-        "http://127.0.0.1:1",
-        "--mirror",
-        demo_mirror,
-        "--lock",
-        str(lock),
-    )
+    code, out, err = run(capsys, *fetch)
     assert (code, err) == (0, "")
     path = Path(out.strip())
     assert path == netnsfix_cache / "downloads" / "sha256" / demo_archive.srpm_sha256[:2] / demo_archive.srpm_sha256
