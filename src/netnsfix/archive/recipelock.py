@@ -24,6 +24,7 @@ from netnsfix.recipe import Recipe
 from netnsfix.util.fsutil import atomic_write_text
 
 LOCK_FORMAT = 1
+GONE = (404, 410)  # HTTP statuses that mean the archive no longer has what the lock names
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -125,9 +126,9 @@ def fetch_locked(
     try:
         return fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
     except FetchError as error:
-        if not any(f"HTTP {code}" in str(error) for code in (404, 410)):
+        if not any(failure.status in GONE for failure in error.each()):
             raise
-        raise type(error)(
-            f"{error}; the lock {lock_path or recipe.lock_path} may name a package the archive no longer has: "
+        raise error.with_note(
+            f"; the lock {lock_path or recipe.lock_path} may name a package the archive no longer has: "
             "resolve again with --refresh"
-        ) from None
+        ) from error

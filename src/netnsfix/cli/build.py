@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from netnsfix import doctor
 from netnsfix.archive.fetch import Fetcher
+from netnsfix.cli import Exit
 from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, out_argument, recipe_arguments
 from netnsfix.recipe import find_recipe
 from netnsfix.util.timing import Span, StageTimer
@@ -137,9 +138,9 @@ def _print_repro(check: ReproCheck) -> int:
             "reproducible: the RPMs of both builds are the same"
             + (" (but for the fields allowed above)" if check.differences else "")
         )
-        return 0
+        return Exit.OK
     print(f"NOT reproducible: {len(check.unexpected)} fields differ that should not")
-    return 1
+    return Exit.RESULT
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -153,4 +154,4 @@ def _doctor(args: argparse.Namespace) -> int:
             print(f"         needed for {check.needed_for}; fix: {check.fix}")
     healthy = doctor.healthy(results)
     print("netnsfix doctor: " + ("everything needed is here" if healthy else "something needed is missing"))
-    return 0 if healthy else 1
+    return Exit.OK if healthy else Exit.RESULT

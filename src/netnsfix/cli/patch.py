@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from netnsfix.cli import Exit
 from netnsfix.errors import PatchError
 from netnsfix.source.diffimport import import_pasted
 from netnsfix.source.patching import PatchReport, check_patch, source_tree
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
-    return 2
+    return Exit.ERROR
 
 
 def _import(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
+from netnsfix.cli import Exit
 from netnsfix.cli.options import (
     gpgcheck_arguments,
     gpgcheck_of,
@@ -84,7 +85,7 @@ def _recipes(args: argparse.Namespace) -> int:
         print(f"{entry.name:32} {entry.package}-{entry.version}  bug {entry.bug}  {entry.description}")
     if broken:
         print(f"netnsfix: error: {broken} recipe(s) in {specs_dir()} are broken (listed above)", file=sys.stderr)
-    return 1 if broken else 0
+    return Exit.ERROR if broken else Exit.OK
 
 
 class RichProgress:

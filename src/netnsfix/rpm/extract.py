@@ -315,9 +315,9 @@ def extract(rpm_path: Path, dest: Path) -> tuple[Path, ...]:
             try:
                 _decide(members(_Tee(payload, spool), rpm_path))
             except _Refused as refusal:
-                raise UnpackError(f"{rpm_path}: {refusal}; nothing was extracted") from None
+                raise UnpackError(rpm_path, f"{refusal}; nothing was extracted") from None
             except UnpackError as error:
-                raise UnpackError(f"{error}; nothing was extracted") from None
+                raise UnpackError(error.subject, f"{error.problem}; nothing was extracted") from error
         spool.seek(0)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".unpack", dir=dest.parent))

@@ -73,4 +73,4 @@ def _read_header(srpm: Path, resolved: Resolved) -> RpmHeader:
     try:
         return read_header(srpm)
     except UnpackError as error:
-        raise UnpackError(f"{resolved.url}: {str(error).removeprefix(f'{srpm}: ')} (cached as {srpm})") from None
+        raise UnpackError(resolved.url, f"{error.problem} (cached as {srpm})") from error
