@@ -128,7 +128,7 @@ def test_srpm_command_exits_non_zero_with_one_line_and_changes_nothing(
         argv = ["srpm", "--mirror", url, "--lock", str(tmp_path / "l.json"), "--out", str(out)]
         code = main([*argv, "--gpg-key", str(demo_signer.public_file)])
     _, err = capsys.readouterr()
-    assert code == 1
+    assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "iproute-3.6.0-2.fc18.src.rpm: " in lines[0]
@@ -167,7 +167,7 @@ def test_the_real_recipe_trusts_fedora_18s_primary_key_and_refuses_the_demo_arch
         # gpg reads the same fingerprint from the shipped file
         assert key_file_check([key.file]).keys[0].fingerprint == FEDORA_18
     argv = ["srpm", "--mirror", demo_mirror, "--lock", str(tmp_path / "l.json"), "--out", str(tmp_path / "out")]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(
         f"iproute-3.6.0-2.fc18.src.rpm: signed with key {demo_signer.fingerprint[-8:]}, which the recipe does not "

@@ -253,7 +253,7 @@ def test_a_build_root_package_not_signed_by_the_key_stops_before_unpacking(
     images_before = {i.id for i in docker_client.images.list()}
     with serving(changed) as served:
         code, _out, err = _cli(["image", "--mirror", served.url, "--srpm", str(srpms["good"])])
-    assert code == 1
+    assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("netnsfix: error")]
     assert len(errors) == 1 and err.strip().splitlines()[-1] == errors[0], err
     # the package, and the key (the trusted one; for another key's signature, that key too)

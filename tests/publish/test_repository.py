@@ -378,7 +378,7 @@ def test_cli_publish_prints_how_to_use_it(tmp_path: Path, outdir: Path, capsys: 
     assert "nothing changed" in out
     assert "curl -o /etc/yum.repos.d/netnsfix.repo http://repo.example:8080/netnsfix.repo" in out
     assert "baseurl=http://repo.example:8080\n" in (repo / "netnsfix.repo").read_text()
-    assert main(["publish", str(tmp_path / "nowhere"), "--repo", str(repo)]) == 1
+    assert main(["publish", str(tmp_path / "nowhere"), "--repo", str(repo)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"netnsfix: error: {tmp_path / 'nowhere'}: no such build output folder"
 
