@@ -184,7 +184,8 @@ def error_text_readings(source: str) -> list[str]:
         elif isinstance(node, ast.Subscript) and text(node.value):
             found.append(f"line {node.lineno}: a slice of an error's text")
         elif isinstance(node, ast.Compare) and any(
-            isinstance(op, ast.In | ast.NotIn) and text(right) for op, right in zip(node.ops, node.comparators)
+            isinstance(op, ast.In | ast.NotIn) and text(right)
+            for op, right in zip(node.ops, node.comparators, strict=True)
         ):
             found.append(f"line {node.lineno}: 'in' an error's text")
         elif (
