@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hostilekit import Case, netnsfix, prepare, run_case, write
+from testkit import ROOT
 
 PATCH = str(ROOT / "patches" / "iproute-3.6.0-netns-keep-sys.patch")
 TREE = str(ROOT / "src" / "netnsfix" / "demo" / "iproute2-3.6.0")

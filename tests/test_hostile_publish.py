@@ -25,7 +25,7 @@ def rpms(need_tool_module) -> Path:
 
 @pytest.fixture(scope="module")
 def need_tool_module() -> None:
-    from conftest import unavailable
+    from testkit import unavailable
 
     for tool in ("rpmbuild", "createrepo_c"):
         if shutil.which(tool) is None:

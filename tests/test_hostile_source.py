@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hostilekit import SOURCE_REPOS, Case, both, edit_recipe, package_xml, prepare, run_case, write, write_archive
 from hostroot import read_only
 from scripted_http import ScriptedServer, Slow, Truncate
+from testkit import ROOT
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.errors import FetchError

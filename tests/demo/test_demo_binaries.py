@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
+from testkit import unavailable
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.archive.repodata import Package, load_repo

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
+from testkit import unavailable
 
 from netnsfix.errors import EngineError
 from netnsfix.tools.engine import Bind, Engine, connect
