@@ -299,6 +299,7 @@ def test_hostile_source(case: Case, tmp_path: Path) -> None:
     run_case(case, tmp_path)
 
 
+@pytest.mark.root
 def test_a_lock_folder_that_cannot_be_written(tmp_path: Path, need_root) -> None:
     """An immutable folder (chattr +i, which stops root too): one line, nothing changed."""
     case = Case(

@@ -115,6 +115,7 @@ def test_second_image_reuses(archive, srpms, image):
     assert out.split()[:2] == [image["tag"], image["id"]] and "reused" in out
 
 
+@pytest.mark.root
 def test_build_rebuilds_the_patched_srpm_network_off(archive, srpms, image, tmp_path, docker_client, need_root):
     url, _ = archive
     root = tmp_path / "out"

@@ -250,6 +250,7 @@ def _chattr(flag: str, path: Path) -> bool:
     return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
 
 
+@pytest.mark.root
 def test_immutable_repository_refused(tmp_path: Path, outdir: Path, rpms_other: Path, need_root: None) -> None:
     """Root ignores mode bits, not the immutable attribute: a real unwritable folder for root."""
     repo = tmp_path / "repo"
