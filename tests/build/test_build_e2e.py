@@ -282,7 +282,7 @@ def test_ctrl_c_during_the_build_leaves_no_container(srpms, image, tmp_path, doc
     def interrupt(line: str) -> None:
         raise KeyboardInterrupt
 
-    target = BuildImage(tag=image["tag"], id=image["id"], packages=(), key="")
+    target = BuildImage(tag=image["tag"], id=image["id"], packages=(), key=None)
     with pytest.raises(KeyboardInterrupt):
         rebuild(srpms["good"], target, tmp_path / "out", lambda: engine, interrupt, force=True)
     assert not docker_client.containers.list(all=True, filters={"ancestor": image["id"]})
