@@ -83,7 +83,7 @@ def _import(args: argparse.Namespace) -> int:
         try:
             atomic_write_text(args.output, result.text)
         except OSError as error:
-            raise PatchError(f"-o {args.output}: cannot write: {error.strerror or error}") from None
+            raise PatchError(f"-o {args.output}: cannot write: {error.strerror or error}") from error
         print(f"wrote {args.output}", file=out)
     else:
         sys.stdout.write(result.text)

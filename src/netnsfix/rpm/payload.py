@@ -105,7 +105,7 @@ class Payload:
         except (OSError, ValueError, lzma.LZMAError, zlib.error, zstandard.ZstdError) as error:
             raise UnpackError(
                 self.rpm, f"cannot extract the {self.compressor} payload: {type(error).__name__}: {error}"
-            ) from None
+            ) from error
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)
@@ -136,7 +136,7 @@ def open_payload(rpm: Path, header: RpmHeader | None = None) -> Payload:
     try:
         raw = open(rpm, "rb")  # noqa: SIM115 - owned and closed by the Payload returned
     except OSError as error:
-        raise UnpackError(rpm, f"cannot be read ({error.strerror or error})") from None
+        raise UnpackError(rpm, f"cannot be read ({error.strerror or error})") from error
     raw.seek(header.payload_offset)
     stream: Readable
     if compressor == "xz":

@@ -39,8 +39,8 @@ def _call(what: str, action: Callable[[], T]) -> T:
         return action()
     except NetnsfixError:
         raise
-    except Exception as error:  # noqa: BLE001 - the SDK raises DockerException, requests and urllib3 errors
-        raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from None
+    except Exception as error:  # the SDK raises DockerException, requests and urllib3 errors
+        raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from error
 
 
 def _streamed(what: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -53,8 +53,8 @@ def _streamed(what: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
             return
         except NetnsfixError:
             raise
-        except Exception as error:  # noqa: BLE001 - as in _call
-            raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from None
+        except Exception as error:  # as in _call
+            raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from error
         yield chunk
 
 
@@ -201,8 +201,8 @@ class Engine:
             found = self._client.images.get(ref)
         except ImageNotFound:
             return None
-        except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
-            raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+        except Exception as error:  # the SDK raises APIError and requests errors
+            raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from error
         return Image(str(found.id), tuple(found.tags or ()), dict(found.labels or {}))
 
     def image_exists(self, ref: str) -> bool:
