@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _recipes(args: argparse.Namespace) -> int:
-    """Every recipe, a broken one listed as broken (exit 1) without hiding the others."""
+    """Every recipe, a broken one listed as broken (exit 2) without hiding the others."""
     broken = 0
     for entry in scan_recipes():
         if isinstance(entry, RecipeError):
