@@ -151,9 +151,19 @@ def test_readme_states_the_seams() -> None:
 
 def error_text_readings(source: str) -> list[str]:
     """Where ``source`` reads an error's message: ``str(error)`` (or a name holding it) split, replaced,
-    sliced, searched with ``in`` or given to ``re``. ``error`` is any name an ``except ... as`` binds."""
+    sliced, searched with ``in`` or given to ``re``. ``error`` is any name an ``except ... as`` binds;
+    each function is read on its own (a ``text`` in one is not another's)."""
     tree = ast.parse(source)
-    errors = {node.name for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.name}
+    functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    top = [node for node in tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    found: set[str] = set()
+    for scope in [*functions, ast.Module(body=top, type_ignores=[])]:
+        found.update(_readings_in(scope))
+    return sorted(found, key=lambda line: int(line.split(":")[0].removeprefix("line ")))
+
+
+def _readings_in(scope: ast.AST) -> list[str]:
+    errors = {node.name for node in ast.walk(scope) if isinstance(node, ast.ExceptHandler) and node.name}
 
     def is_error_text(node: ast.AST) -> bool:
         return (
@@ -167,7 +177,7 @@ def error_text_readings(source: str) -> list[str]:
 
     texts = {  # names assigned an error's text: text = str(error)
         target.id
-        for node in ast.walk(tree)
+        for node in ast.walk(scope)
         if isinstance(node, ast.Assign) and is_error_text(node.value)
         for target in node.targets
         if isinstance(target, ast.Name)
@@ -177,7 +187,7 @@ def error_text_readings(source: str) -> list[str]:
         return is_error_text(node) or (isinstance(node, ast.Name) and node.id in texts)
 
     found: list[str] = []
-    for node in ast.walk(tree):
+    for node in ast.walk(scope):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and text(node.func.value):
             if node.func.attr in READING_METHODS and (node.func.attr != "split" or node.args or node.keywords):
                 found.append(f"line {node.lineno}: .{node.func.attr}() of an error's text")
@@ -223,3 +233,5 @@ def test_the_error_text_rule_catches_each_way_of_reading_it() -> None:
     assert error_text_readings(fine) == []
     assert error_text_readings("try:\n    f()\nexcept E as e:\n    g(' '.join(str(e).split()))\n") == []
     assert error_text_readings("x = str(value).split(':')\n") == []  # not an error
+    other_function = "def f():\n    try:\n        g()\n    except E as e:\n        text = str(e)\n"
+    assert error_text_readings(other_function + "def h(text):\n    return text[:9]\n") == []
