@@ -115,3 +115,25 @@ def test_every_exit_status_is_in_the_readmes_table(project_root) -> None:
     table = table[: table.index("\n\n", table.index("|"))]
     rows = {line.split("|")[1].strip(" `") for line in table.splitlines() if line.startswith("| `")}
     assert rows == {str(int(member)) for member in Exit}
+
+
+def test_an_error_while_a_commands_module_loads_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the handler runs (a library the command's module imports is broken): still one line, 2;
+    -v, given before the command, adds the traceback."""
+    import netnsfix.cli
+
+    def broken(name: str) -> None:
+        raise ImportError(f"cannot import {name}: libcreaterepo_c.so.1 is missing")
+
+    monkeypatch.setattr(netnsfix.cli, "import_module", broken)
+    assert main(["publish", "out", "--repo", "repo"]) == Exit.ERROR
+    err = capsys.readouterr().err
+    assert err == (
+        "netnsfix: error: unexpected ImportError: cannot import netnsfix.cli.publish: libcreaterepo_c.so.1 is "
+        "missing (run with -v for the traceback)\n"
+    )
+    assert main(["-v", "publish", "out"]) == Exit.ERROR
+    loud = capsys.readouterr().err
+    assert loud.startswith("Traceback (most recent call last):\n") and loud.endswith(err)

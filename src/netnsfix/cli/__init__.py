@@ -12,6 +12,7 @@ change" (its traceback only under -v); a reader that closed stdout
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
@@ -89,6 +90,33 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = _verbose(argv)  # known before anything loads: an error loading a command's module is reported too
+    try:
+        return _run(argv)
+    except NetnsfixError as error:
+        _say(f"netnsfix: error: {error}", verbose)
+        return Exit.ERROR
+    except KeyboardInterrupt:
+        print("netnsfix: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as error:  # a file the library did not expect to fail: name it
+        where = f"{error.filename}: " if error.filename else ""
+        _say(f"netnsfix: error: {where}{error.strerror or error}", verbose)
+        return Exit.ERROR
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        _say(f"netnsfix: error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", verbose)
+        return Exit.ERROR
+
+
+def _verbose(argv: Sequence[str]) -> bool:
+    """-v/--verbose among the options before the command word (where the global options go)."""
+    return any(arg in ("-v", "--verbose") for arg in itertools.takewhile(lambda arg: arg.startswith("-"), argv))
+
+
+def _run(argv: list[str]) -> int:
+    """Parse, load the command's module, run its handler."""
     parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -99,27 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return Exit.ERROR
-    try:
-        code = int(args.handler(args) or 0)
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
-        return code
-    except NetnsfixError as error:
-        _say(f"netnsfix: error: {error}", args.verbose)
-        return Exit.ERROR
-    except KeyboardInterrupt:
-        print("netnsfix: interrupted", file=sys.stderr)
-        return Exit.INTERRUPTED
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except OSError as error:  # a file the library did not expect to fail: name it
-        where = f"{error.filename}: " if error.filename else ""
-        _say(f"netnsfix: error: {where}{error.strerror or error}", args.verbose)
-        return Exit.ERROR
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, never a traceback
-        _say(
-            f"netnsfix: error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", args.verbose
-        )
-        return Exit.ERROR
+    code = int(args.handler(args) or 0)
+    sys.stdout.flush()  # a closed pipe shows here, inside main's handler
+    return code
 
 
 def _say(line: str, verbose: bool) -> None:
