@@ -78,9 +78,9 @@ def read_manifest(folder: Path) -> Manifest:
     except FileNotFoundError:
         raise ManifestError(f"{path}: no manifest (is {folder} an output folder of netnsfix?)") from None
     except OSError as error:  # unreadable (permissions, a folder in its place): one error naming the file
-        raise ManifestError(f"{path}: cannot read the manifest: {error.strerror or error}") from error
+        raise ManifestError(f"{path}: cannot read the manifest: {error.strerror or error}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ManifestError(f"{path}: not a netnsfix manifest: {error}") from error
+        raise ManifestError(f"{path}: not a netnsfix manifest: {error}") from None
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ class Fetcher:
         try:
             response = self.session.get(url, headers={"Accept-Encoding": "identity"}, stream=True, timeout=self.timeout)
         except requests.RequestException as error:
-            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from error
+            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
         with response:
             if response.status_code >= 500:
                 raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}", response.status_code)
@@ -150,7 +150,7 @@ class Fetcher:
             try:
                 body = response.raw.read(decode_content=False)
             except BODY_BROKEN as error:
-                raise _Retryable(f"{url}: truncated body: {error}") from error
+                raise _Retryable(f"{url}: truncated body: {error}") from None
         expected = response.headers.get("Content-Length")
         if expected is not None and expected.isdigit() and int(expected) != len(body):
             raise _Retryable(f"{url}: truncated body: got {len(body)} of {expected} bytes")
@@ -188,7 +188,7 @@ class Fetcher:
                 return self._fetch_locked(urls, sha256, size, name)
         except OSError as error:
             where = error.filename or self.cache.root
-            raise FetchError(f"{where}: cannot use the download cache: {error.strerror or error}") from error
+            raise FetchError(f"{where}: cannot use the download cache: {error.strerror or error}") from None
 
     def _fetch_locked(self, urls: Sequence[str], sha256: str, size: int | None, name: str) -> Path:
         cached = self.cache.lookup(sha256)
@@ -260,7 +260,7 @@ class Fetcher:
         try:
             response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
         except requests.RequestException as error:
-            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from error
+            raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
         with response:
             if response.status_code >= 500:
                 raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}", response.status_code)
@@ -286,7 +286,7 @@ class Fetcher:
                             # read1: whatever has arrived, so a broken body keeps every byte received
                             block = read(CHUNK, decode_content=False)
                         except BODY_BROKEN as error:
-                            raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from error
+                            raise _Retryable(f"{url}: connection broken after {received} bytes: {error}") from None
                         if not block:
                             break
                         out.write(block)

@@ -88,7 +88,7 @@ def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved
     except FileNotFoundError:
         raise RecipeError(f"{path}: no lock") from None
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise RecipeError(f"{path}: malformed lock: {error}") from error
+        raise RecipeError(f"{path}: malformed lock: {error}") from None
     return rebase(_check(path, data, recipe), recipe, mirror)
 
 

@@ -142,7 +142,7 @@ def _decompress(data: bytes, href: str) -> bytes:
             try:
                 return opener(data)
             except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
-                raise RepodataError(f"{href}: cannot decompress: {error}") from error
+                raise RepodataError(f"{href}: cannot decompress: {error}") from None
     if href.endswith(".zst"):
         raise RepodataError(f"{href}: zstd-compressed metadata is not supported (Fedora 18's repositories use gzip)")
     return data
@@ -159,7 +159,7 @@ def parse_repomd(data: bytes, source: str) -> Repomd:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as error:
-        raise RepodataError(f"{source}: not valid XML: {error}") from error
+        raise RepodataError(f"{source}: not valid XML: {error}") from None
     records: dict[str, RepomdRecord] = {}
     for node in root.findall(f"{{{NS_REPO}}}data"):
         location = node.find(f"{{{NS_REPO}}}location")
@@ -204,7 +204,7 @@ def parse_primary(data: bytes, source: str, repo_url: str = "") -> tuple[Package
     try:
         root = ET.fromstring(data)
     except ET.ParseError as error:
-        raise RepodataError(f"{source}: not valid XML: {error}") from error
+        raise RepodataError(f"{source}: not valid XML: {error}") from None
     packages = []
     c = f"{{{NS_COMMON}}}"
     for node in root.findall(f"{c}package"):
@@ -242,7 +242,7 @@ def parse_primary(data: bytes, source: str, repo_url: str = "") -> tuple[Package
             )
         except (AssertionError, ValueError) as error:
             name = node.findtext(f"{c}name", "?")
-            raise RepodataError(f"{source}: package '{name}' is incomplete: {error or 'missing fields'}") from error
+            raise RepodataError(f"{source}: package '{name}' is incomplete: {error or 'missing fields'}") from None
     return tuple(packages)
 
 

@@ -113,7 +113,7 @@ def _rpmkeys(dbpath: Path, args: list[str], what: str | None) -> CommandResult:
     try:
         done = run(argv, check=False, env={**os.environ, "LC_ALL": "C"})
     except CommandError as error:
-        raise SignatureError(f"{error} (needed to check the packages' GPG signatures)") from error
+        raise SignatureError(f"{error} (needed to check the packages' GPG signatures)") from None
     if what and done.returncode != 0:
         raise SignatureError(f"cannot {what}: {last_line(done.stderr, done.stdout)}")
     return done
@@ -152,7 +152,7 @@ def _primaries(file: Path, home: Path) -> list[str]:
     try:
         done = run([*argv, "--import", str(file)], check=False)
     except CommandError as error:
-        raise SignatureError(f"{error} (needed to read {file})") from error
+        raise SignatureError(f"{error} (needed to read {file})") from None
     primaries: list[str] = []
     section = ""
     for line in done.stdout.splitlines():

@@ -54,8 +54,8 @@ def package_from_file(path: Path, href: str) -> cr.Package:
     """Read one RPM's header and sha256 the way createrepo_c does; one line on failure."""
     try:
         return cr.package_from_rpm(str(path), CHECKSUM, href, None, 10)
-    except Exception as error:  # createrepo_c raises a bare CreaterepoCError
-        raise PublishError(f"{path}: not a readable RPM ({str(error).strip() or type(error).__name__})") from error
+    except Exception as error:  # noqa: BLE001 - createrepo_c raises a bare CreaterepoCError
+        raise PublishError(f"{path}: not a readable RPM ({str(error).strip() or type(error).__name__})") from None
 
 
 def scan(root: Path, skip: tuple[str, ...] = ()) -> dict[str, OnDisk]:
@@ -130,7 +130,7 @@ def build_aside(root: Path, packages: Sequence[cr.Package], revision: int | None
     try:
         aside.mkdir(parents=True)
     except OSError as error:
-        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror}") from error
+        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror}") from None
     ordered = sorted(packages, key=lambda pkg: pkg.location_href)
     xml_paths = {kind: aside / f"{kind}.xml.gz" for kind in ("primary", "filelists", "other")}
     db_paths = {kind: aside / f"{kind}.sqlite" for kind in ("primary", "filelists", "other")}
@@ -173,9 +173,9 @@ def build_aside(root: Path, packages: Sequence[cr.Package], revision: int | None
             repomd.set_record(record)
         (aside / "repomd.xml").write_text(repomd.xml_dump(), encoding="utf-8")
     except OSError as error:
-        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror or error}") from error
-    except Exception as error:  # createrepo_c's own errors
-        raise RepodataError(f"{aside}: createrepo_c failed: {error}") from error
+        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror or error}") from None
+    except Exception as error:  # noqa: BLE001 - createrepo_c's own errors
+        raise RepodataError(f"{aside}: createrepo_c failed: {error}") from None
     _retain_previous(root / REPODATA, aside)
     return aside
 
@@ -227,7 +227,7 @@ def swap_in(root: Path, aside: Path) -> None:
         os.rename(aside, repodata)
         shutil.rmtree(root / OLD)
     except OSError as error:
-        raise PublishError(f"{repodata}: cannot swap in the new repodata: {error.strerror}") from error
+        raise PublishError(f"{repodata}: cannot swap in the new repodata: {error.strerror}") from None
 
 
 def metadata_files(root: Path) -> Iterable[tuple[str, Path]]:

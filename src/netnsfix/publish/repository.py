@@ -348,7 +348,7 @@ def _header_digest(path: Path) -> str:
     try:
         header = ts.hdrFromFdno(fd)
     except rpm.error as error:
-        raise PublishError(f"{path}: not a readable RPM ({error})") from error
+        raise PublishError(f"{path}: not a readable RPM ({error})") from None
     finally:
         os.close(fd)
     return header.format("%{SHA256HEADER}:%{SHA1HEADER}")
@@ -444,7 +444,7 @@ def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
     try:
         action()
     except OSError as error:
-        raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from error
+        raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from None
 
 
 def _make_folders(folders: set[Path]) -> None:
@@ -489,4 +489,4 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as error:
-        raise PublishError(f"{path}: cannot write: {error.strerror}") from error
+        raise PublishError(f"{path}: cannot write: {error.strerror}") from None

@@ -309,13 +309,13 @@ def read_header(path: Path) -> RpmHeader:
         with rpmfile.open(os.fspath(path)) as package:
             headers, payload_offset = package.headers, package.data_offset
     except OSError as error:
-        raise UnpackError(path, f"cannot be read ({error.strerror or error})") from error
+        raise UnpackError(path, f"cannot be read ({error.strerror or error})") from None
     except Exception:  # noqa: BLE001 - rpmfile raises bare Exceptions, assertions and struct errors
         raise UnpackError(path, "corrupt RPM header (its index does not match its data)") from None
     try:
         header = _header_of(headers, payload_offset)
     except _Malformed as error:
-        raise UnpackError(path, f"corrupt RPM header: {error}") from error
+        raise UnpackError(path, f"corrupt RPM header: {error}") from None
     except (TypeError, ValueError, IndexError):
         raise UnpackError(path, "corrupt RPM header (a value has the wrong type)") from None
     if not header.name or not header.version:

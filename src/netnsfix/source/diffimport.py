@@ -67,7 +67,7 @@ def import_pasted(pasted: Path, source: Path) -> ImportResult:
     except FileNotFoundError:
         raise PatchError(f"{pasted}: no such file") from None
     except OSError as error:
-        raise PatchError(f"{pasted}: cannot read: {error.strerror}") from error
+        raise PatchError(f"{pasted}: cannot read: {error.strerror}") from None
     return import_text(data.decode("utf-8", errors="surrogateescape"), source, origin=pasted)
 
 

@@ -164,9 +164,9 @@ def _extract(tarball: Path, dest: Path) -> None:
                 _check_member(tarball, member)
             archive.extractall(dest, members=members, filter="data")
     except tarfile.FilterError as error:
-        raise UnpackError(f"{tarball}: unsafe member: {error}") from error
+        raise UnpackError(f"{tarball}: unsafe member: {error}") from None
     except (tarfile.TarError, EOFError, OSError) as error:
-        raise UnpackError(f"{tarball}: cannot read the tarball: {error}") from error
+        raise UnpackError(f"{tarball}: cannot read the tarball: {error}") from None
 
 
 def _check_member(tarball: Path, member: tarfile.TarInfo) -> None:
@@ -209,7 +209,7 @@ def _read_patch(patch: Path) -> str:
     except FileNotFoundError:
         raise PatchError(f"{patch}: no such patch") from None
     except OSError as error:
-        raise PatchError(f"{patch}: cannot read the patch: {error.strerror}") from error
+        raise PatchError(f"{patch}: cannot read the patch: {error.strerror}") from None
 
 
 def _parse(text: str, patch: Path) -> PatchSet:
@@ -218,7 +218,7 @@ def _parse(text: str, patch: Path) -> PatchSet:
     try:
         patchset = PatchSet(text)
     except UnidiffParseError as error:
-        raise PatchError(f"{patch}: not a unified diff: {error}") from error
+        raise PatchError(f"{patch}: not a unified diff: {error}") from None
     if not len(patchset):
         raise PatchError(f"{patch}: holds no unified diff (no '--- '/'+++ ' headers with '@@' hunks)")
     for patched in patchset:

@@ -72,7 +72,7 @@ def add_patch(
     try:
         edited = _edit(spec, original, patch_name, release_suffix, bug, author, text, day)
     except SpecfileException as error:
-        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from error
+        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from None
     content, change = edited
     atomic_write_text(spec, content, mode)
     return change
@@ -90,7 +90,7 @@ def source0(spec: Path) -> Path:
     except FileNotFoundError:
         raise SpecError(f"{spec}: no such spec file") from None
     except SpecfileException as error:
-        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from error
+        raise SpecError(f"{spec}: rpm cannot parse the spec: {error}") from None
     if not numbered:
         raise SpecError(f"{spec}: has no Source tag")
     return spec.parent / Path(numbered[0][1]).name

@@ -92,14 +92,14 @@ def run(
         )
     except FileNotFoundError as error:
         if cwd is not None and not Path(cwd).is_dir():
-            raise CommandError(f"{name}: cannot run in {cwd}: no such folder") from error
+            raise CommandError(f"{name}: cannot run in {cwd}: no such folder") from None
         if "/" not in args[0] and shutil.which(args[0], path=(env or os.environ).get("PATH")) is None:
-            raise NotInstalled(f"{args[0]}: not installed ({install_hint(args[0])})") from error
-        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror}") from error
+            raise NotInstalled(f"{args[0]}: not installed ({install_hint(args[0])})") from None
+        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror}") from None
     except subprocess.TimeoutExpired:
         raise CommandTimeout(f"{name}: no answer after {timeout:g} s") from None
     except OSError as error:  # not executable, wrong architecture, ...
-        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from error
+        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from None
     result = CommandResult(args, done.returncode, done.stdout or "", done.stderr or "")
     if check and done.returncode != 0:
         raise CommandError(f"{name} failed (exit {done.returncode}): {last_line(result.stderr, result.stdout)}")
@@ -124,7 +124,7 @@ def streamed(argv: Sequence[str | os.PathLike[str]], *, what: str | None = None)
     except FileNotFoundError:
         raise NotInstalled(f"{args[0]}: not installed ({install_hint(args[0])})") from None
     except OSError as error:
-        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from error
+        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from None
     assert process.stdout is not None and process.stderr is not None
     try:
         yield process.stdout

@@ -23,8 +23,8 @@ def read_toml(path: Path, error: type[NetnsfixError], *, missing: str = "missing
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None
     except UnicodeDecodeError as problem:
-        raise error(f"{path}: not UTF-8 text ({problem.reason} at byte {problem.start})") from problem
+        raise error(f"{path}: not UTF-8 text ({problem.reason} at byte {problem.start})") from None
     except OSError as problem:  # a folder, unreadable
-        raise error(f"{path}: cannot read{what}: {problem.strerror or problem}") from problem
+        raise error(f"{path}: cannot read{what}: {problem.strerror or problem}") from None
     except tomllib.TOMLDecodeError as problem:
-        raise error(f"{path}: not valid TOML: {problem}") from problem
+        raise error(f"{path}: not valid TOML: {problem}") from None
