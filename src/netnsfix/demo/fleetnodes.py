@@ -142,7 +142,7 @@ def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
                 engine.import_image(tar, repository=repository, tag=version, what=f"docker import of {root.path}")
         except CommandError as error:
             engine.remove_image_quietly(base)
-            raise EngineError(f"{root.path}: {error}") from error
+            raise EngineError(f"{root.path}: {error}") from None
     name = f"netnsfix-fleetprep-{uuid.uuid4().hex[:8]}"
     with engine.create(base, ["/bin/sh", "-c", PREPARE], name=name, labels={OWNER_LABEL: "netnsfix-fleetprep"}) as box:
         box.put_archive("/tmp", _tar({"glibc.rpm": (glibc_rpm.read_bytes(), 0o644)}))
