@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from netnsfix.cli import Exit
 from netnsfix.host.backups import STORE, BackupStore
 from netnsfix.host.commands import SubprocessRunner
 from netnsfix.host.core import Node, StepPlan, apply_steps, plan_steps, undo_steps
@@ -128,7 +129,7 @@ def _plan(args: argparse.Namespace) -> int:
     changing = [p.step for p in plans if p.changed]
     if changing:
         print(f"plan: {len(changing)} of {len(plans)} step(s) would change: {', '.join(changing)}")
-        return 1
+        return Exit.RESULT
     print(f"plan: nothing to change ({len(plans)} step(s) ok)")
     return 0
 
