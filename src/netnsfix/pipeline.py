@@ -20,6 +20,7 @@ from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
 from netnsfix.archive.signature import GpgCheck
 from netnsfix.build.depsolve import Closure
+from netnsfix.build.distcheck import glibc_note
 from netnsfix.build.image import BuildImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
@@ -187,6 +188,9 @@ def run_pipeline(
             detail.append(f"image {image}")
         else:
             closure = build_root_for(recipe, fetcher, source.path, mirrors)
+            note = glibc_note(recipe, closure.packages)
+            if note is not None:
+                notify(note)
             target = planned_image(closure, gpgcheck=gpgcheck)
             current = None if force else up_to_date(source.path, target, out)
             if current is None:
