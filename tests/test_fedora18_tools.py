@@ -134,6 +134,20 @@ def test_rpm_410_said_rsa_over_header_and_payload() -> None:
     assert f"\n    V4 RSA/SHA256 Signature, key ID {key_id}: NOKEY\n" in other
 
 
+def test_rpm_410_said_the_same_of_what_netnsfix_publish_signed() -> None:
+    """published-rpm-Kv.txt: a package `netnsfix publish` signed, checked by the kit's rpm 4.10:
+    the RSA signature over header and payload is there and OK, as on rpmsign 4.10's own."""
+    text = (FIXTURES / "published-rpm-Kv.txt").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    assert [line.split(":")[0].split(", key ID")[0] for line in lines] == [
+        "Header V4 RSA/SHA256 Signature",
+        "Header SHA1 digest",
+        "V4 RSA/SHA256 Signature",
+        "MD5 digest",
+    ]
+    assert all(line.split(": ")[1].startswith("OK") for line in lines)
+
+
 def test_header_and_payload_of_rpm_410_packages() -> None:
     srpm = read_header(UPDATE_SRPM)
     assert (srpm.nevra, srpm.is_source, srpm.payload_compressor) == ("nfxfix-1.0-2.fc18.src", True, "xz")

@@ -30,10 +30,12 @@ def glibc_note(recipe: Recipe, packages: Iterable[Package]) -> str | None:
     if not recipe.glibc:
         return None
     for package in packages:
-        if package.name == "glibc" and _version(package.version)[:2] > _version(recipe.glibc)[:2]:
+        found = _version(package.version)[:2]
+        if package.name == "glibc" and found > _version(recipe.glibc)[:2]:
+            distribution = recipe.distribution or recipe.name
             return (
                 f"warning: the build root's glibc is {package.version} ({package.name}-{package.evr}), newer than "
-                f"{recipe.distribution or recipe.name}'s {recipe.glibc}: what is built here needs glibc "
-                f"{package.version} and will not install on {recipe.distribution or 'that distribution'}"
+                f"{distribution}'s {recipe.glibc}: what is built here may need glibc "
+                f"{'.'.join(map(str, found))} and then will not install on {distribution}"
             )
     return None
