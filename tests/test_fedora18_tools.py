@@ -211,11 +211,10 @@ def test_publish_signs_as_rpm_410_signed(tmp_path: Path, monkeypatch: pytest.Mon
     key = own_key(tmp_path / "cache")
     header_only = tmp_path / "header-only.rpm"
     shutil.copy(unsigned[0], header_only)
-    subprocess.run(
-        ["rpmsign", "--addsign", "--define", f"_gpg_name {key.fingerprint}", "--define", f"_gpg_path {key.home}"]
-        + ["--define", f"__gpg {shutil.which('gpg')}", str(header_only)],
-        check=True,
-        capture_output=True,
-    )
+    defines = {"_gpg_name": key.fingerprint, "_gpg_path": str(key.home), "__gpg": shutil.which("gpg") or "gpg"}
+    argv = ["rpmsign", "--addsign"] + [
+        arg for name, value in defines.items() for arg in ("--define", f"{name} {value}")
+    ]
+    subprocess.run([*argv, str(header_only)], check=True, capture_output=True)
     assert signature_tags(header_only) & set(RPM410_SIGNATURE_TAGS) == recorded - {1002}
     subprocess.run(["gpgconf", "--homedir", str(key.home), "--kill", "gpg-agent"], check=False)

@@ -130,18 +130,23 @@ def publish(
     clock = StageTimer()
     with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
-        key = steps.find_key(sign_key) if sign_key else steps.own_key() if own_key else None
+        named = steps.find_key(sign_key) if sign_key else None
+    # netnsfix's own key is made (first time) only once the repository is known to be publishable
+    signer = (lambda: named) if sign_key or not own_key else steps.own_key
+    used: list[signing.SigningKey] = []
     try:
-        return _publish_checked(repo, inputs, key, replace, baseurl, steps, clock)
+        return _publish_checked(repo, inputs, signer, used, replace, baseurl, steps, clock)
     finally:
-        if key is not None and key.home is not None:
-            ownkey.stop_agent(key.home)
+        for key in used:
+            if key.home is not None:
+                ownkey.stop_agent(key.home)
 
 
 def _publish_checked(
     repo: Path,
     inputs: tuple[InputPackage, ...],
-    key: signing.SigningKey | None,
+    signer: Callable[[], signing.SigningKey | None],
+    used: list[signing.SigningKey],
     replace: bool,
     baseurl: str | None,
     steps: PublishSteps,
@@ -151,6 +156,8 @@ def _publish_checked(
     with steps.lock(repo):
         with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
+            key = signer()
+            used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         placed: list[Placement] = []

@@ -94,8 +94,8 @@ def key_file_fingerprint(path: Path) -> str | None:
 def export_public_key(key: SigningKey) -> bytes:
     """The ASCII-armored public key, as hosts import it (gpgkey= in a .repo file)."""
     # ASCII armor: text, so the round trip through str is exact.
-    data = _run([*key.gpg_argv(), "--batch", "--armor", "--export", key.fingerprint], f"export public key {key.name}")
-    data = data.encode()
+    argv = [*key.gpg_argv(), "--batch", "--armor", "--export", key.fingerprint]
+    data = _run(argv, f"export public key {key.name}").encode()
     if not data.strip():
         raise SigningError(f"{key.name}: gpg exported an empty public key from {keyring()}")
     return data
