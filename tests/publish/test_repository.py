@@ -439,3 +439,21 @@ def test_repodata_is_reproducible(tmp_path: Path, outdir: Path) -> None:
     after = {path.name: path.read_bytes() for path in second.iterdir()}
     shutil.rmtree(second)
     assert before == after
+
+
+def test_cli_no_sign_publishes_unsigned_and_a_signed_publish_then_refuses(
+    tmp_path: Path, outdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    assert main(["publish", str(outdir), "--repo", str(repo), "--no-sign"]) == 0
+    captured = capsys.readouterr()
+    assert "unsigned (--no-sign): netnsfix.repo says gpgcheck=0" in captured.err
+    assert "gpgcheck=0\n" in (repo / "netnsfix.repo").read_text()
+    assert not (repo / "RPM-GPG-KEY-netnsfix").exists() and not (tmp_path / "cache" / "publish-key").exists()
+    assert main(["publish", str(outdir), "--repo", str(repo)]) == 1  # signed by default: not into an unsigned one
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "holds unsigned packages; a repository is signed from its first publish "
+        "(publish into it with --no-sign, or into a new one)"
+    )

@@ -135,7 +135,7 @@ def publish(
     signer = (lambda: named) if sign_key or not own_key else steps.own_key
     used: list[signing.SigningKey] = []
     try:
-        return _publish_checked(repo, inputs, signer, used, replace, baseurl, steps, clock)
+        return _publish_checked(repo, inputs, signer, bool(sign_key or own_key), used, replace, baseurl, steps, clock)
     finally:
         for key in used:
             if key.home is not None:
@@ -146,6 +146,7 @@ def _publish_checked(
     repo: Path,
     inputs: tuple[InputPackage, ...],
     signer: Callable[[], signing.SigningKey | None],
+    signs: bool,
     used: list[signing.SigningKey],
     replace: bool,
     baseurl: str | None,
@@ -156,6 +157,8 @@ def _publish_checked(
     with steps.lock(repo):
         with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
+            if signs:
+                refuse_signing_unsigned(repo, plans)  # before a key is made for it
             key = signer()
             used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
@@ -400,6 +403,12 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
             "publish into a new repository to change keys"
         )
     if key is not None and not repo_key and has_packages:
+        refuse_signing_unsigned(repo, plans)
+
+
+def refuse_signing_unsigned(repo: Path, plans: list[TreePlan]) -> None:
+    """A signed publish into a repository that holds unsigned packages is refused."""
+    if not (repo / repofile.KEY_FILE).is_file() and any(plan.kept for plan in plans):
         raise PublishError(
             f"{repo}: holds unsigned packages; a repository is signed from its first publish "
             "(publish into it with --no-sign, or into a new one)"
