@@ -395,7 +395,8 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
     has_packages = any(plan.kept for plan in plans)
     if key is None and repo_key:
         raise PublishError(
-            f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); publish with --sign {repo_key[-16:]}"
+            f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); publish with --sign "
+            f"{repo_key[-16:]}, or without --no-sign when it is netnsfix's own key"
         )
     if key is not None and repo_key and repo_key != key.fingerprint:
         raise PublishError(
