@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
 from netnsfix.build.depsolve import Closure
+from netnsfix.build.distcheck import glibc_note
 from netnsfix.build.image import ImageRef, NamedImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
@@ -135,6 +136,9 @@ def run_pipeline(request: Request, fetcher: Fetcher, hooks: Hooks | None = None)
             detail.append(f"image {request.image}")
         else:
             closure = build_root_for(request, fetcher, source.path)
+            note = glibc_note(request.recipe, closure.packages)
+            if note is not None:
+                hooks.notify(note)
             target = planned_image(closure, gpgcheck=request.gpgcheck)
             current = None if force else up_to_date(source.path, target, out)
             if current is None:

@@ -46,6 +46,8 @@ class Recipe:
     changelog_author: str
     changelog_text: str
     gpg_keys: tuple[GpgKey, ...] = ()  # [[gpg.keys]]: the archive's signatures are checked against these
+    distribution: str = ""  # [distribution] name, e.g. "Fedora 18"
+    glibc: str = ""  # [distribution] glibc: the distribution's glibc version, e.g. "2.16"
 
     @property
     def lock_path(self) -> Path:
@@ -122,7 +124,19 @@ def load_recipe(path: Path, root: Path | None = None) -> Recipe:
         changelog_author=_field(data, path, "changelog", "author"),
         changelog_text=_field(data, path, "changelog", "text"),
         gpg_keys=_gpg_keys(data, path, base),
+        **_distribution(data, path),
     )
+
+
+def _distribution(data: dict[str, Any], path: Path) -> dict[str, str]:
+    """``[distribution]`` (optional): ``name`` and ``glibc`` (digits and dots)."""
+    if "distribution" not in data:
+        return {}
+    name = _field(data, path, "distribution", "name")
+    glibc = _field(data, path, "distribution", "glibc")
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)*", glibc):
+        raise RecipeError(f"{path}: field 'distribution.glibc' {glibc!r} is not a version such as 2.16")
+    return {"distribution": name, "glibc": glibc}
 
 
 def find_recipe(name_or_path: str | None, root: Path | None = None) -> Recipe:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,11 @@ def test_demo_builds_publishes_installs_and_proves_the_fix(
 ) -> None:
     workdir = tmp_path / "demo"
     assert main(["demo", recipe, "--workdir", str(workdir)]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    # The stand-in says what it cannot be: its build root's glibc is Debian 12's, not Fedora 18's 2.16.
+    assert "warning: the build root's glibc is 2.36" in captured.out + captured.err
+    assert "newer than Fedora 18's 2.16" in captured.out + captured.err
     # Every stage ran, in order.
     stages = [line.removeprefix("== ") for line in out.splitlines() if line.startswith("== ")]
     assert stages == ["demo archive", "srpm", "build root", "build", "publish", "install with dnf", "verify"]
@@ -34,6 +39,24 @@ def test_demo_builds_publishes_installs_and_proves_the_fix(
     assert (workdir / "repo" / "Packages" / "i" / rpms[0]).is_file()
     assert f"installed   {rpms[0].removesuffix('.rpm')}" in out
     assert (workdir / "dnf" / "root" / "usr" / "sbin" / "ip").is_file()
+    # Published signed (netnsfix's own key, by default), and dnf installed it with gpgcheck=1: it
+    # imported the key netnsfix.repo names into the root's rpm database.
+    repo_text = (workdir / "repo" / "netnsfix.repo").read_text()
+    assert "gpgcheck=1\n" in repo_text and "gpgkey=file://" in repo_text
+    key_id = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--import-options", "show-only", "--import"],
+        input=(workdir / "repo" / "RPM-GPG-KEY-netnsfix").read_bytes(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    long_id = next(line.split(":")[4] for line in key_id.splitlines() if line.startswith("pub:"))
+    imported = subprocess.run(
+        ["rpm", "--root", str(workdir / "dnf" / "root"), "-q", "gpg-pubkey", "--qf", "%{VERSION}\n"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert imported == [long_id[-8:].lower()]
     # The proof: the installed ip passes, the unpatched 3.6.0-like one shows the bug.
     assert "fixed ip    built and installed: mounts pass, view info, systemd pass" in out
     assert "3.6.0 ip    unpatched 3.6.0-like: mounts fail, view info, systemd fail" in out

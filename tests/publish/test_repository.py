@@ -349,7 +349,7 @@ def test_concurrent_publishes_are_serialized(tmp_path: Path, outdir: Path, rpms_
     # two processes at once: both packages end up listed
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "netnsfix", "publish", str(folder), "--repo", str(repo)],
+            [sys.executable, "-m", "netnsfix", "publish", str(folder), "--repo", str(repo), "--no-sign"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -367,11 +367,21 @@ def test_concurrent_publishes_are_serialized(tmp_path: Path, outdir: Path, rpms_
     ]
 
 
-def test_cli_publish_prints_how_to_use_it(tmp_path: Path, outdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_publish_prints_how_to_use_it(
+    tmp_path: Path, outdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed by default, with netnsfix's own key (made once, kept in the cache): gpgcheck=1 names it."""
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
     repo = tmp_path / "repo"
     assert main(["publish", str(outdir), "--repo", str(repo)]) == 0
     out = capsys.readouterr().out
     assert "added     nfxpub-1.0-1.x86_64" in out
+    assert f"signed; public key: {repo / 'RPM-GPG-KEY-netnsfix'}" in out
+    repo_text = (repo / "netnsfix.repo").read_text()
+    assert "gpgcheck=1\n" in repo_text and f"gpgkey={repo.resolve().as_uri()}/RPM-GPG-KEY-netnsfix\n" in repo_text
+    kept = (tmp_path / "cache" / "publish-key" / "public.asc").read_bytes()
+    assert (repo / "RPM-GPG-KEY-netnsfix").read_bytes() == kept
+    assert (repo / "repodata" / "repomd.xml.asc").is_file()
     assert f"cp {repo.resolve()}/netnsfix.repo /etc/yum.repos.d/" in out
     assert "yum install iproute" in out
     assert main(["publish", str(outdir), "--repo", str(repo), "--baseurl", "http://repo.example:8080/"]) == 0
@@ -430,3 +440,21 @@ def test_repodata_is_reproducible(tmp_path: Path, outdir: Path) -> None:
     after = {path.name: path.read_bytes() for path in second.iterdir()}
     shutil.rmtree(second)
     assert before == after
+
+
+def test_cli_no_sign_publishes_unsigned_and_a_signed_publish_then_refuses(
+    tmp_path: Path, outdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NETNSFIX_CACHE", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    assert main(["publish", str(outdir), "--repo", str(repo), "--no-sign"]) == 0
+    captured = capsys.readouterr()
+    assert "unsigned (--no-sign): netnsfix.repo says gpgcheck=0" in captured.err
+    assert "gpgcheck=0\n" in (repo / "netnsfix.repo").read_text()
+    assert not (repo / "RPM-GPG-KEY-netnsfix").exists() and not (tmp_path / "cache" / "publish-key").exists()
+    assert main(["publish", str(outdir), "--repo", str(repo)]) == 1  # signed by default: not into an unsigned one
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(
+        "holds unsigned packages; a repository is signed from its first publish "
+        "(publish into it with --no-sign, or into a new one)"
+    )

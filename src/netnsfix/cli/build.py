@@ -61,6 +61,7 @@ def _stage_done(span: Span) -> None:
 
 
 def _image(args: argparse.Namespace) -> int:
+    from netnsfix.build.distcheck import glibc_note
     from netnsfix.build.image import ensure_image
     from netnsfix.pipeline import build_root_for, source_rpm
     from netnsfix.tools.engine import connect
@@ -71,6 +72,9 @@ def _image(args: argparse.Namespace) -> int:
     if source.made is not None:
         _say(f"srpm {source.path}{' (up to date)' if source.made.reused else ''}")
     closure = build_root_for(request, fetcher, source.path)
+    note = glibc_note(request.recipe, closure.packages)
+    if note is not None:
+        _say(note)
     if args.list:
         for reason in closure.reasons:
             print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")

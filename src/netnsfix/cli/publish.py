@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from netnsfix.cli.options import port_argument
@@ -23,8 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "outdir", type=Path, metavar="OUTDIR", help="a build folder, DIR/RECIPE/build, with manifest.json"
     )
     parser.add_argument("--repo", type=Path, required=True, metavar="DIR", help="the repository folder")
-    parser.add_argument(
-        "--sign", metavar="KEYID", help="sign packages and repomd.xml with this GnuPG key (GNUPGHOME is honoured)"
+    signing = parser.add_mutually_exclusive_group()
+    signing.add_argument(
+        "--sign",
+        metavar="KEYID",
+        help="sign packages and repomd.xml with this GnuPG key (GNUPGHOME is honoured); by default "
+        "netnsfix signs with a key of its own, made on first use and kept in the cache (publish-key/)",
+    )
+    signing.add_argument(
+        "--no-sign",
+        action="store_true",
+        help="publish unsigned packages (netnsfix.repo then says gpgcheck=0: hosts check nothing but MD5)",
     )
     parser.add_argument(
         "--replace",
@@ -53,7 +63,14 @@ def _publish(args: argparse.Namespace) -> int:
     hint = build_folder_hint(args.outdir)
     if hint is not None:
         raise NetnsfixError(hint)
-    result = publish(args.outdir, args.repo, sign_key=args.sign, replace=args.replace, baseurl=args.baseurl)
+    result = publish(
+        args.outdir,
+        args.repo,
+        sign_key=args.sign,
+        own_key=not args.no_sign,
+        replace=args.replace,
+        baseurl=args.baseurl,
+    )
     for label, items in (("added", result.added), ("replaced", result.replaced), ("unchanged", result.unchanged)):
         for item in items:
             print(f"{label:9} {item}")
@@ -61,7 +78,9 @@ def _publish(args: argparse.Namespace) -> int:
         print(f"{result.repo}: nothing changed")
     print(f"repository: {result.repo.resolve()}  ({result.repo_file})")
     if result.key_file:
-        print(f"signed; public key: {result.key_file}")
+        print(f"signed; public key: {result.key_file} (netnsfix.repo: gpgcheck=1, gpgkey= names it)")
+    else:
+        print("unsigned (--no-sign): netnsfix.repo says gpgcheck=0", file=sys.stderr)
     print(repofile.usage(result.repo, result.baseurl))
     return 0
 

@@ -115,7 +115,9 @@ def run_demo(
         layout = request.layout
         built = run_pipeline(request, fetcher, Hooks(engine=engine, timer=timer, notify=notify, log_sink=log_sink))
         with timer.stage("publish") as detail:
-            published = publish(layout.build(recipe.name), workdir / "repo")
+            # signed as netnsfix publish signs by default (its own kept key), so dnf below installs
+            # with gpgcheck=1, importing the key netnsfix.repo names
+            published = publish(layout.build(recipe.name), workdir / "repo", own_key=True)
             detail.append(f"{len(published.added)} added, {len(published.unchanged)} unchanged in {published.repo}")
         with timer.stage("install with dnf") as detail:
             # the root starts empty: glibc and the rest come from the archive's binary repositories

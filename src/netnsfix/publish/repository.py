@@ -29,7 +29,7 @@ import createrepo_c as cr
 
 from netnsfix.errors import NetnsfixError, PublishError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
-from netnsfix.publish import createrepo, filelock, repofile, signing
+from netnsfix.publish import createrepo, filelock, ownkey, repofile, signing
 from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
 from netnsfix.util.timing import StageTimer
 
@@ -104,6 +104,7 @@ class PublishSteps:
     read_inputs: Callable[[Path], tuple[InputPackage, ...]] = field(default=lambda outdir: read_inputs(outdir))
     lock: Callable[[Path], AbstractContextManager[Path]] = filelock.locked
     find_key: Callable[[str], signing.SigningKey] = signing.find_key
+    own_key: Callable[[], signing.SigningKey] = field(default=lambda: ownkey.own_key())
     sign_rpms: Callable[[signing.SigningKey, list[Path]], None] = signing.sign_rpms
     sign_detached: Callable[[signing.SigningKey, Path], Path] = signing.sign_detached
     build_aside: Callable[[Path, list[cr.Package]], Path] = createrepo.build_aside
@@ -115,19 +116,51 @@ def publish(
     repo: Path,
     *,
     sign_key: str | None = None,
+    own_key: bool = False,
     replace: bool = False,
     baseurl: str | None = None,
     steps: PublishSteps | None = None,
 ) -> PublishResult:
-    """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing)."""
+    """Publish OUTDIR's RPMs and SRPM into the yum repository REPO (created when missing).
+
+    Signed with the secret key ``sign_key`` names, else with netnsfix's own kept key when
+    ``own_key`` (what ``netnsfix publish`` does unless given ``--no-sign``), else not at all.
+    """
     steps = steps or PublishSteps()
     clock = StageTimer()
     with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
-        key = steps.find_key(sign_key) if sign_key else None
+        named = steps.find_key(sign_key) if sign_key else None
+    # netnsfix's own key is made (first time) only once the repository is known to be publishable
+    signer = (lambda: named) if sign_key or not own_key else steps.own_key
+    used: list[signing.SigningKey] = []
+    try:
+        return _publish_checked(repo, inputs, signer, bool(sign_key or own_key), used, replace, baseurl, steps, clock)
+    finally:
+        for key in used:
+            if key.home is not None:
+                ownkey.stop_agent(key.home)
+
+
+def _publish_checked(
+    repo: Path,
+    inputs: tuple[InputPackage, ...],
+    signer: Callable[[], signing.SigningKey | None],
+    signs: bool,
+    used: list[signing.SigningKey],
+    replace: bool,
+    baseurl: str | None,
+    steps: PublishSteps,
+    clock: StageTimer,
+) -> PublishResult:
+    """The publish proper, once every input has passed its checks: lock, plan, place, repodata, swap."""
     with steps.lock(repo):
         with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
+            if signs:
+                refuse_signing_unsigned(repo, plans)  # before a key is made for it
+            key = signer()
+            used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
             url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
         placed: list[Placement] = []
@@ -361,7 +394,8 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
     has_packages = any(plan.kept for plan in plans)
     if key is None and repo_key:
         raise PublishError(
-            f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); publish with --sign {repo_key[-16:]}"
+            f"{repo}: its packages are signed (key {repo_key[-16:]}, {key_path}); publish with --sign "
+            f"{repo_key[-16:]}, or without --no-sign when it is netnsfix's own key"
         )
     if key is not None and repo_key and repo_key != key.fingerprint:
         raise PublishError(
@@ -369,7 +403,16 @@ def check_signing_state(repo: Path, key: signing.SigningKey | None, plans: list[
             "publish into a new repository to change keys"
         )
     if key is not None and not repo_key and has_packages:
-        raise PublishError(f"{repo}: holds unsigned packages; a repository is signed from its first publish")
+        refuse_signing_unsigned(repo, plans)
+
+
+def refuse_signing_unsigned(repo: Path, plans: list[TreePlan]) -> None:
+    """A signed publish into a repository that holds unsigned packages is refused."""
+    if not (repo / repofile.KEY_FILE).is_file() and any(plan.kept for plan in plans):
+        raise PublishError(
+            f"{repo}: holds unsigned packages; a repository is signed from its first publish "
+            "(publish into it with --no-sign, or into a new one)"
+        )
 
 
 @dataclass(frozen=True, eq=False)

@@ -41,6 +41,11 @@ class SigningKey:
     name: str
     fingerprint: str
     subkey_fingerprints: tuple[str, ...] = ()
+    home: Path | None = None  # a private keyring (netnsfix's own keys); None: GNUPGHOME or ~/.gnupg
+
+    def gpg_argv(self) -> list[str]:
+        """gpg on this key's keyring."""
+        return ["gpg", "--homedir", str(self.home)] if self.home else ["gpg"]
 
     @property
     def long_id(self) -> str:
@@ -89,16 +94,20 @@ def key_file_fingerprint(path: Path) -> str | None:
 def export_public_key(key: SigningKey) -> bytes:
     """The ASCII-armored public key, as hosts import it (gpgkey= in a .repo file)."""
     # ASCII armor: text, so the round trip through str is exact.
-    data = _run(["gpg", "--batch", "--armor", "--export", key.fingerprint], f"export public key {key.name}").encode()
+    argv = [*key.gpg_argv(), "--batch", "--armor", "--export", key.fingerprint]
+    data = _run(argv, f"export public key {key.name}").encode()
     if not data.strip():
         raise SigningError(f"{key.name}: gpg exported an empty public key from {keyring()}")
     return data
 
 
-def sign_rpms(key: SigningKey, paths: Sequence[Path], *, home: Path | None = None, at: int | None = None) -> None:
-    """Add an RSA header signature to each RPM in place (callers pass copies).
+def sign_rpms(key: SigningKey, paths: Sequence[Path], *, at: int | None = None) -> None:
+    """Add RSA signatures to each RPM in place (callers pass copies): rpm 4.4+'s header-only one
+    (tag 268) and, with ``--rpmv3``, the one over header and payload (tag 1002) that Fedora 18's
+    packages carry and rpm 4.10 checks (it ignores the SHA256 digests newer rpm adds; without
+    1002 nothing but MD5 would cover the payload there: shown with the kit's rpm 4.10, README).
 
-    ``home``: the keyring (default ``$GNUPGHOME``). ``at``: sign as of this
+    The keyring is ``key.home`` (default ``$GNUPGHOME``). ``at``: sign as of this
     Unix time (gpg's ``--faked-system-time``), so the same key and package
     give the same bytes every time (the demo archive's packages are cached by content).
     """
@@ -109,6 +118,7 @@ def sign_rpms(key: SigningKey, paths: Sequence[Path], *, home: Path | None = Non
     argv = [
         "rpmsign",
         "--addsign",
+        "--rpmv3",
         "--define",
         f"_gpg_name {key.fingerprint}",
         "--define",
@@ -116,8 +126,9 @@ def sign_rpms(key: SigningKey, paths: Sequence[Path], *, home: Path | None = Non
         "--define",
         "_gpg_digest_algo sha256",
     ]
-    if home or os.environ.get("GNUPGHOME"):
-        argv += ["--define", f"_gpg_path {home or os.environ['GNUPGHOME']}"]
+    home = str(key.home) if key.home else os.environ.get("GNUPGHOME")
+    if home:
+        argv += ["--define", f"_gpg_path {home}"]
     if at is not None:
         argv += ["--define", f"_gpg_sign_cmd_extra_args --faked-system-time {at}!"]
     _run(argv + [str(path) for path in paths], f"sign {len(paths)} RPM(s) with {key.name}")
@@ -128,7 +139,7 @@ def sign_detached(key: SigningKey, path: Path) -> Path:
     target = path.with_name(path.name + ".asc")
     _run(
         [
-            "gpg",
+            *key.gpg_argv(),
             "--batch",
             "--yes",
             "--armor",
