@@ -97,3 +97,15 @@ def answers(text: str) -> dict[str, tuple[list[str], int]]:
         elif command:
             output.append(line)
     return found
+
+
+def sections(text: str) -> dict[str, str]:
+    """A booted.txt's parts by their ``## NAME`` header (the text before the first one is left out)."""
+    parts = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+    found: dict[str, str] = {}
+    for part in parts:
+        name, _, body = part.partition("\n")
+        if name.startswith("stderr: "):
+            continue
+        found[name] = body
+    return found

@@ -152,6 +152,13 @@ for case in $CASES; do
   echo "## case $case"
   for unit in $UNITS; do say systemctl show -p PrivateTmp -p FragmentPath $unit.service; done
 done
+echo "## undo: the case's files removed, daemon-reload"
+rm -rf /etc/systemd/system/quantum-*
+systemctl daemon-reload
+for unit in $UNITS; do say systemctl show -p PrivateTmp -p FragmentPath $unit.service; done
+echo "## PID 1"
+say readlink /proc/1/exe
+say systemctl show -p Version
 echo "## a unit that does not exist"
 say systemctl show -p LoadState -p ActiveState $MISSING
 say systemctl try-restart $MISSING

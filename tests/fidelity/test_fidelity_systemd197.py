@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps
+from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps, sections
 
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
@@ -71,14 +71,23 @@ def test_booted_systemd_shows_the_same_privatetmp(tag: str) -> None:
     """Booted as PID 1, after each case's files and daemon-reload, systemctl agrees with the loader."""
     text = (FIXTURES / tag / "booted.txt").read_text()
     assert "## did not boot" not in text
-    cases = text.split("## case ")[1:]
-    assert [case.split("\n", 1)[0] for case in cases] == list(EXPECTED[tag])
+    parts = sections(text)
+    cases = [name.removeprefix("case ") for name in parts if name.startswith("case ")]
+    assert cases == list(EXPECTED[tag])
     for case in cases:
-        name = case.split("\n", 1)[0]
-        said = answers(case)
+        said = answers(parts[f"case {case}"])
         for service in SERVICES:
             output, code = said[f"systemctl show -p PrivateTmp -p FragmentPath {service}"]
-            assert code == 0 and f"PrivateTmp={EXPECTED[tag][name]}" in output, (tag, name, service)
+            assert code == 0 and f"PrivateTmp={EXPECTED[tag][case]}" in output, (tag, case, service)
+    undone = answers(parts["undo: the case's files removed, daemon-reload"])
+    for service in SERVICES:
+        assert undone[f"systemctl show -p PrivateTmp -p FragmentPath {service}"] == (
+            [f"FragmentPath={UNIT_DIR}/{service}", "PrivateTmp=yes"],
+            0,
+        )
+    pid1 = answers(parts["PID 1"])
+    assert pid1["readlink /proc/1/exe"] == (["/usr/lib/systemd/systemd"], 0)
+    assert pid1["systemctl show -p Version"] == ([f"Version=systemd {tag[1:]}"], 0)  # PID 1's own answer
     assert answers(text)["systemctl --version"][0][0] == f"systemd {tag[1:]}"
 
 
