@@ -167,6 +167,8 @@ say systemctl is-active $MISSING
 echo "## a unit that exists, loaded and inactive"
 say systemctl show -p LoadState -p ActiveState quantum-server.service
 say systemctl try-restart quantum-server.service
+echo "## several units in one call (how a restart handler can ask once)"
+say systemctl show -p Id -p LoadState quantum-server.service $MISSING quantum-l3-agent.service
 echo "## what 197 does not have"
 say systemctl is-system-running
 say test -e /usr/bin/systemd-run

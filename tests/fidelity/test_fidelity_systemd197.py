@@ -23,6 +23,7 @@ from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
 
 FIXTURES = ROOT / "tests" / "fixtures" / "systemd197"
 CASES = FIXTURES / "cases"
+MISSING = "netnsfix-absent.service"
 SERVICES = sorted(f"{unit}.service" for unit in UNITS)
 # What each systemd said PrivateTmp is, per case (a: the vendor unit alone; b: plus today's drop-in;
 # c: an /etc unit that .includes the vendor unit and sets PrivateTmp=false; d: a full copy set to false).
@@ -104,6 +105,10 @@ def test_a_missing_unit_is_load_state_error_and_restarting_it_exits_6(tag: str) 
         assert code == 6 and "failed to load: No such file or directory" in output[0]
     assert said["systemctl show -p LoadState -p ActiveState quantum-server.service"][0][0] == "LoadState=loaded"
     assert said["systemctl try-restart quantum-server.service"] == ([], 0)
+    several = said[f"systemctl show -p Id -p LoadState quantum-server.service {MISSING} quantum-l3-agent.service"]
+    blocks = f"Id=quantum-server.service\nLoadState=loaded\n\nId={MISSING}\nLoadState=error\n\n"
+    blocks += "Id=quantum-l3-agent.service\nLoadState=loaded"
+    assert several == (blocks.splitlines(), 0)
     assert said["systemctl is-system-running"] == (["Unknown operation 'is-system-running'."], 1)
     assert said["test -e /usr/bin/systemd-run"] == ([], 1)
 
