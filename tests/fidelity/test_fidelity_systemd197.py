@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from testkit import ROOT
 from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps, sections
 
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
