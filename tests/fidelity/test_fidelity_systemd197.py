@@ -44,7 +44,8 @@ def test_the_recorded_inputs_are_the_released_units_and_the_steps_own_files() ->
         body = [line for line in override if not line.startswith("#")]
         assert body == [f".include {UNIT_DIR}/{unit}.service", "[Service]", "PrivateTmp=false"]
         assert override[: len(override) - 3] and all(line.startswith("# ") for line in override[:-3])
-    assert sorted(p.name for p in (CASES / "a-vendor" / "etc").iterdir()) == []
+    # case a adds nothing to /etc (git keeps no empty folder, so a clone may lack cases/a-vendor)
+    assert [p for p in (CASES / "a-vendor").rglob("*") if not p.is_dir()] == []
 
 
 @pytest.mark.parametrize(("tag", "case"), [(tag, case) for tag in EXPECTED for case in EXPECTED[tag]])
