@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 import binascii
 import errno
 import fcntl
+import fnmatch
 import os
 import stat
 
@@ -408,6 +409,55 @@ class RootFS:
                 return _Held(None)
             return _Held(os.open(at(where.fd, where.name), os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC))
 
+    def listdir(self, node_path):
+        # type: (str) -> list[str]
+        """The names in the folder ``node_path`` (symlinks followed inside the root); [] when it is none."""
+        if not split(node_path):
+            fd = self.open_root()
+        else:
+            with self.locate(node_path) as where:
+                if where.fd is None:
+                    return []
+                info = _lstat(where.fd, where.name)
+                if info is None or not stat.S_ISDIR(info.st_mode):
+                    return []
+                fd = os.open(at(where.fd, where.name), os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+        try:
+            return os.listdir("/proc/self/fd/%d" % fd)
+        finally:
+            os.close(fd)
+
+    def glob(self, pattern):
+        # type: (str) -> list[str]
+        """The node paths matching ``pattern`` (shell wildcards within one name), symlinks followed inside the root."""
+        current = ["/"]
+        for part in split(pattern):
+            following = []  # type: list[str]
+            for folder in current:
+                prefix = folder.rstrip("/") + "/"
+                if any(char in part for char in "*?["):
+                    following += [prefix + name for name in self.listdir(folder) if fnmatch.fnmatchcase(name, part)]
+                else:
+                    following.append(prefix + part)
+            current = following
+        return [path for path in current if self.lstat(path) is not None]
+
+    def rmtree(self, node_path):
+        # type: (str) -> None
+        """Remove the folder ``node_path`` and everything in it; symlinks inside are removed, never followed."""
+        with self.locate(node_path, follow=False, links=False) as where:
+            if where.fd is None:
+                return
+            info = _lstat(where.fd, where.name)
+            if info is None or not stat.S_ISDIR(info.st_mode):
+                return
+            fd = os.open(at(where.fd, where.name), os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+            try:
+                _empty(fd)
+            finally:
+                os.close(fd)
+            os.rmdir(at(where.fd, where.name))
+
     def lock(self):
         # type: () -> RootLock
         """The root's lock: one apply or undo at a time; a second fails at once naming the holder's pid."""
@@ -462,6 +512,21 @@ class RootLock:
         if self.fd is not None:
             os.close(self.fd)  # closing releases the lock
             self.fd = None
+
+
+def _empty(fd):
+    # type: (int) -> None
+    for name in os.listdir("/proc/self/fd/%d" % fd):
+        info = os.lstat(at(fd, name))
+        if stat.S_ISDIR(info.st_mode):
+            child = os.open(at(fd, name), os.O_RDONLY | _DIRECTORY | _NOFOLLOW | _CLOEXEC)
+            try:
+                _empty(child)
+            finally:
+                os.close(child)
+            os.rmdir(at(fd, name))
+        else:
+            os.unlink(at(fd, name))
 
 
 def _lock_holder(info):
