@@ -141,7 +141,6 @@ def test_the_collection_rule_catches_what_a_node_lacks() -> None:
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
 def test_only_the_fleet_names_ansible(path: Path) -> None:
-    rel = path.relative_to(SRC)
     imports = {name.split(".")[0] for name in _imports(path.read_text())}
     assert not imports & {"ansible", "ansible_collections"} or _component(path) in ANSIBLE_USERS | {"collection"}
 

@@ -122,7 +122,10 @@ def test_the_dropin_installed_is_the_steps_own() -> None:
     assert DROPIN.decode().splitlines()[-1] == "PrivateTmp=false"
     for path in (source / "verify").rglob("*.py"):
         assert "PrivateTmp=false" not in path.read_text(), path
-    assert "from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME" in (source / "cli" / "verify.py").read_text()
+    assert (
+        "from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME"
+        in (source / "cli" / "verify.py").read_text()
+    )
 
 
 def test_dropin_without_the_check_is_one_error(debian_ip: Path) -> None:

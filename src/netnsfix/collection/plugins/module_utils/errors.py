@@ -6,6 +6,10 @@ the user, under the root), ``key`` the setting concerned: fields, so no caller
 has to parse them back out of the text.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 
 class NodeError(Exception):
     """Bad input or a node netnsfix cannot change safely; ``str()`` is the one line to show."""

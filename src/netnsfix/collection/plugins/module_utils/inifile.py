@@ -16,6 +16,10 @@ Bytes that are not changed stay as they were; nothing changes when every value
 is already set. Python 2.7's and 3.11's results are the same.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import re
 
 from .errors import NodeError
@@ -185,9 +189,9 @@ def _parse(text, where):
         for index in range(len(section.blocks) - 1):
             block, after = section.blocks[index], section.blocks[index + 1]
             if block.kind == "option" and after.kind == "space" and after.text().strip():
-                last = max(i for i, text in enumerate(after.lines) if text.strip())
-                block.lines.extend(after.lines[: last + 1])
-                del after.lines[: last + 1]
+                end = max(n for n, text in enumerate(after.lines) if text.strip()) + 1
+                block.lines.extend(after.lines[:end])
+                del after.lines[:end]
         for section_blocks in [section.blocks]:
             section_blocks[:] = [b for b in section_blocks if b.lines]
     return before, sections

@@ -24,12 +24,16 @@ touch it, and the branch never runs in 2012.2 (the l3 agent, the only user,
 leaves ``use_ipv6`` False). Changing it would make a file no release had.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import difflib
 import re
 import sys
 
 from .errors import NodeError
-from .plan import CheckedPatch, FileChange, StepPlan, desired, verify_by_replanning
+from .plan import CheckedPatch, Desired, FileChange, Node, StepPlan, desired, verify_by_replanning
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -179,7 +183,7 @@ def _hunks(diff, where):
         old = 1 if match.group(2) is None else int(match.group(2))
         new = 1 if match.group(4) is None else int(match.group(4))
         index += 1
-        body = []
+        body = []  # type: list[tuple[str, str, int | None]]
         number = start
         while (old > 0 or new > 0) and index < len(lines):
             tag, text = lines[index][:1], lines[index][1:]

@@ -15,6 +15,10 @@ and only up to MAX_BYTES. A file is replaced by writing a temporary name
 ``O_EXCL`` in the held folder and renaming it there.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import binascii
 import errno
 import fcntl

@@ -7,6 +7,10 @@ declared. A wrong value is a :class:`SettingsError` whose ``key`` names the
 setting (the CLI names the option that set it).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import re
 import socket
 from collections import namedtuple
@@ -16,7 +20,7 @@ from .errors import SettingsError
 try:
     TEXT = (str, unicode)  # type: ignore[name-defined]  # Python 2.7: Ansible hands modules unicode
 except NameError:
-    TEXT = (str,)
+    TEXT = (str,)  # type: ignore[assignment]  # (only one of the two branches runs)
 
 ROLES = ("network", "compute", "controller")
 SEED_PHYSNETS = ("physnet1", "physnet2:100:199")
@@ -36,7 +40,7 @@ class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
         return physnet_text(self)
 
 
-_SettingsBase = namedtuple(
+_SettingsBase = namedtuple(  # type: ignore[name-match]  # the records show as "Settings"
     "Settings",
     [
         "role",
