@@ -22,7 +22,7 @@ __metaclass__ = type
 
 import re
 
-from .errors import NodeError
+from .errors import NodeError, show
 
 _SECTION = re.compile(r"\[(?P<header>.+)\](?P<raw_comment>.*)")
 _OPTION = re.compile(
@@ -149,8 +149,8 @@ def _parse(text, where):
             name = header.group("header")
             if name in seen:
                 raise NodeError(
-                    "not an INI file netnsfix can edit: While reading from %r [line %2d]: section %r already exists"
-                    % (where, number, name),
+                    "not an INI file netnsfix can edit: While reading from %s [line %2d]: section %s already exists"
+                    % (show(where), number, show(name)),
                     path=where,
                 )
             seen.add(name)
@@ -160,8 +160,8 @@ def _parse(text, where):
             continue
         if current is None:
             raise NodeError(
-                "not an INI file netnsfix can edit: File contains no section headers. file: %r, line: %d %r"
-                % (where, number, line),
+                "not an INI file netnsfix can edit: File contains no section headers. file: %s, line: %d %s"
+                % (show(where), number, show(line)),
                 path=where,
             )
         match = _OPTION.match(value)
@@ -169,8 +169,8 @@ def _parse(text, where):
             key = match.group("option").rstrip()
             if (current.name, key) in seen:
                 raise NodeError(
-                    "not an INI file netnsfix can edit: While reading from %r [line %2d]: option %r in section %r "
-                    "already exists" % (where, number, key, current.name),
+                    "not an INI file netnsfix can edit: While reading from %s [line %2d]: option %s in section %s "
+                    "already exists" % (show(where), number, show(key), show(current.name)),
                     path=where,
                 )
             seen.add((current.name, key))
@@ -179,10 +179,11 @@ def _parse(text, where):
         elif first is not None and first.group(0) in _PREFIXES:
             current.blocks.append(_Block("comment", line))
         else:
-            errors.append("[line %2d]: %r" % (number, line))
+            errors.append("[line %2d]: %s" % (number, show(line)))
     if errors:
         raise NodeError(
-            "not an INI file netnsfix can edit: Source contains parsing errors: %r %s" % (where, " ".join(errors)),
+            "not an INI file netnsfix can edit: Source contains parsing errors: %s %s"
+            % (show(where), " ".join(errors)),
             path=where,
         )
     for section in sections:  # blank lines followed by more of a value belong to the value

@@ -32,7 +32,7 @@ try:
 except ImportError:  # Python 2.7 on a node: the names are only read by mypy
     pass
 
-from .errors import NodeError
+from .errors import NodeError, show
 from .plan import FileChange, Node, run_checked
 from .rootfs import RootFS, split
 from .settings import TEXT
@@ -94,7 +94,7 @@ class BackupStore:
         if not isinstance(journal, dict):
             raise NodeError("unreadable journal: not a JSON object", path=where)
         if journal.get("version") != VERSION:
-            raise NodeError("journal version %r, expected %d" % (journal.get("version"), VERSION), path=where)
+            raise NodeError("journal version %s, expected %d" % (show(journal.get("version")), VERSION), path=where)
         for key in ("files", "commands", "created_dirs"):
             if not isinstance(journal.get(key, []), list):
                 raise NodeError("unreadable journal: %s is not a list" % key, path=where)
@@ -164,8 +164,8 @@ class BackupStore:
             undo = entry.get("undo")
             if undo is not None and not _known_undo(undo):
                 raise NodeError(
-                    "command entry %d: %r is not a command netnsfix runs to undo a step; nothing was changed"
-                    % (index + 1, undo),
+                    "command entry %d: %s is not a command netnsfix runs to undo a step; nothing was changed"
+                    % (index + 1, show(undo)),
                     path=where,
                 )
         dirs = journal.get("created_dirs", [])
@@ -213,7 +213,7 @@ class BackupStore:
                 return "existed: false, but the %s step only edits files that exist" % step.name
             return None
         if entry.get("backup") != "files" + path:
-            return "the backup is not this file's place in the store (%r)" % (entry.get("backup"),)
+            return "the backup is not this file's place in the store (%s)" % show(entry.get("backup"))
         before = entry.get("sha256_before")
         if not isinstance(before, TEXT) or not _SHA256.match(before):
             return "sha256_before is not a sha256"

@@ -15,7 +15,7 @@ import re
 import socket
 from collections import namedtuple
 
-from .errors import SettingsError
+from .errors import SettingsError, show
 
 try:
     TEXT = (str, unicode)  # type: ignore[name-defined]  # Python 2.7: Ansible hands modules unicode
@@ -111,13 +111,6 @@ def mappings(settings):
     if "physnet2" in names and bridge:
         result.append(("physnet2", bridge))
     return tuple(result)
-
-
-def show(value):
-    # type: (object) -> str
-    """``repr`` as Python 3 writes it (no ``u''`` on Python 2.7), for messages that read the same on both."""
-    text = repr(value)
-    return re.sub(r"(^|[\[(,{: ])u(['\"])", r"\1\2", text)
 
 
 def validate(raw, source="settings"):
@@ -257,7 +250,7 @@ def _ip_address(value, source):
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             return socket.inet_ntop(family, socket.inet_pton(family, value))
-        except (ValueError, OSError):
+        except (socket.error, ValueError):
             continue
     raise SettingsError(
         "iscsi_ip_address",
