@@ -126,6 +126,8 @@ def collection_violations(path: str, source: str) -> list[str]:
                 continue
             if "/modules/" in path and name.startswith(MODULE_IMPORTS):
                 continue
+            if "/collection/tests/" in path and (name + ".").startswith("plugins.module_utils."):
+                continue  # the library's unit tests import it from the collection folder, as a node would
             wrong.append(name)
     return wrong
 
@@ -147,6 +149,9 @@ def test_the_collection_rule_catches_what_a_node_lacks() -> None:
     assert collection_violations(module, "from ansible.module_utils.basic import AnsibleModule\n") == []
     assert collection_violations(module, "from ..module_utils import apply\n") == ["..module_utils"]
     assert collection_violations(module, "import requests\n") == ["requests"]
+    unit = str(COLLECTION / "tests" / "unit" / "test_x.py")
+    assert collection_violations(unit, "from plugins.module_utils.rootfs import RootFS\n") == []
+    assert collection_violations(unit, "import pytest\n") == ["pytest"]
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
