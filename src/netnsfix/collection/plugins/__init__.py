@@ -1,0 +1,1 @@
+"""Import root for the controller; Ansible itself does not need this file."""
