@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
-from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
 
 PROJECT = Path(__file__).resolve().parents[2]
 IMAGE = "netnsfix-systemd-fidelity"

@@ -19,7 +19,7 @@ from testkit import ROOT
 from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps, sections
 
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
-from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
 
 FIXTURES = ROOT / "tests" / "fixtures" / "systemd197"
 CASES = FIXTURES / "cases"
