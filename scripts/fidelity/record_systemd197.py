@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
+from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 
 PROJECT = Path(__file__).resolve().parents[2]
 IMAGE = "netnsfix-systemd-fidelity"

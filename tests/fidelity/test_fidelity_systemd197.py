@@ -18,8 +18,8 @@ import pytest
 from testkit import ROOT
 from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps, sections
 
-from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
+from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 
 FIXTURES = ROOT / "tests" / "fixtures" / "systemd197"
 CASES = FIXTURES / "cases"
