@@ -452,7 +452,7 @@ def test_cli_no_sign_publishes_unsigned_and_a_signed_publish_then_refuses(
     assert "unsigned (--no-sign): netnsfix.repo says gpgcheck=0" in captured.err
     assert "gpgcheck=0\n" in (repo / "netnsfix.repo").read_text()
     assert not (repo / "RPM-GPG-KEY-netnsfix").exists() and not (tmp_path / "cache" / "publish-key").exists()
-    assert main(["publish", str(outdir), "--repo", str(repo)]) == 2  # an error (signed by default): not into an unsigned one
+    assert main(["publish", str(outdir), "--repo", str(repo)]) == 2  # signed by default: refused
     err = capsys.readouterr().err.strip()
     assert err.endswith(
         "holds unsigned packages; a repository is signed from its first publish "
