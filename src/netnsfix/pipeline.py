@@ -29,6 +29,8 @@ from netnsfix.errors import ManifestError
 from netnsfix.manifest import MANIFEST_NAME
 from netnsfix.recipe import Recipe
 from netnsfix.tools.engine import connect
+from netnsfix.util.confined import enclosing, inside
+from netnsfix.util.paths import cache_dir
 from netnsfix.util.timing import Span, StageTimer
 
 if TYPE_CHECKING:  # the srpm stage loads specfile and rpm: a no-op build with --srpm does without them
@@ -51,7 +53,16 @@ class OutputLayout:
         return self.root / recipe / "build"
 
     def check(self) -> None:
-        """Refuse a root that is itself a stage's folder: writing under it would nest a second tree."""
+        """Refuse a root that is itself a stage's folder (writing under it would nest a second tree), or that
+        lies in a yum repository or netnsfix's cache (what serve serves, what runs share)."""
+        repository = enclosing(self.root, "repodata/repomd.xml")
+        if repository is not None:
+            raise ManifestError(
+                f"{self.root}: is inside the yum repository {repository}; the outputs would be served with it: "
+                "give --out a folder of its own"
+            )
+        if inside(self.root, cache_dir()):
+            raise ManifestError(f"{self.root}: is inside netnsfix's cache {cache_dir()}; give --out a folder of its own")
         for folder in (self.root, self.root.parent):
             if (folder / MANIFEST_NAME).is_file():
                 raise ManifestError(

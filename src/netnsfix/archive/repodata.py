@@ -164,7 +164,7 @@ def _cap_text(open_size: int | None, limit: int) -> str:
     return f"{limit} bytes, netnsfix's limit for repodata"
 
 
-def _decompress(data: bytes, href: str, open_size: int | None = None, limit: int = OPEN_SIZE_LIMIT) -> bytes:
+def _decompress(data: bytes, href: str, open_size: int | None = None, limit: int = OPEN_SIZE_LIMIT) -> bytes | bytearray:
     """``data`` decompressed by its suffix, in blocks: more than repomd's open-size (or ``limit``) stops it at once."""
     cap = min(open_size, limit) if open_size is not None else limit
     make = _decompressor(href)
@@ -182,7 +182,7 @@ def _decompress(data: bytes, href: str, open_size: int | None = None, limit: int
                 )
     except (OSError, EOFError, lzma.LZMAError, ValueError, zlib.error) as error:
         raise RepodataError(f"{href}: cannot decompress: {error}") from None
-    return bytes(out)
+    return out  # not copied to bytes: the parser reads a bytearray as it is, and a copy would double the peak
 
 
 @dataclass(frozen=True)
@@ -238,7 +238,7 @@ def _dependencies(fmt: ET.Element | None, kind: str) -> tuple[Dependency, ...]:
     )
 
 
-def parse_primary(data: bytes, source: str, repo_url: str = "") -> tuple[Package, ...]:
+def parse_primary(data: bytes | bytearray, source: str, repo_url: str = "") -> tuple[Package, ...]:
     """Every package in primary.xml, with its dependencies and file provides."""
     try:
         root = ET.fromstring(data)

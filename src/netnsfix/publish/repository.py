@@ -37,8 +37,8 @@ from netnsfix.util.confined import enclosing, open_below, overlap, real_folder_b
 from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
 from netnsfix.util.inputfile import kind_of
 from netnsfix.util.paths import cache_dir
-from netnsfix.util.urls import repo_url
 from netnsfix.util.timing import StageTimer
+from netnsfix.util.urls import repo_url
 
 PACKAGE_KINDS = ("rpm", "srpm")
 IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
@@ -134,13 +134,13 @@ def publish(
     check_apart(outdir, repo)
     with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
+        _repository_url(repo, baseurl)  # a .repo that hosts must not read is refused before anything is written
         key = steps.find_key(sign_key) if sign_key else None
     with steps.lock(repo):
         with clock.stage("plan"):
             plans = plan_repository(repo, inputs, replace)
             check_signing_state(repo, key, plans)
-            url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
-            url = repo_url(url, f"{repo / repofile.REPO_FILE}: baseurl", PublishError)
+            url = _repository_url(repo, baseurl)
         placed: list[Placement] = []
         with _undo_on_failure(placed):
             with clock.stage("place"):
@@ -186,6 +186,16 @@ def check_apart(outdir: Path, repo: Path) -> None:
         clash = f"is inside a stage's output folder {stage}"
     if clash is not None:
         raise PublishError(f"--repo {repo}: {clash}; publish into a folder of its own")
+
+
+def _repository_url(repo: Path, baseurl: str | None) -> str:
+    """The baseurl netnsfix.repo gets: --baseurl, else the one the file has (read back strictly), else file://DIR."""
+    kept = repofile.read_baseurl(repo / repofile.REPO_FILE)  # checked even with --baseurl: no [evil] is kept
+    if baseurl is not None:
+        return baseurl
+    if kept is not None:
+        return repo_url(kept, f"{repo / repofile.REPO_FILE}: baseurl", PublishError)
+    return repofile.default_baseurl(repo)
 
 
 def _is_stage_folder(folder: Path) -> bool:
@@ -320,11 +330,12 @@ def _read_checked(path: Path) -> tuple[bytes | None, str]:
     """(bytes, sha256) of a small file in one read; (None, sha256) of a big one. A FIFO, device or folder
     listed as an RPM is refused at once (opened without blocking, checked on the open file)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, f"it is {kind_of(info.st_mode)}, not a file", str(path))
+    os.set_blocking(fd, True)
     with open(fd, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(errno.EINVAL, f"it is {kind_of(info.st_mode)}, not a file", str(path))
-        os.set_blocking(fd, True)
         if info.st_size > IN_MEMORY_LIMIT:
             return None, sha256_file(path)
         data = stream.read()
