@@ -176,6 +176,21 @@ def _netnsfix_images(client) -> set[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_gpg_agent_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's keyrings (all under pytest's temporary folder) leave no gpg-agent running: the library stops
+    the agent of every keyring it makes (demo/signkey.py), the fixtures those they make (gpgconf --kill all).
+    One left over is stopped here and reported as an error of the session's last teardown."""
+    from processkit import gpg_agents_under, stop_gpg_agents
+
+    base = tmp_path_factory.getbasetemp()
+    yield
+    left = gpg_agents_under(base)
+    if left:
+        stop_gpg_agents([home for _, home in left])
+        raise AssertionError(f"gpg-agent left running by the tests: {left} (stopped now)")
+
+
+@pytest.fixture(scope="session", autouse=True)
 def engine_left_as_found() -> Iterator[None]:
     """Images the suite makes (build roots, the systemd image) are shared by its tests and
     removed at the end, so the engine is left as the run found it."""

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from hostilekit import (
     write_archive,
 )
 from rpmkit import build_rpms, make_outdir
+from scripted_http import Slow
 from test_hostile_source import LOCK, NO_SERVER, RESOLVE, SRPM, lock_text, with_lock
 
 from netnsfix.errors import (
@@ -744,3 +746,53 @@ def test_gzip_is_still_read(tmp_path: Path) -> None:
     assert bytes(_decompress(gzip.compress(raw), "primary.xml.gz", len(raw))) == raw
     with pytest.raises(RepodataError, match=r"cannot decompress"):
         _decompress(gzip.compress(raw)[:-20], "primary.xml.gz", len(raw))
+
+
+# -- resources: a server that trickles ------------------------------------------------------------------
+
+
+def test_a_trickling_server_is_given_up_within_the_deadline(
+    tmp_path: Path, scripted_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """20 bytes a second: the fetch gives up once a window brought less than the minimum rate (one FetchError
+    line), keeps what arrived for the next run, and does not try the same server again."""
+    from netnsfix.archive.fetch import Cache, Fetcher
+
+    body = os.urandom(4000)
+    url = scripted_server.route("/slow.rpm", body, Slow(chunk=20, pause=1.0))
+    fetcher = Fetcher(
+        Cache(tmp_path / "cache"), retries=3, backoff=0, timeout=5, min_rate=100, rate_window=2, deadline=20
+    )
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch([url], hashlib.sha256(body).hexdigest(), len(body))
+    took = time.monotonic() - started
+    assert re.fullmatch(
+        r"http://127\.0\.0\.1:\d+/slow\.rpm: too slow: \d+ bytes in [23] s \(at least 100 bytes/s needed\); gave up "
+        r"\(\d+ bytes kept in .*\.part; the next run resumes from there\)",
+        str(caught.value),
+    ), str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert took < 6, f"took {took:.1f} s"
+    assert len(scripted_server.asked("/slow.rpm")) == 1  # not tried again: the same server would be as slow
+
+
+def test_the_deadline_stops_a_transfer_that_keeps_the_minimum_rate(tmp_path: Path, scripted_server) -> None:
+    """Fast enough for the rate, too slow for the deadline: given up at the deadline, for repodata as for packages."""
+    from netnsfix.archive.fetch import Cache, Fetcher
+
+    body = os.urandom(20000)
+    url = scripted_server.route("/repomd.xml", body, Slow(chunk=500, pause=0.25))  # 2000 bytes/s: 10 s in all
+    fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0, timeout=5, min_rate=100, rate_window=1, deadline=2)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"/repomd\.xml: gave up after [23] s, the deadline for one file$"):
+        fetcher.get_bytes(url)
+    assert time.monotonic() - started < 4
+
+
+def test_repodata_bigger_than_its_limit_is_refused_while_it_arrives(tmp_path: Path, scripted_server) -> None:
+    from netnsfix.archive.fetch import Cache, Fetcher
+
+    url = scripted_server.route("/repomd.xml", b"x" * 300_000)
+    with pytest.raises(FetchError, match=r"/repomd\.xml: more than 100000 bytes; refused"):
+        Fetcher(Cache(tmp_path / "cache"), retries=0).get_bytes(url, limit=100_000)

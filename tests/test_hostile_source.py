@@ -239,7 +239,9 @@ CASES = [
         r"malformed lock: location '\.\./\.\./x' is not a path inside the repository",
         with_lock(lock_text("../../x")),
     ),
-    Case("lock-is-a-folder", ("fetch", "--lock", "{work}"), 1, r"work: cannot read the lock: it is a folder, not a file"),
+    Case(
+        "lock-is-a-folder", ("fetch", "--lock", "{work}"), 1, r"work: cannot read the lock: it is a folder, not a file"
+    ),
     Case(
         "lock-symlinked-elsewhere",
         ("fetch", "--lock", LOCK),

@@ -62,7 +62,9 @@ class OutputLayout:
                 "give --out a folder of its own"
             )
         if inside(self.root, cache_dir()):
-            raise ManifestError(f"{self.root}: is inside netnsfix's cache {cache_dir()}; give --out a folder of its own")
+            raise ManifestError(
+                f"{self.root}: is inside netnsfix's cache {cache_dir()}; give --out a folder of its own"
+            )
         for folder in (self.root, self.root.parent):
             if (folder / MANIFEST_NAME).is_file():
                 raise ManifestError(

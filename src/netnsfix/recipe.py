@@ -170,7 +170,9 @@ def load_recipe(path: Path, root: Path | None = None) -> Recipe:
         for repo in _field(data, path, "archive", field_name, kind=tuple):
             reason = unconfined_reason(repo.strip("/"))
             if reason is not None:
-                raise RecipeError(f"{path}: field 'archive.{field_name}' entry {repo!r} is not a path below the base URL: {reason}")
+                raise RecipeError(
+                    f"{path}: field 'archive.{field_name}' entry {repo!r} is not a path below the base URL: {reason}"
+                )
     if not isinstance(data.get("description", ""), str):
         raise RecipeError(f"{path}: field 'description' must be a str")
     return Recipe(

@@ -212,7 +212,12 @@ class Fetcher:
         return bytes(body)
 
     def _blocks(
-        self, response: requests.Response, url: str, budget: _Budget, received: int = 0, broken: str = "connection broken"
+        self,
+        response: requests.Response,
+        url: str,
+        budget: _Budget,
+        received: int = 0,
+        broken: str = "connection broken",
     ) -> Iterator[bytes]:
         """The body's blocks as they arrive; a broken body is _Retryable, a slow one _TooSlow."""
         read = getattr(response.raw, "read1", None) or response.raw.read

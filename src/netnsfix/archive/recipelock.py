@@ -66,7 +66,9 @@ def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
     location = values["location"]
     reason = unconfined_reason(location)
     if reason is not None:
-        raise RecipeError(f"{path}: malformed lock: location {location!r} is not a path inside the repository ({reason})")
+        raise RecipeError(
+            f"{path}: malformed lock: location {location!r} is not a path inside the repository ({reason})"
+        )
     problem = url_problem(values["url"], WEB)
     if problem is not None:
         raise RecipeError(f"{path}: malformed lock: url {values['url']!r} {problem}")

@@ -164,7 +164,9 @@ def _cap_text(open_size: int | None, limit: int) -> str:
     return f"{limit} bytes, netnsfix's limit for repodata"
 
 
-def _decompress(data: bytes, href: str, open_size: int | None = None, limit: int = OPEN_SIZE_LIMIT) -> bytes | bytearray:
+def _decompress(
+    data: bytes, href: str, open_size: int | None = None, limit: int = OPEN_SIZE_LIMIT
+) -> bytes | bytearray:
     """``data`` decompressed by its suffix, in blocks: more than repomd's open-size (or ``limit``) stops it at once."""
     cap = min(open_size, limit) if open_size is not None else limit
     make = _decompressor(href)

@@ -161,10 +161,12 @@ def verify_payload(path: Path) -> DigestCheck:
             )
         checked.append(label)
     if header_only:
-        actual = _digest(path, main_start, payload_start, tuple(sorted({algo for _, algo, _ in header_only})))
+        header_digests = _digest(path, main_start, payload_start, tuple(sorted({algo for _, algo, _ in header_only})))
         for label, algo, expected in header_only:
-            if actual[algo] != expected:
-                raise UnpackError(f"{path}: {label} digest is {actual[algo]}, but its signature header says {expected}")
+            if header_digests[algo] != expected:
+                raise UnpackError(
+                    f"{path}: {label} digest is {header_digests[algo]}, but its signature header says {expected}"
+                )
             checked.append(label)
     return DigestCheck(path, tuple(checked))
 

@@ -116,8 +116,10 @@ def build_patched_srpm(
             )
             dist = dist_of(source.header.release, change.old_release)
             if dist and not re.fullmatch(r"[A-Za-z0-9._+~^]+", dist):  # it becomes --define 'dist DIST'
-                raise SpecError(f"{source.srpm}: its release {source.header.release!r} gives the dist tag {dist!r}, "
-                                "which may only hold letters, digits and . _ + ~ ^")
+                raise SpecError(
+                    f"{source.srpm}: its release {source.header.release!r} gives the dist tag {dist!r}, "
+                    "which may only hold letters, digits and . _ + ~ ^"
+                )
             built = work / "SRPMS"
             epoch = build_epoch(entry_day, source.header.changelog_times)
             for path in (source.spec, *source.folder.iterdir()):

@@ -12,6 +12,7 @@ build folder (:func:`overlap`).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -92,10 +93,8 @@ def open_below(root: Path, relative: str, flags: int, mode: int = 0o644, make_fo
         for part in parts[:-1]:
             where = where / part
             if make_folders:
-                try:
+                with contextlib.suppress(FileExistsError):
                     os.mkdir(part, 0o755, dir_fd=fd)
-                except FileExistsError:
-                    pass
             child = _open_step(part, os.O_RDONLY | os.O_DIRECTORY, 0, fd, where)
             os.close(fd)
             fd = child
@@ -127,10 +126,8 @@ def real_folder_below(root: Path, relative: str) -> Path:
     where = root
     for part in parts:
         where = where / part
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(where, 0o755)
-        except FileExistsError:
-            pass
         if _is_symlink(where) or not where.is_dir():
             what = "a symlink" if _is_symlink(where) else "not a folder"
             raise OSError(errno.ELOOP if _is_symlink(where) else errno.ENOTDIR, f"{what} is in the way", str(where))
