@@ -35,6 +35,7 @@ from netnsfix.tools.rpmbuild import (
     reproducible_env,
     rpm_version,
 )
+from netnsfix.util.confined import open_below, unconfined_reason
 from netnsfix.util.fsutil import atomic_copy, sha256_file
 
 LOG_NAME = "build.log"
@@ -348,12 +349,17 @@ def _copy_rpms(container: Container, out: Path) -> list[Path]:
         for member in tar:
             if not member.isfile() or not member.name.endswith(".rpm"):
                 continue
-            target = out / Path(member.name).name
+            name = Path(member.name).name
+            if unconfined_reason(name) is not None:
+                raise BuildError(f"the build root wrote an RPM named {name!r}, which is not a plain file name")
+            target = out / name
             partial = target.with_name(f".{target.name}.partial")
             data = tar.extractfile(member)
             assert data is not None
             try:
-                with open(partial, "wb") as dest:
+                # no symlink planted at the temporary name is followed out of the build folder
+                fd = open_below(out, partial.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                with open(fd, "wb") as dest:
                     while block := data.read(1 << 20):
                         dest.write(block)
                 partial.replace(target)
