@@ -112,9 +112,8 @@ def fifo(scratch: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "netnsfix", "resolve", "fifo"], env=env_for(world), capture_output=True, text=True
     )
-    print(
-        f"FIFO as the recipe: exit {done.returncode} after {time.monotonic() - started:.2f} s | {done.stderr.strip()[-70:]}"
-    )
+    took = time.monotonic() - started
+    print(f"FIFO as the recipe: exit {done.returncode} after {took:.2f} s | {done.stderr.strip()[-70:]}")
 
 
 def digests() -> None:
