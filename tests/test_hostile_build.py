@@ -38,6 +38,7 @@ from scripted_http import Slow
 from test_hostile_source import LOCK, NO_SERVER, RESOLVE, SRPM, lock_text, with_lock
 
 from netnsfix.errors import (
+    BuildError,
     FetchError,
     ManifestError,
     PatchError,
@@ -267,6 +268,20 @@ CASES = [
         ("srpm", "--mirror", NO_SERVER, "--lock", LOCK, "--gpg-key", "{work}", "--out", "{work}/out"),
         SignatureError.exit_code,
         r"/work: is a folder, not a file: a public key file is what the packages' signatures are checked against$",
+    ),
+    Case(
+        "srpm-given-is-a-fifo",
+        ("build", "--srpm", "{work}/x.src.rpm", "--out", "{work}/out", "--image", "netnsfix/none"),
+        BuildError.exit_code,
+        r"--srpm .*/work/x\.src\.rpm: is a FIFO, not a file$",
+        fifo("work/x.src.rpm"),
+    ),
+    Case(
+        "srpm-given-is-a-folder",
+        ("build", "--srpm", "{work}/x.src.rpm", "--out", "{work}/out", "--image", "netnsfix/none"),
+        BuildError.exit_code,
+        r"--srpm .*/work/x\.src\.rpm: is a folder, not a file$",
+        write("work/x.src.rpm", None),
     ),
     # writes outside the target: the cache's partial file or folders planted as symlinks
     Case(

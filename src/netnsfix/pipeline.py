@@ -25,11 +25,12 @@ from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
 from netnsfix.build.reproduce import ReproCheck
 from netnsfix.build.reproduce import check_reproducible as check_reproducible_build
-from netnsfix.errors import ManifestError
+from netnsfix.errors import BuildError, ManifestError
 from netnsfix.manifest import MANIFEST_NAME
 from netnsfix.recipe import Recipe
 from netnsfix.tools.engine import connect
 from netnsfix.util.confined import enclosing, inside
+from netnsfix.util.inputfile import not_regular
 from netnsfix.util.paths import cache_dir
 from netnsfix.util.timing import Span, StageTimer
 
@@ -127,6 +128,9 @@ def source_rpm(
     user's own file and is not checked.
     """
     if given is not None:
+        odd = not_regular(given)  # a FIFO or device is refused here, before anything waits on it
+        if odd is not None:
+            raise BuildError(f"--srpm {given}: {odd}")
         return SourceRpm(given, None)
     layout.check()
     from netnsfix.source.srpm import build_patched_srpm

@@ -37,6 +37,7 @@ from netnsfix.tools.rpmbuild import (
 )
 from netnsfix.util.confined import open_below, unconfined_reason
 from netnsfix.util.fsutil import atomic_copy, sha256_file
+from netnsfix.util.inputfile import not_regular
 
 LOG_NAME = "build.log"
 STAGE = "build"
@@ -186,6 +187,9 @@ def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
 
 
 def _srpm_sha256(srpm: Path) -> str:
+    odd = not_regular(srpm)
+    if odd is not None:
+        raise BuildError(f"{srpm}: {odd}")
     if not srpm.is_file():
         raise BuildError(f"{srpm}: no such source RPM")
     return sha256_file(srpm)
