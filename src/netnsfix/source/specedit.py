@@ -29,9 +29,9 @@ from netnsfix.util.fsutil import atomic_write_text
 
 STRIP = 1  # every netnsfix patch is made for patch -p1 (a/ and b/ prefixes)
 _DIST = re.compile(r"%(\{\??dist\}|dist\b)")
-_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+$")
-PATCH_NAME = r"[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*"  # a file name rpm and patch take as it is: no macro, no space
-_PATCH_NAME = re.compile(rf"^{PATCH_NAME}\Z")
+_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+\Z")
+_PATCH_NAME_CHARS = r"[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*"  # a file name rpm and patch take as it is: no macro, no space
+_PATCH_NAME = re.compile(rf"^{_PATCH_NAME_CHARS}\Z")
 
 
 @dataclass(frozen=True)
