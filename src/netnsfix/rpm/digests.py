@@ -30,7 +30,7 @@ from pathlib import Path
 from netnsfix.errors import UnpackError
 from netnsfix.rpm.header import HEADER_MAGIC, LEAD_SIZE, RPM_LEAD_MAGIC
 
-_INTRO = struct.Struct("!4s4xii")
+_INTRO = struct.Struct("!4s4sii")  # magic, reserved (zero), index entries, data size
 _ENTRY = struct.Struct("!iiii")
 
 # signature header tags (lib/rpmtag.h: RPMSIGTAG_*)
@@ -59,25 +59,100 @@ def _header(stream: object, offset: int, path: Path, which: str) -> tuple[dict[i
     intro = read(_INTRO.size)
     if len(intro) < _INTRO.size:
         raise UnpackError(f"{path}: truncated header: the file ends inside the RPM's {which} header")
-    magic, count, size = _INTRO.unpack(intro)
-    if magic != HEADER_MAGIC or not (0 < count <= _MAX_ENTRIES and 0 <= size <= _MAX_DATA):
+    magic, reserved, count, size = _INTRO.unpack(intro)
+    if magic != HEADER_MAGIC or reserved != bytes(4) or not (0 < count <= _MAX_ENTRIES and 0 <= size <= _MAX_DATA):
         raise UnpackError(f"{path}: not an RPM: no valid {which} header at byte {offset}")
     index = read(_ENTRY.size * count)
     data = read(size)
     if len(index) < _ENTRY.size * count or len(data) < size:
         raise UnpackError(f"{path}: truncated header: the file ends inside the RPM's {which} header")
     entries: dict[int, tuple[int, bytes, int]] = {}
+    region = _REGIONS[which]
+    previous_end, trailer_at = 0, size
     for number in range(count):
         tag, kind, start, items = _ENTRY.unpack_from(index, number * _ENTRY.size)
-        if 0 <= start <= size:
-            entries[tag] = (kind, data[start:], items)
+        problem = _entry_problem(kind, start, items, size)
+        if problem is None and (number == 0) != (tag == region):
+            problem = f"is where the region tag {region} belongs" if number == 0 else "repeats the region tag"
+        if problem is None and _TYPES[which].get(tag, kind) != kind:
+            problem = f"has type {kind}, not the type {_TYPES[which][tag]} rpm gives it"
+        if problem is None and number > 0 and tag < 100:  # HEADER_I18NTABLE: no tag after the region is lower
+            problem = "is not a tag rpm knows"
+        if problem is None and number > 1 and start < previous_end:
+            problem = "overlaps the data of the entry before it"
+        if problem is None and number > 0 and start < trailer_at < start + _length(kind, data[start:], items):
+            problem = "runs into the region's trailer"
+        if problem is not None:
+            raise UnpackError(f"{path}: corrupt RPM {which} header: entry {number} (tag {tag}) {problem}")
+        entries[tag] = (kind, data[start:], items)
+        if number == 0:
+            _check_region(path, which, tag, data[start : start + _ENTRY.size], count)
+            trailer_at = start
+        else:
+            previous_end = start + _length(kind, data[start:], items)
     return entries, offset + _INTRO.size + len(index) + size
+
+
+# Each header opens with its region tag (HEADERSIGNATURES, HEADERIMMUTABLE), whose trailer closes the index.
+_REGIONS = {"signature": 62, "main": 63}
+# The types rpm gives the tags read here (lib/rpmtag.h); another type is a corrupt header.
+_TYPES = {
+    "signature": {
+        62: _TYPE_BIN,
+        SIG_SIZE: _TYPE_INT32,
+        SIG_MD5: _TYPE_BIN,
+        SIG_SHA1: _TYPE_STRING,
+        SIG_SHA256: _TYPE_STRING,
+        SIG_LONGSIZE: _TYPE_INT64,
+        1007: _TYPE_INT32,  # PAYLOADSIZE
+        271: _TYPE_INT64,  # LONGARCHIVESIZE
+        1008: _TYPE_BIN,  # RESERVEDSPACE
+    },
+    "main": {63: _TYPE_BIN, TAG_PAYLOADDIGEST: _TYPE_STRING_ARRAY, TAG_PAYLOADDIGESTALGO: _TYPE_INT32},
+}
+
+
+def _length(kind: int, data: bytes, items: int) -> int:
+    """How many bytes of the data store an entry takes (strings up to their terminating NULs)."""
+    if kind in (_TYPE_STRING, _TYPE_STRING_ARRAY, 9):
+        end = 0
+        for _ in range(items):
+            found = data.find(b"\0", end)
+            end = len(data) if found < 0 else found + 1
+        return end
+    return items * _TYPE_SIZES[kind]
+
+
+def _check_region(path: Path, which: str, tag: int, trailer: bytes, count: int) -> None:
+    """The region's trailer, as rpm checks it: the same tag, type BIN, offset minus the index's length, 16."""
+    if len(trailer) < _ENTRY.size or _ENTRY.unpack(trailer) != (tag, _TYPE_BIN, -_ENTRY.size * count, _ENTRY.size):
+        raise UnpackError(f"{path}: corrupt RPM {which} header: its region trailer does not close its index")
+
+
+# rpm's own checks of an index entry (lib/header.c, hdrchkType, hdrchkAlign, hdrchkRange): a type it
+# knows, an offset inside the data store and aligned for the type, a count the data can hold
+_TYPE_SIZES = {0: 0, 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 1, 9: 1}
+_ALIGN = {3: 2, 4: 4, 5: 8}
+
+
+def _entry_problem(kind: int, start: int, items: int, size: int) -> str | None:
+    if kind not in _TYPE_SIZES or kind == 0:
+        return f"has type {kind}, which rpm does not know"
+    if not 0 <= start < size or items < 1 or items > size:
+        return f"points outside the header's data ({start}, {items} items)"
+    if start % _ALIGN.get(kind, 1):
+        return f"is not aligned for its type ({start})"
+    if kind == _TYPE_STRING and items != 1:
+        return f"is a string with {items} items"
+    if start + items * _TYPE_SIZES[kind] > size:
+        return f"runs past the header's data ({start} + {items} items)"
+    return None
 
 
 def _string(entry: tuple[int, bytes, int] | None) -> str | None:
     if entry is None or entry[0] not in (_TYPE_STRING, _TYPE_STRING_ARRAY):
         return None
-    return entry[1].split(b"\0", 1)[0].decode("ascii", "replace").lower()
+    return entry[1].split(b"\0", 1)[0].decode("ascii", "replace")  # as written: rpm compares hex exactly
 
 
 def _number(entry: tuple[int, bytes, int] | None) -> int | None:
@@ -90,21 +165,20 @@ def _number(entry: tuple[int, bytes, int] | None) -> int | None:
     return None
 
 
-def _digest(path: Path, start: int, end: int | None, names: tuple[str, ...]) -> dict[str, str]:
-    """Hex digests of the file's bytes from ``start`` to ``end`` (None: the end of the file), read once."""
-    hashes = {name: hashlib.new(name) for name in names}
+def _one_pass(path: Path, start: int, spans: list[tuple[str, str, int, int | None]]) -> dict[str, str]:
+    """Each span's hex digest ((label, algorithm, first byte, end or None for the end of the file)), the file
+    read once from ``start`` in blocks: a large package costs one read and no memory."""
+    hashes = {label: (hashlib.new(algo), first, end) for label, algo, first, end in spans}
     with open(path, "rb") as stream:
         stream.seek(start)
-        left = None if end is None else end - start
-        while left is None or left > 0:
-            block = stream.read(_BLOCK if left is None else min(_BLOCK, left))
-            if not block:
-                break
-            for digest in hashes.values():
-                digest.update(block)
-            if left is not None:
-                left -= len(block)
-    return {name: digest.hexdigest() for name, digest in hashes.items()}
+        offset = start
+        while block := stream.read(_BLOCK):
+            for digest, first, end in hashes.values():
+                lo, hi = max(first - offset, 0), len(block) if end is None else min(end - offset, len(block))
+                if lo < hi:
+                    digest.update(block[lo:hi] if (lo, hi) != (0, len(block)) else block)
+            offset += len(block)
+    return {label: digest.hexdigest() for label, (digest, _, _) in hashes.items()}
 
 
 def verify_payload(path: Path) -> DigestCheck:
@@ -147,27 +221,20 @@ def verify_payload(path: Path) -> DigestCheck:
             f"{path}: header and payload are {file_size - main_start} bytes, but its signature header says {size}: "
             "cut short or altered"
         )
+    spans: list[tuple[str, str, int, int | None, str]] = [
+        (label, algo, start, None, expected) for label, algo, start, expected in wanted
+    ]
+    spans += [(label, algo, main_start, payload_start, expected) for label, algo, expected in header_only]
+    actual = _one_pass(path, main_start, [(label, algo, first, stop) for label, algo, first, stop, _ in spans])
     checked: list[str] = []
-    actual_at = {
-        start: _digest(path, start, None, tuple(sorted({algo for _, algo, s, _ in wanted if s == start})))
-        for start in {start for _, _, start, _ in wanted}
-    }
-    for label, algo, start, expected in wanted:  # the payload's own digest first: it names what was altered
-        actual = actual_at[start][algo]
-        if actual != expected:
+    for label, _, _, stop, expected in spans:  # the payload's own digest first: it names what was altered
+        if actual[label] != expected:
             raise UnpackError(
-                f"{path}: {label} digest is {actual}, but its header says {expected}: "
+                f"{path}: {label} digest is {actual[label]}, but its "
+                f"{'header' if stop is None else 'signature header'} says {expected}: "
                 "the package was altered or cut short after it was built"
             )
         checked.append(label)
-    if header_only:
-        header_digests = _digest(path, main_start, payload_start, tuple(sorted({algo for _, algo, _ in header_only})))
-        for label, algo, expected in header_only:
-            if header_digests[algo] != expected:
-                raise UnpackError(
-                    f"{path}: {label} digest is {header_digests[algo]}, but its signature header says {expected}"
-                )
-            checked.append(label)
     return DigestCheck(path, tuple(checked))
 
 
