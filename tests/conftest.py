@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,6 +186,10 @@ def no_gpg_agent_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
     base = tmp_path_factory.getbasetemp()
     yield
     left = gpg_agents_under(base)
+    deadline = time.monotonic() + 5  # an agent told to stop (gpgconf --kill) exits a moment later
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = gpg_agents_under(base)
     if left:
         stop_gpg_agents([home for _, home in left])
         raise AssertionError(f"gpg-agent left running by the tests: {left} (stopped now)")
