@@ -55,6 +55,13 @@ def test_names_that_climb_out_or_cannot_be_a_file_are_refused(name: str, reason:
     assert reason in (unconfined_reason(name) or "")
 
 
+def test_a_single_name_has_no_folder() -> None:
+    assert unconfined_reason("network1", single=True) is None
+    assert "'/'" in (unconfined_reason("a/b", single=True) or "")
+    assert "'/'" in (unconfined_reason("a%2fb", single=True) or "")
+    assert "climbs out" in (unconfined_reason("..", single=True) or "")
+
+
 def test_open_below_never_follows_a_planted_symlink(tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     (root / "a").mkdir(parents=True)

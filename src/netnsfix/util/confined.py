@@ -44,14 +44,17 @@ def decoded(name: str) -> str:
     return name
 
 
-def unconfined_reason(name: str) -> str | None:
+def unconfined_reason(name: str, single: bool = False) -> str | None:
     """Why ``name`` is not a plain relative path inside its target, or None when it is.
 
     Checked on the percent-decoded text as well as on the text itself: ``%2e%2e``
-    reaches a server's file system as ``..``.
+    reaches a server's file system as ``..``. ``single``: one file name, no folder
+    (an inventory host's ``host_vars/NAME.yml``, a package file in its folder).
     """
     if not name:
         return "it is empty"
+    if single and "/" in decoded(name):
+        return "it holds a '/' (a file name is one component)"
     for text in dict.fromkeys((name, decoded(name))):
         bad = control_character(text)
         if bad is not None:
