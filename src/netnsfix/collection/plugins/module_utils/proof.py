@@ -41,12 +41,12 @@ FALLBACK_DEVICES = frozenset(
     ["lo", "sit0", "ip6tnl0", "gre0", "gretap0", "ip6gre0", "tunl0", "erspan0", "ip_vti0", "ip6_vti0"]
 )
 
+# One rule's answer: rule name, PASS/FAIL/NO_ANSWER/SKIP, and the evidence in one line.
 Finding = collections.namedtuple("Finding", "rule status text")
-Finding.__doc__ = "One rule's answer: rule name, PASS/FAIL/NO_ANSWER/SKIP, and the evidence in one line."
 Step = collections.namedtuple("Step", "rc output")
 NetnsFile = collections.namedtuple("NetnsFile", "path inode kind")
+# A check's answer: PASS/FAIL/NO_ANSWER, a one-line summary, the problems, every rule's Finding.
 Verdict = collections.namedtuple("Verdict", "status summary problems findings")
-Verdict.__doc__ = "A check's answer: PASS/FAIL/NO_ANSWER, one-line summary, the problems, every rule's Finding."
 
 
 class Mount(collections.namedtuple("Mount", "mount_id mount_point fstype source device root")):
@@ -432,12 +432,12 @@ def rule_unit_started(trace):
     if trace.ran("unit"):
         return Finding("systemd-start", PASS, "systemd started the probe unit after ip netns exec")
     result = " ".join(trace.text("unit-result").split())
-    why = " (219/CGROUP: systemd cannot put the unit in a cgroup)" if "ExecMainStatus=219" in result else ""
-    text = "systemctl start of a probe unit exited %s%s: %s [%s]" % (
+    why = ", 219/CGROUP: systemd cannot put the unit in a cgroup" if "ExecMainStatus=219" in result else ""
+    text = "the probe unit did not start: systemctl start exited %s (%s%s): %s" % (
         trace.step("unit").rc,
+        result or "no result",
         why,
         _one_line(trace.step("unit").output, 200),
-        result,
     )
     return Finding("systemd-start", FAIL, text)
 
