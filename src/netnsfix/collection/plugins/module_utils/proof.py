@@ -233,6 +233,19 @@ def parse_output(netns, text):
 
 # --- Bug 882047: ip netns add/exec/delete, then a probe unit ---------------------------------------
 
+# Folders the scenarios may create (ip netns add makes /run/netns, modern ip bind-mounts it on itself): the ones
+# not there at the start are removed at the end when empty, so the node is left as found.
+TIDY = r"""
+new_dirs=
+for d in /run/netns /run/systemd/system; do [ -e "$d" ] || new_dirs="$new_dirs $d"; done
+tidy() {
+  for d in $new_dirs; do
+    [ -d "$d" ] && [ -z "$(ls -A "$d" 2>/dev/null)" ] || continue
+    grep -q " $d " /proc/self/mountinfo && umount "$d" 2>/dev/null
+    rmdir "$d" 2>/dev/null
+  done
+}
+"""
 # The probe ip netns exec runs: its namespace, what /sys shows, what the namespace's own /proc/net/dev lists.
 PROBE = (
     'echo "netns $(readlink /proc/self/ns/net 2>&1)"; for d in /sys/class/net/*; do echo "sys ${d##*/}"; done; '
@@ -240,7 +253,9 @@ PROBE = (
 )
 # $1 ip, $2 netns name, $3 mode (node: as found; harness: / made rshared as systemd does; harness-private-run:
 # also a tmpfs on /run and /var/run), $4 a probe unit to start afterwards ("" for none), $5 the probe.
-SCENARIO = r"""
+SCENARIO = (
+    TIDY
+    + r"""
 ip=$1 ns=$2 mode=$3 unit=$4 probe=$5
 mark() { echo "@@netnsfix $1"; }
 rc() { echo "@@netnsfix-rc $1"; }
@@ -282,8 +297,10 @@ if [ -n "$unit" ]; then
   mark unit-result; systemctl show -p Result -p ExecMainStatus "$unit" 2>&1
   systemctl stop "$unit" >/dev/null 2>&1; rm -f "$f"; systemctl daemon-reload >/dev/null 2>&1
 fi
+tidy
 mark end
 """
+)
 
 
 def new_name(prefix):
@@ -544,7 +561,9 @@ while :; do sleep 3600; done
 # $1 ip, $2 netns, $3 unit, $4 the unit's PrivateTmp (yes/no), $5 a folder of its own, $6 drop-in name ("" none),
 # $7 drop-in text, $8 the agent script. Installs the unit in /run/systemd/system, starts it, looks from outside,
 # restarts it, looks again, removes everything it made.
-PRIVATETMP = r"""
+PRIVATETMP = (
+    TIDY
+    + r"""
 ip=$1 ns=$2 unit=$3 private=$4 dir=$5 dropin=$6 dropin_text=$7 agent=$8
 mark() { echo "@@netnsfix $1"; }
 rc() { echo "@@netnsfix-rc $1"; }
@@ -589,8 +608,10 @@ systemctl stop "$unit" >/dev/null 2>&1
 rm -rf "$u" "$u.d" "$dir"
 systemctl daemon-reload 2>&1
 [ -e "/run/netns/$ns" ] && { umount "/run/netns/$ns" 2>/dev/null; rm -f "/run/netns/$ns"; }
+tidy
 mark end
 """
+)
 LOOKS = ("after start", "after restart")
 
 
