@@ -367,7 +367,7 @@ def _finding(rule, problem, evidence, status=NO_ANSWER):
 def rule_setup(trace):
     # type: (Trace) -> Finding
     problem = "" if trace.ran("setup") else "could not prepare the mount namespace: " + trace.describe("setup")
-    return _finding("setup", problem, "mount namespace prepared")
+    return _finding("setup", problem, "the scenario's setup exited 0")
 
 
 def rule_added(trace):
