@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "netnsfix"
 LAYERS = {
     "errors": 0,
     "util": 1,
+    "collection": 1,  # the node library (Python 2.7 too): stdlib only, imports nothing of netnsfix
     "recipe": 2,
     "manifest": 2,
     "tools": 3,
