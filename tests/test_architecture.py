@@ -36,7 +36,7 @@ LAYERS = {
     "cli": 8,
     "__main__": 9,
 }
-HOST_MAY_IMPORT = {"errors", "util", "host"}
+HOST_MAY_IMPORT = {"errors", "util", "host", "collection"}  # host runs the node library in-process
 # Who may import host: the CLI, and the fleet, whose Ansible role is made from the steps' descriptions.
 HOST_USERS = {"cli", "fleet"}
 
