@@ -36,12 +36,12 @@ from pathlib import Path
 
 from netnsfix.collection.plugins.module_utils import proof
 from netnsfix.errors import VerifyError
-from netnsfix.tools.engine import Container, Engine
-from netnsfix.verify.elf import ShellRunner, require_libraries
+from netnsfix.tools.engine import Engine
+from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.mounts import STATUS
 from netnsfix.verify.report import CheckResult, Status
 from netnsfix.verify.scenario import ContainerShell
-from netnsfix.verify.systemd import INSIDE, copy_in
+from netnsfix.verify.systemd import INSIDE, container_runner, copy_in
 from netnsfix.verify.systemd_image import booted, system_state
 
 UNIT = "netnsfix-quantum-agent.service"
@@ -74,7 +74,7 @@ class PrivateTmpCheck:
             if state != "running":
                 return CheckResult(self.name, Status.ERROR, f"systemd in {self.image} was {state} before the test")
             copy_in(container, ip, INSIDE)
-            require_libraries(ip, _runner(container), INSIDE, f"image {self.image}")
+            require_libraries(ip, container_runner(container), INSIDE, f"image {self.image}")
             dropin = self.dropin
             argv = proof.privatetmp_argv(
                 INSIDE,
@@ -88,14 +88,6 @@ class PrivateTmpCheck:
             _code, output = ContainerShell(container).run(argv, 180)
         trace = proof.parse_output(netns, output)
         return judge(self.name, trace, self.dropin)
-
-
-def _runner(container: Container) -> ShellRunner:
-    def run(script: str, arg: str) -> tuple[int, str]:
-        result = container.exec(["sh", "-c", script, arg])
-        return result.exit_code, result.output
-
-    return run
 
 
 def judge(name: str, trace: proof.Trace, dropin: DropIn | None) -> CheckResult:

@@ -48,7 +48,7 @@ class SystemdCheck:
                     f"systemd in {self.image} was {before} before the test (failed: {failed or 'none'})",
                 )
             copy_in(container, ip, INSIDE)
-            require_libraries(ip, _container_runner(container), INSIDE, f"image {self.image}")
+            require_libraries(ip, container_runner(container), INSIDE, f"image {self.image}")
             unit = proof.new_name("netnsfix-probe") + ".service"
             trace = run_scenario(ContainerShell(container), INSIDE, private_run=False, unit=unit)
         return judge(self.name, trace)
@@ -70,7 +70,7 @@ def copy_in(container: Container, binary: Path, inside: str) -> None:
         raise VerifyError(f"could not copy {binary} into container {container.name}")
 
 
-def _container_runner(container: Container) -> ShellRunner:
+def container_runner(container: Container) -> ShellRunner:
     def run(script: str, arg: str) -> tuple[int, str]:
         result = container.exec(["sh", "-c", script, arg])
         return result.exit_code, result.output

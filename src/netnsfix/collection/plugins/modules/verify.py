@@ -77,7 +77,7 @@ checks:
       evidence:
         - {rule: netns-made, status: pass, text: "/run/netns/netnsfix-verify-1a2b3c4d is bound to net:[4026532348]"}
 lines:
-  description: One line per rule, C(PASS rule: evidence), C(FAIL ...) or C(NO-ANSWER ...).
+  description: "One line per rule: C(PASS rule: evidence), C(FAIL ...) or C(NO-ANSWER ...)."
   returned: when the proof ran
   type: list
   elements: str
