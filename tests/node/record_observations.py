@@ -17,8 +17,8 @@ import uuid
 from pathlib import Path
 
 from netnsfix.collection.plugins.module_utils import proof
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
 from netnsfix.demo.ipvariants import build_named_variant
-from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
 from netnsfix.tools.engine import connect
 from netnsfix.verify.harness import staged_as_ip
 from netnsfix.verify.privatetmp import FOLDER, UNIT
