@@ -231,13 +231,13 @@ class Rules881741(unittest.TestCase):
 class OnTheNode(unittest.TestCase):
     """verify_node drives both scenarios through the runner and fails the node with one line."""
 
-    def replay(self, scenario, privatetmp, private="no"):
+    def replay(self, scenario, privatetmp, private="no", loaded="loaded"):
         calls = []
 
         def runner(argv):
             calls.append(argv)
             if argv[:2] == ["systemctl", "show"]:
-                return 0, "PrivateTmp=%s\n" % private, ""
+                return 0, "PrivateTmp=%s\nLoadState=%s\n" % (private, loaded), ""
             name = scenario if argv[2] == proof.SCENARIO else privatetmp
             netns, text = recorded(name)
             return 0, text.replace(netns, argv[5]), ""  # argv[5]: the namespace both scenarios name
@@ -249,10 +249,12 @@ class OnTheNode(unittest.TestCase):
         self.assertIsNone(result["failed"])
         self.assertEqual(proof.failure_line(result), "")
         lines = proof.result_lines(result)
-        self.assertTrue(lines and all(line.startswith("PASS ") for line in lines), lines)
+        self.assertTrue(lines and all(line.startswith(("PASS ", "INFO agent-unit: ")) for line in lines), lines)
         self.assertEqual(calls[0][:2], ["/bin/sh", "-c"])
         self.assertEqual(calls[0][4:8], ["/sbin/ip", calls[0][5], "node", calls[0][7]])
-        self.assertEqual(calls[1], ["systemctl", "show", "-p", "PrivateTmp", "quantum-l3-agent.service"])
+        self.assertEqual(
+            calls[1], ["systemctl", "show", "-p", "PrivateTmp", "-p", "LoadState", "quantum-l3-agent.service"]
+        )
         self.assertEqual(calls[2][7], "no")  # the agent-like unit copies the agent's PrivateTmp
 
     def test_the_first_failed_rule_is_the_nodes_one_line(self):
@@ -262,6 +264,15 @@ class OnTheNode(unittest.TestCase):
         result, _ = self.replay("debian-systemd", "debian-privatetmp-packaged", private="yes")
         line = proof.failure_line(result)
         self.assertTrue(line.startswith("FAIL agent-netns-exec-start (privatetmp, Bug 881741): PrivateTmp=yes"), line)
+
+    def test_an_agent_not_loaded_counts_as_privatetmp_no_and_says_so(self):
+        result, calls = self.replay("debian-systemd", "debian-privatetmp-dropin", private="yes", loaded="not-found")
+        self.assertEqual(calls[2][7], "no")
+        self.assertIsNone(result["failed"])
+        lines = proof.result_lines(result)
+        self.assertIn(
+            "INFO agent-unit: the agent-like unit (PrivateTmp=no, quantum-l3-agent.service is not loaded here)", lines
+        )
 
 
 if __name__ == "__main__":

@@ -109,11 +109,15 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
 
 
 def verify_lines(result: Mapping[str, Any]) -> list[str]:
-    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER)."""
+    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER, INFO)."""
     lines = result.get("lines")
     if not isinstance(lines, list):
         return []
-    return [line.strip() for line in lines if isinstance(line, str) and line.startswith(("PASS", "FAIL", "NO-ANSWER"))]
+    return [
+        line.strip()
+        for line in lines
+        if isinstance(line, str) and line.startswith(("PASS", "FAIL", "NO-ANSWER", "INFO"))
+    ]
 
 
 def _label(item: Mapping[str, Any]) -> str:

@@ -22,16 +22,20 @@ readlink, ``proc``-type namespace mounts before 3.19) is one more function in
 the rule tuples below.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type  # Ansible's convention for module_utils
+
 import collections
 import random
 
 MYPY = False
 if MYPY:  # for mypy only: Python 2.7 on a node has no typing module
-    from collections.abc import Callable
+    from typing import Callable
 
     Runner = Callable[[list], tuple]
 
-PASS, FAIL, NO_ANSWER, SKIP = "pass", "fail", "no-answer", "skip"
+PASS, FAIL, NO_ANSWER, SKIP, INFO = "pass", "fail", "no-answer", "skip", "info"
 SYS = "/sys"
 CGROUP = "/sys/fs/cgroup"
 MARK = "@@netnsfix"
@@ -759,7 +763,7 @@ def judge_privatetmp(trace, unit_label="the quantum-like unit"):
     # type: (Trace, str) -> Verdict
     """Pass: exec from outside entered the unit's namespace after start and after restart; fail: it could not."""
     ran = tuple(rule_unit_ran(trace, when) for when in LOOKS)
-    findings = ran  # type: tuple
+    findings = (Finding("agent-unit", INFO, unit_label),) + ran  # type: tuple
     if not trace.complete or trace.step("install").rc != 0:
         return Verdict(NO_ANSWER, "the PrivateTmp scenario stopped early: " + trace.describe("install"), (), findings)
     for finding in ran:
@@ -802,11 +806,12 @@ def privatetmp_log(trace):
 
 
 def privatetmp_of(runner, agent_unit):
-    # type: (Runner, str) -> str
-    """What systemd applies to the real agent: ``yes`` or ``no`` (``no`` when the unit is not loaded)."""
-    rc, out, _err = runner(["systemctl", "show", "-p", "PrivateTmp", agent_unit])
-    value = out.strip().partition("=")[2].strip() if rc == 0 else ""
-    return "yes" if value in ("yes", "true", "1") else "no"
+    # type: (Runner, str) -> tuple
+    """What systemd applies to the real agent: (``yes`` or ``no``, loaded); ``no`` when the unit is not loaded."""
+    rc, out, _err = runner(["systemctl", "show", "-p", "PrivateTmp", "-p", "LoadState", agent_unit])
+    shown = dict(line.strip().partition("=")[::2] for line in out.splitlines() if "=" in line) if rc == 0 else {}
+    loaded = shown.get("LoadState", "") == "loaded"
+    return ("yes" if loaded and shown.get("PrivateTmp", "") in ("yes", "true", "1") else "no"), loaded
 
 
 def verify_node(runner, ip="/sbin/ip", agent_unit="quantum-l3-agent.service"):
@@ -819,13 +824,14 @@ def verify_node(runner, ip="/sbin/ip", agent_unit="quantum-l3-agent.service"):
     unit = new_name("netnsfix-probe") + ".service"
     _rc, out, err = runner(scenario_argv(ip, netns, "node", unit))
     bug882047 = judge_namespace(parse_output(netns, out + err))
-    private = privatetmp_of(runner, agent_unit)
+    private, loaded = privatetmp_of(runner, agent_unit)
     agent_ns = new_name("netnsfix-agent")
     folder = "/run/" + new_name("netnsfix-verify")
     argv = privatetmp_argv(ip, agent_ns, new_name("netnsfix-agent") + ".service", private, folder)
     _rc, out, err = runner(argv)
     trace = parse_output(agent_ns, out + err)
-    bug881741 = judge_privatetmp(trace, "a unit with PrivateTmp=%s as %s has" % (private, agent_unit))
+    how = "as %s has it" % agent_unit if loaded else "%s is not loaded here" % agent_unit
+    bug881741 = judge_privatetmp(trace, "the agent-like unit (PrivateTmp=%s, %s)" % (private, how))
     checks = [
         _check("netns", "882047", bug882047, ()),
         _check("privatetmp", "881741", bug881741, privatetmp_log(trace)),
@@ -843,7 +849,7 @@ def _check(name, bug, verdict, log):
         "summary": verdict.summary,
         "problems": list(verdict.problems),
         "evidence": [{"rule": f.rule, "status": f.status, "text": f.text} for f in verdict.findings]
-        + [{"rule": "log", "status": "info", "text": line} for line in log],
+        + [{"rule": "log", "status": "log", "text": line} for line in log],
     }
 
 
@@ -861,10 +867,10 @@ def failure_line(result):
 
 def result_lines(result):
     # type: (dict) -> list
-    """One line per rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER), as the fleet's verify table prints them."""
+    """One line per rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER; INFO for context), as the fleet prints them."""
     lines = []
     for check in result.get("checks", []):
         for entry in check["evidence"]:
-            if entry["status"] in (PASS, FAIL, NO_ANSWER):
+            if entry["status"] in (PASS, FAIL, NO_ANSWER, INFO):
                 lines.append("%s %s: %s" % (entry["status"].upper(), entry["rule"], entry["text"]))
     return lines

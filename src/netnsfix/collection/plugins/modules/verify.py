@@ -77,7 +77,8 @@ checks:
       evidence:
         - {rule: netns-made, status: pass, text: "/run/netns/netnsfix-verify-1a2b3c4d is bound to net:[4026532348]"}
 lines:
-  description: "One line per rule: C(PASS rule: evidence), C(FAIL ...) or C(NO-ANSWER ...)."
+  description: "One line per rule: C(PASS rule: evidence), C(FAIL ...) or C(NO-ANSWER ...); C(INFO agent-unit: ...) says
+    which PrivateTmp the agent-like unit copied."
   returned: when the proof ran
   type: list
   elements: str
