@@ -22,10 +22,10 @@ from hostroot import make_node_root, snapshot
 from rpmkit import build_rpms, make_outdir
 
 from netnsfix.cli import main
+from netnsfix.collection.plugins.module_utils.iptables_path import FIXED, RELEASED
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
+from netnsfix.collection.plugins.module_utils.vif_driver import DRIVER
 from netnsfix.fleet.results import read_results
-from netnsfix.host.iptables_path import FIXED, RELEASED
-from netnsfix.host.privatetmp import DROPIN
-from netnsfix.host.vif_driver import DRIVER
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
 SITE = """\
@@ -187,6 +187,10 @@ def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, m
     assert code == 2 and "ansible-core 2.17.1 is not 2.16.x" in err
 
 
+# Assignments that are prose: a step's summary, an Ansible module's documentation.
+PROSE = {"summary", "DOCUMENTATION", "EXAMPLES", "RETURN"}
+
+
 def _literals() -> list[tuple[str, str | bytes]]:
     """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help).
 
@@ -204,7 +208,7 @@ def _literals() -> list[tuple[str, str | bytes]]:
             body = getattr(node, "body", None)
             if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
                 prose.add(id(body[0].value))
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "summary" for t in node.targets):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in PROSE for t in node.targets):
                 prose.update(id(n) for n in ast.walk(node.value))
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in prose:

@@ -17,13 +17,13 @@ from typing import Any
 
 import yaml
 
+from netnsfix.collection.plugins.module_utils.plan import ini_files
+from netnsfix.collection.plugins.module_utils.steps import STEPS
 from netnsfix.errors import FleetError, NetnsfixError
 from netnsfix.fleet import role as rolemod
 from netnsfix.fleet.package import FixedPackage
 from netnsfix.fleet.site import Fleet
-from netnsfix.host.core import Step
-from netnsfix.host.desired import ini_files
-from netnsfix.host.steps import STEPS
+from netnsfix.host.node import Step
 
 MARKER = ".netnsfix-fleet"
 PLAYBOOKS = ("site.yml", "verify.yml", "undo.yml")

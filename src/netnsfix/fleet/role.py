@@ -1,7 +1,7 @@
 """The Ansible role ``netnsfix_node``, made from the host steps' descriptions.
 
 The role holds no fix value of its own: the drop-ins' bytes come from
-:class:`~netnsfix.host.desired.WantedFile`, the INI keys and values, the
+:class:`~netnsfix.collection.plugins.module_utils.plan.WantedFile`, the INI keys and values, the
 iptables lines and the bridges reach it through each host's variables
 (:func:`host_steps`), all from the steps' ``desired()``. What the role adds is
 how Ansible does each thing on a Python 2.7 node, in check and diff mode.
@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import PurePosixPath
 from typing import Any
 
+from netnsfix.collection.plugins.module_utils.inifile import commented_key
+from netnsfix.collection.plugins.module_utils.plan import CheckedPatch, Desired, IniSetting
 from netnsfix.errors import FleetError
-from netnsfix.host.core import Step
-from netnsfix.host.desired import CheckedPatch, Desired, IniSetting
-from netnsfix.host.inifile import commented_key
+from netnsfix.host.node import Step
 from netnsfix.host.settings import HostSettings
 
 ROLE = "netnsfix_node"

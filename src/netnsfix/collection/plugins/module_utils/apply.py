@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Plan, apply with rollback, undo: the drivers every caller uses (modules and ``netnsfix host``).
 
 All plans are made before anything changes, so bad input stops the run
@@ -8,13 +7,9 @@ step's verify; anything that fails on the way is rolled back, so a node is
 never left half-changed.
 """
 
-from __future__ import absolute_import, division, print_function
-
 from . import restart_marker
 from .journal import BackupStore
-from .plan import Node, changed, run_checked
-
-__metaclass__ = type
+from .plan import changed, run_checked
 
 
 def plan_steps(steps, node):

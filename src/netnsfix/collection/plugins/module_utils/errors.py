@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The node library's one error type: what went wrong, where, in one line.
 
 Modules turn it into ``fail_json(msg=str(error))``; ``netnsfix host`` into
@@ -6,10 +5,6 @@ its HostError (exit 2). ``path`` is the file or folder concerned (as shown to
 the user, under the root), ``key`` the setting concerned: fields, so no caller
 has to parse them back out of the text.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 
 class NodeError(Exception):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """INI edits that keep everything else: comments, order, spacing, other keys.
 
 Read the way Python's configparser reads (strict: a repeated section or
@@ -17,13 +16,9 @@ Bytes that are not changed stay as they were; nothing changes when every value
 is already set. Python 2.7's and 3.11's results are the same.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import re
 
 from .errors import NodeError
-
-__metaclass__ = type
 
 _SECTION = re.compile(r"\[(?P<header>.+)\](?P<raw_comment>.*)")
 _OPTION = re.compile(

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 877337: quantum 2012.2 calls iptables by absolute path, which rootwrap refuses.
 
 rootwrap's filters match bare command names, so ``IptablesManager.apply``
@@ -25,16 +24,12 @@ touch it, and the branch never runs in 2012.2 (the l3 agent, the only user,
 leaves ``use_ipv6`` False). Changing it would make a file no release had.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import difflib
 import re
 import sys
 
 from .errors import NodeError
-from .plan import CheckedPatch, Desired, FileChange, Node, StepPlan, desired, verify_by_replanning
-
-__metaclass__ = type
+from .plan import CheckedPatch, FileChange, StepPlan, desired, verify_by_replanning
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The backup store: every file's first version, kept under the node's root.
 
 ``/var/lib/netnsfix/backups/journal.json`` records, for each file a step
@@ -17,8 +16,6 @@ the file has them), the owner is the file's, a command to reverse is one the
 steps make. A bad journal is one line and nothing changed.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import copy
 import hashlib
 import json
@@ -28,10 +25,8 @@ import stat
 
 from .errors import NodeError
 from .plan import run_checked
-from .rootfs import RootFS, split
+from .rootfs import split
 from .settings import TEXT
-
-__metaclass__ = type
 
 STORE = "/var/lib/netnsfix/backups"
 JOURNAL = STORE + "/journal.json"
@@ -204,7 +199,7 @@ class BackupStore:
         if current is not None and not stat.S_ISREG(current.st_mode):
             return "the file is no longer a regular file"
         if not existed:
-            if entry.get("backup") is not None or dirs and not step.name == "privatetmp":
+            if entry.get("backup") is not None or (dirs and not step.name == "privatetmp"):
                 return "a file that did not exist has a backup"
             if step.name != "privatetmp":
                 return "existed: false, but the %s step only edits files that exist" % step.name

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """What the step modules share: their parameters, and one run of several steps turned into a module result.
 
 Kept free of Ansible (the modules pass ``module.run_command`` as the runner and
@@ -6,8 +5,6 @@ hand the dict to ``exit_json``), so the controller's tests run it too. The
 result never holds file contents outside ``diff`` (and ``diff`` only when the
 play asked for it).
 """
-
-from __future__ import absolute_import, division, print_function
 
 import sys
 
@@ -18,8 +15,6 @@ from .plan import Node, changed, command_text
 from .rootfs import RootFS
 from .settings import validate
 from .steps import NAMES, select_steps
-
-__metaclass__ = type
 
 # The parameters every step module takes (Ansible's argument_spec form).
 COMMON_SPEC = dict(

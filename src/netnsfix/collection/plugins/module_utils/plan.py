@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """What every step shares: what it wants (as data), the plan it makes, the node it works on.
 
 A step's ``desired(settings)`` answers from the settings alone (the drop-in
@@ -8,16 +7,12 @@ and commands; :mod:`apply` carries plans out. Records are namedtuples: frozen,
 and the same on Python 2.7 and 3.11.
 """
 
-from __future__ import absolute_import, division, print_function
-
 import difflib
 import sys
 from collections import namedtuple
 
 from .errors import NodeError
 from .inifile import set_options
-
-__metaclass__ = type
 
 WantedFile = namedtuple("WantedFile", ["path", "content", "mode"])  # a whole file the step owns
 # ``key = value`` in ``[section]``; ``fallback``: the file to edit when ``path`` does not exist.

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 881741: quantum's agents must not run with a private /tmp.
 
 With ``PrivateTmp=true`` an agent restarted by systemd no longer sees the
@@ -7,12 +6,8 @@ bind mounts under /var/run/netns and ``ip netns exec`` fails with
 a drop-in does the same and survives package updates.
 """
 
-from __future__ import absolute_import, division, print_function
-
 from .errors import NodeError
-from .plan import Desired, FileChange, Node, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
-
-__metaclass__ = type
+from .plan import FileChange, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Node settings: which role the node has, its NICs, physnets and addresses, checked once.
 
 The modules get them as the ``settings`` dict, ``netnsfix host`` from a TOML
@@ -8,15 +7,11 @@ declared. A wrong value is a :class:`SettingsError` whose ``key`` names the
 setting (the CLI names the option that set it).
 """
 
-from __future__ import absolute_import, division, print_function
-
 import re
 import socket
 from collections import namedtuple
 
 from .errors import SettingsError
-
-__metaclass__ = type
 
 try:
     TEXT = (str, unicode)  # type: ignore[name-defined]  # Python 2.7: Ansible hands modules unicode
@@ -29,7 +24,6 @@ PUBLIC_BRIDGE = "br-ex"
 INTEGRATION_BRIDGE = "br-int"
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 _PHYSNET = re.compile(r"^[A-Za-z0-9_.-]+$")
-
 
 
 class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
@@ -209,7 +203,9 @@ def _physnet(entry, source):
     # type: (str, str) -> PhysNet
     parts = entry.split(":")
     if not _PHYSNET.match(parts[0]) or len(parts) not in (1, 3):
-        raise SettingsError("physnets", "physnets: %s is neither NAME nor NAME:FIRST_VLAN:LAST_VLAN" % show(entry), source)
+        raise SettingsError(
+            "physnets", "physnets: %s is neither NAME nor NAME:FIRST_VLAN:LAST_VLAN" % show(entry), source
+        )
     if len(parts) == 1:
         return PhysNet(parts[0], None)
     try:
@@ -257,7 +253,7 @@ def _ip_address(value, source):
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             return socket.inet_ntop(family, socket.inet_pton(family, value))
-        except (socket.error, ValueError, OSError):
+        except (ValueError, OSError):
             continue
     raise SettingsError(
         "iscsi_ip_address",

@@ -1,7 +1,4 @@
-# -*- coding: utf-8 -*-
 """The five companion steps, in the order apply runs them."""
-
-from __future__ import absolute_import, division, print_function
 
 from .errors import NodeError
 from .iptables_path import IptablesPath
@@ -9,8 +6,6 @@ from .ovs_bridges import OvsBridges
 from .privatetmp import PrivateTmp
 from .quantum_config import QuantumConfig
 from .vif_driver import VifDriver
-
-__metaclass__ = type
 
 STEPS = (PrivateTmp(), IptablesPath(), VifDriver(), OvsBridges(), QuantumConfig())
 NAMES = tuple(step.name for step in STEPS)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 885932: nova on an OVS node needs the hybrid OVS bridge VIF driver.
 
 ``quantum-node-setup --plugin openvswitch`` fails to set ``libvirt_vif_driver``:
@@ -10,11 +9,7 @@ key is added after the section's last option (an empty or other value is
 replaced in place; a node where quantum-server-setup already set it is left alone).
 """
 
-from __future__ import absolute_import, division, print_function
-
-from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
-
-__metaclass__ = type
+from .plan import IniSetting, StepPlan, desired, ini_changes, verify_by_replanning
 
 NOVA_CONF = "/etc/nova/nova.conf"
 DRIVER = "nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver"
