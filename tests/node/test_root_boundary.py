@@ -228,7 +228,7 @@ def test_a_journal_command_that_netnsfix_never_records_is_refused(node, capsys) 
 
 def test_a_journal_left_as_apply_wrote_it_is_undone(node, capsys) -> None:
     """The checks pass an honest journal: undo puts the root back exactly."""
-    root, outside = node
+    root, _ = node
     before = snapshot(root)
     applied(capsys, root)
     code, _, err = cli(capsys, "host", "undo", "--root", str(root))

@@ -1,5 +1,9 @@
 """The options every netnsfix.node step module takes."""
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""

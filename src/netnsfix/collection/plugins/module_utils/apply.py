@@ -7,9 +7,13 @@ step's verify; anything that fails on the way is rolled back, so a node is
 never left half-changed.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from . import restart_marker
 from .journal import BackupStore
-from .plan import changed, run_checked
+from .plan import Node, changed, run_checked
 
 
 def plan_steps(steps, node):

@@ -6,6 +6,12 @@ the user, under the root), ``key`` the setting concerned: fields, so no caller
 has to parse them back out of the text.
 """
 
+from __future__ import absolute_import, division, print_function
+
+import re
+
+__metaclass__ = type
+
 
 class NodeError(Exception):
     """Bad input or a node netnsfix cannot change safely; ``str()`` is the one line to show."""
@@ -30,3 +36,10 @@ class SettingsError(NodeError):
     def __init__(self, key, reason, source=None):
         # type: (str, str, str | None) -> None
         NodeError.__init__(self, reason, path=source, key=key)
+
+
+def show(value):
+    # type: (object) -> str
+    """``repr`` as Python 3 writes it (no ``u''`` on Python 2.7), for messages that read the same on both."""
+    text = repr(value)
+    return re.sub(r"(^|[\[(,{: ])u(['\"])", r"\1\2", text)

@@ -24,12 +24,16 @@ touch it, and the branch never runs in 2012.2 (the l3 agent, the only user,
 leaves ``use_ipv6`` False). Changing it would make a file no release had.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import difflib
 import re
 import sys
 
-from .errors import NodeError
-from .plan import CheckedPatch, FileChange, StepPlan, desired, verify_by_replanning
+from .errors import NodeError, show
+from .plan import CheckedPatch, Desired, FileChange, Node, StepPlan, desired, verify_by_replanning
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -153,7 +157,7 @@ def _found(lines, number):
     # type: (list, int) -> str
     if len(lines) < number:
         return "the end of the file (it has %d lines)" % len(lines)
-    return repr(str(lines[number - 1].rstrip("\n")))
+    return show(lines[number - 1].rstrip("\n"))
 
 
 def make_diff(path, before, after):
@@ -174,12 +178,12 @@ def _hunks(diff, where):
     while index < len(lines):
         match = _HUNK.match(lines[index])
         if not match:
-            raise NodeError("the diff netnsfix made does not parse at %r" % lines[index], path=where)
+            raise NodeError("the diff netnsfix made does not parse at %s" % show(lines[index]), path=where)
         start = int(match.group(1))
         old = 1 if match.group(2) is None else int(match.group(2))
         new = 1 if match.group(4) is None else int(match.group(4))
         index += 1
-        body = []
+        body = []  # type: list[tuple[str, str, int | None]]
         number = start
         while (old > 0 or new > 0) and index < len(lines):
             tag, text = lines[index][:1], lines[index][1:]
@@ -196,7 +200,7 @@ def _hunks(diff, where):
                 body.append((tag, text, None))
                 new -= 1
             else:
-                raise NodeError("the diff netnsfix made does not parse at %r" % lines[index], path=where)
+                raise NodeError("the diff netnsfix made does not parse at %s" % show(lines[index]), path=where)
             index += 1
         if old or new:
             raise NodeError("the diff netnsfix made ends inside a hunk", path=where)

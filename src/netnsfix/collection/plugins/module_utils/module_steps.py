@@ -6,6 +6,10 @@ result never holds file contents outside ``diff`` (and ``diff`` only when the
 play asked for it).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import sys
 
 from . import restart_marker

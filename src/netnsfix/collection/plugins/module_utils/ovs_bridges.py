@@ -11,9 +11,13 @@ takes it back. Under a root other than ``/`` the socket is the root's own
 outside it.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from .errors import NodeError, SettingsError
-from .plan import Bridge, StepPlan, command, desired, verify_by_replanning
-from .settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE, private_bridge_name
+from .plan import Bridge, Desired, Node, StepPlan, command, desired, verify_by_replanning
+from .settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE, Settings, private_bridge_name
 
 DB_SOCKET = "/var/run/openvswitch/db.sock"
 RESTART = ("quantum-openvswitch-agent",)

@@ -7,6 +7,10 @@ and commands; :mod:`apply` carries plans out. Records are namedtuples: frozen,
 and the same on Python 2.7 and 3.11.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import difflib
 import sys
 from collections import namedtuple
@@ -94,7 +98,7 @@ def ini_values(settings, path):
     for setting in settings:
         if setting.path != path:
             continue
-        entry = next((e for e in sections if e[0] == setting.section), None)
+        entry = next((e for e in sections if e[0] == setting.section), None)  # type: tuple | None
         if entry is None:
             entry = (setting.section, [])
             sections.append(entry)

@@ -6,8 +6,12 @@ bind mounts under /var/run/netns and ``ip netns exec`` fails with
 a drop-in does the same and survives package updates.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from .errors import NodeError
-from .plan import FileChange, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
+from .plan import Desired, FileChange, Node, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"

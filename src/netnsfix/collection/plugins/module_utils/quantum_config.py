@@ -8,9 +8,13 @@ overlapping-subnet example needs it); cinder.conf ``iscsi_ip_address`` when
 one is set (the seed found a host name fails, so settings accept only an address).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 from .errors import SettingsError
-from .plan import IniSetting, StepPlan, desired, ini_changes, verify_by_replanning
-from .settings import mappings, physnet_text
+from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
+from .settings import Settings, mappings, physnet_text
 
 PLUGIN_INI = "/etc/quantum/plugin.ini"
 # What quantum-server-setup links plugin.ini to, and what the OVS agent's unit reads directly.

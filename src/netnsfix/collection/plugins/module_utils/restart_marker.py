@@ -9,9 +9,14 @@ once it has restarted it. Written atomically, inside the confined root, in
 real folders only.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import json
 
 from .errors import NodeError
+from .rootfs import RootFS
 from .settings import TEXT
 
 MARKER = "/var/lib/netnsfix/restart-owed.json"
@@ -32,9 +37,7 @@ def owed(fs):
     if (
         marker.get("version") != VERSION
         or not isinstance(units, list)
-        or not all(  # type: ignore[union-attr]
-            isinstance(unit, TEXT) and unit and "/" not in unit for unit in units
-        )
+        or not all(isinstance(unit, TEXT) and unit and "/" not in unit for unit in units)
     ):
         raise NodeError(
             "not a restart marker netnsfix wrote (version %d, units: [...])" % VERSION, path=fs.show(MARKER)

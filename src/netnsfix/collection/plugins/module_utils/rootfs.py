@@ -15,6 +15,10 @@ and only up to MAX_BYTES. A file is replaced by writing a temporary name
 ``O_EXCL`` in the held folder and renaming it there.
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import binascii
 import errno
 import fcntl
@@ -488,7 +492,7 @@ class RootLock:
         self.fd = self.fs.open_root()
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
+        except (IOError, OSError) as error:  # Python 2.7's fcntl raises IOError
             if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
             holder = _lock_holder(os.fstat(self.fd))
@@ -531,7 +535,7 @@ def _lock_holder(info):
     try:
         with open("/proc/locks") as stream:
             lines = stream.read().splitlines()
-    except OSError:
+    except (IOError, OSError):  # Python 2.7's open() raises IOError
         return None
     for line in lines:
         fields = line.split()

@@ -7,16 +7,20 @@ declared. A wrong value is a :class:`SettingsError` whose ``key`` names the
 setting (the CLI names the option that set it).
 """
 
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
 import re
 import socket
 from collections import namedtuple
 
-from .errors import SettingsError
+from .errors import SettingsError, show
 
 try:
     TEXT = (str, unicode)  # type: ignore[name-defined]  # Python 2.7: Ansible hands modules unicode
 except NameError:
-    TEXT = (str,)
+    TEXT = (str,)  # type: ignore[assignment]  # (only one of the two branches runs)
 
 ROLES = ("network", "compute", "controller")
 SEED_PHYSNETS = ("physnet1", "physnet2:100:199")
@@ -36,7 +40,7 @@ class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
         return physnet_text(self)
 
 
-_SettingsBase = namedtuple(
+_SettingsBase = namedtuple(  # type: ignore[name-match]  # the records show as "Settings"
     "Settings",
     [
         "role",
@@ -107,13 +111,6 @@ def mappings(settings):
     if "physnet2" in names and bridge:
         result.append(("physnet2", bridge))
     return tuple(result)
-
-
-def show(value):
-    # type: (object) -> str
-    """``repr`` as Python 3 writes it (no ``u''`` on Python 2.7), for messages that read the same on both."""
-    text = repr(value)
-    return re.sub(r"(^|[\[(,{: ])u(['\"])", r"\1\2", text)
 
 
 def validate(raw, source="settings"):
@@ -253,7 +250,7 @@ def _ip_address(value, source):
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             return socket.inet_ntop(family, socket.inet_pton(family, value))
-        except (ValueError, OSError):
+        except (socket.error, ValueError):
             continue
     raise SettingsError(
         "iscsi_ip_address",

@@ -9,7 +9,11 @@ key is added after the section's last option (an empty or other value is
 replaced in place; a node where quantum-server-setup already set it is left alone).
 """
 
-from .plan import IniSetting, StepPlan, desired, ini_changes, verify_by_replanning
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
 
 NOVA_CONF = "/etc/nova/nova.conf"
 DRIVER = "nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver"
