@@ -117,7 +117,7 @@ def test_a_binary_that_makes_no_namespace_is_no_answer(
 
 
 def test_the_dropin_installed_is_the_steps_own() -> None:
-    """The check takes the bytes from the node library's privatetmp through the CLI: no copy of them in verify/."""
+    """The check takes the bytes from the privatetmp step (module_utils/privatetmp.py) through the CLI: no copy in verify/."""
     source = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
     assert DROPIN.decode().splitlines()[-1] == "PrivateTmp=false"
     for path in (source / "verify").rglob("*.py"):
