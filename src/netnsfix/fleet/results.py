@@ -13,7 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-VERIFY_TASK = "verify: the fix on this node"
+CHECK_MARKS = ("PASS", "FAIL", "NO-ANSWER")
+# Actions that Ansible runs on the controller alone: no module reaches the node for them.
+CONTROLLER_ACTIONS = frozenset(
+    {
+        "add_host", "assert", "debug", "fail", "group_by", "import_role", "import_tasks", "include_role",
+        "include_tasks", "include_vars", "meta", "pause", "set_fact", "set_stats", "validate_argument_spec",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class NodeResult:
     diffs: tuple[str, ...] = ()
     message: str = ""
     checks: tuple[str, ...] = ()  # verify's PASS/FAIL lines
+    modules: int = 0  # module runs on the node (see module_runs)
 
     @property
     def success(self) -> bool:
@@ -58,6 +66,7 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
             for host, result in (task.get("hosts") or {}).items():
                 _task_result(collected.setdefault(host, _Collect([], [], [], [])), name, result)
     stats = document.get("stats", {}) or {}
+    runs = module_runs(document)
     names = sorted(set(nodes) | set(stats) | set(collected))
     results = []
     for node in names:
@@ -78,16 +87,16 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
                 diffs=tuple(seen.diffs),
                 message=seen.messages[0] if seen.messages else ("not reached" if node not in stats else ""),
                 checks=tuple(seen.checks),
+                modules=runs.get(node, 0),
             )
         )
     return tuple(results)
 
 
 def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
-    if task.startswith(VERIFY_TASK):
-        into.checks.extend(
-            line.strip() for line in result.get("stdout_lines", []) or [] if line.startswith(("PASS", "FAIL"))
-        )
+    lines = result.get("lines")
+    if isinstance(lines, list):  # netnsfix.node.verify: one line per rule
+        into.checks.extend(str(line).strip() for line in lines if str(line).startswith(CHECK_MARKS))
     items = result.get("results")
     if isinstance(items, list) and items:
         labels = []
@@ -102,12 +111,27 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
         if labels:
             into.changes.append(f"{task}: {', '.join(labels)}")
     elif result.get("changed"):
-        into.changes.append(task)
+        into.changes.append(_what_changed(task, result))
         into.diffs.extend(_diffs(result, task))
     if result.get("unreachable"):
         into.messages.append(f"unreachable: {_message(result)}")
     elif result.get("failed") and not (isinstance(items, list) and items and into.messages):
         into.messages.append(f"{task}: {_message(result)}")
+
+
+def _what_changed(task: str, result: Mapping[str, Any]) -> str:
+    """The task, then what the collection's modules say they did: files and actions, commands, restarts."""
+    parts = []
+    for entry in result.get("files") or []:
+        if isinstance(entry, Mapping):
+            parts.append(f"{entry.get('path', '?')} {entry.get('action', 'changed')}")
+    parts += [str(command) for command in result.get("commands") or []]
+    restarted = result.get("restarted")
+    if isinstance(restarted, list) and restarted:
+        parts.append(f"restarted {', '.join(map(str, restarted))}")
+    elif isinstance(result.get("restart"), list) and result["restart"]:
+        parts.append(f"restart owed: {', '.join(map(str, result['restart']))}")
+    return f"{task}: {'; '.join(parts)}" if parts else task
 
 
 def _label(item: Mapping[str, Any]) -> str:
@@ -139,7 +163,26 @@ def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
         if not isinstance(before, str) or not isinstance(after, str) or before == after:
             continue
         headers = [str(entry.get(key, task)) for key in ("before_header", "after_header")]
-        headers = [task if "/roles/netnsfix_node/" in header else header for header in headers]
         lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), headers[0], headers[1])
         out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
     return out
+
+
+def module_runs(document: Mapping[str, Any]) -> dict[str, int]:
+    """How many modules each node ran (loop items count one each; skipped tasks and controller actions none)."""
+    runs: dict[str, int] = {}
+    for play in document.get("plays", []) or []:
+        for task in play.get("tasks", []) or []:
+            for host, result in (task.get("hosts") or {}).items():
+                runs.setdefault(host, 0)
+                if not isinstance(result, Mapping):
+                    continue
+                action = str(result.get("action", "")).rsplit(".", 1)[-1]
+                if action in CONTROLLER_ACTIONS:
+                    continue
+                items = result.get("results")
+                if isinstance(items, list):
+                    runs[host] += sum(1 for item in items if isinstance(item, Mapping) and not item.get("skipped"))
+                elif not result.get("skipped"):
+                    runs[host] += 1
+    return runs

@@ -125,3 +125,20 @@ def _groups_of(listing: dict[str, Any]) -> dict[str, set[str]]:
     for host in listing.get("_meta", {}).get("hostvars", {}):
         members.setdefault(str(host), {"all"})
     return members
+
+
+def node_settings(node: FleetNode) -> dict[str, Any]:
+    """The node's checked settings as the role's ``netnsfix_settings`` (unset ones left out)."""
+    settings = node.settings
+    found: dict[str, Any] = {
+        "role": settings.role,
+        "public_nic": settings.public_nic,
+        "private_nic": settings.private_nic,
+        "private_bridge": settings.private_bridge,
+        "physnets": [str(p) for p in settings.physnets],
+        "bridge_mappings": [f"{physnet}:{bridge}" for physnet, bridge in settings.bridge_mappings],
+        "iscsi_ip_address": settings.iscsi_ip_address,
+        "ovs_db": settings.ovs_db,
+        "ovs_wait": settings.ovs_wait,
+    }
+    return {key: value for key, value in found.items() if value not in (None, [])}

@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# The role's one restart handler: every unit owed a restart, once, if systemd has loaded it.
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: restart
+short_description: Restart each unit a netnsfix step left owed a restart, once
+description:
+  - Reads the units owed a restart from the marker the step modules write on the node
+    (C(ROOT/var/lib/netnsfix/restart-owed.json), written before any file changes, so a run that
+    failed or whose controller was killed still leaves them owed), adds O(units), and restarts each
+    one once with C(systemctl try-restart) after one C(systemctl daemon-reload).
+  - Only units whose C(LoadState) is C(loaded) are restarted (C(systemctl show UNIT.service)), so a
+    unit this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing
+    unit is (systemd 197 and later releases differ). A loaded unit that is not running is left
+    stopped (try-restart).
+  - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
+    a failed restart leaves it and every unit after it owed for the next run.
+  - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
+    elsewhere it changes nothing and says so.
+version_added: 0.1.0
+author: netnsfix
+options:
+  root:
+    description: The node's root; only C(/) (the running system) has units to restart.
+    type: path
+    default: /
+  units:
+    description: Units (without C(.service)) to restart besides the ones the marker lists.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Needs systemd's C(systemctl) on the node (Fedora 18 has systemd 197).
+"""
+
+EXAMPLES = r"""
+- name: Restart the units owed a restart
+  netnsfix.node.restart:
+    root: /
+"""
+
+RETURN = r"""
+restarted:
+  description: The units restarted (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+not_loaded:
+  description: Owed units systemd has not loaded on this node (no such unit); not restarted.
+  returned: always
+  type: list
+  elements: str
+not_running:
+  description: Owed units that are loaded but not running; left as they are.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: One line saying what was done.
+  returned: always
+  type: str
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear_owed, read_owed
+
+RUNNING = ("active", "activating", "reloading")
+
+
+def unit_state(module, unit):
+    """(LoadState, ActiveState) of UNIT.service, from the whole `systemctl show` (every systemd has it)."""
+    rc, out, err = module.run_command(["systemctl", "show", unit + ".service"])
+    if rc != 0:
+        module.fail_json(msg="systemctl show %s.service: exit %d: %s" % (unit, rc, " ".join(err.split())))
+    found = {}
+    for line in out.splitlines():
+        key, _, value = line.partition("=")
+        if key in ("LoadState", "ActiveState"):
+            found[key] = value.strip()
+    return found.get("LoadState", ""), found.get("ActiveState", "")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type="path", default="/"),
+            units=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    root = module.params["root"]
+    try:
+        owed = read_owed(root)
+    except Exception as error:  # the marker's own typed errors, rendered on one line
+        module.fail_json(msg=str(error))
+    units = []
+    for unit in list(owed) + list(module.params["units"]):
+        if unit not in units:
+            units.append(unit)
+    result = dict(changed=False, restarted=[], not_loaded=[], not_running=[], owed=units)
+    if not units:
+        module.exit_json(msg="no unit is owed a restart", **result)
+    if os.path.normpath(root) != "/" or not os.path.isdir("/run/systemd/system"):
+        module.exit_json(msg="not run: systemd does not run %s; owed: %s" % (root, ", ".join(units)), **result)
+    if not module.check_mode:
+        rc, _, err = module.run_command(["systemctl", "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
+    for unit in units:
+        load, active = unit_state(module, unit)
+        if load != "loaded":
+            result["not_loaded"].append(unit)
+        elif active not in RUNNING:
+            result["not_running"].append(unit)
+        else:
+            if not module.check_mode:
+                rc, _, err = module.run_command(["systemctl", "try-restart", unit + ".service"])
+                if rc != 0:
+                    result["msg"] = "systemctl try-restart %s.service: exit %d: %s" % (unit, rc, " ".join(err.split()))
+                    module.fail_json(**result)
+            result["restarted"].append(unit)
+            result["changed"] = True
+        if not module.check_mode:
+            clear_owed(root, [unit])
+    parts = []
+    for key, words in (("restarted", "restarted"), ("not_loaded", "not loaded"), ("not_running", "not running")):
+        if result[key]:
+            parts.append("%s: %s" % (words, ", ".join(result[key])))
+    if module.check_mode and result["restarted"]:
+        parts[0] = "would be " + parts[0]
+    module.exit_json(msg="; ".join(parts), **result)
+
+
+if __name__ == "__main__":
+    main()
