@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from netnsfix.host.backups import STORE, BackupStore
-from netnsfix.host.commands import SubprocessRunner
-from netnsfix.host.core import Node, StepPlan, apply_steps, plan_steps, undo_steps
-from netnsfix.host.settings import HostSettings, load_settings
-from netnsfix.host.steps import STEPS, select_steps
+from netnsfix.collection.plugins.module_utils.apply import apply_steps, plan_steps, undo_steps
+from netnsfix.collection.plugins.module_utils.journal import STORE
+from netnsfix.collection.plugins.module_utils.plan import Node, StepPlan, changed, command_text, diff
+from netnsfix.collection.plugins.module_utils.steps import STEPS, select_steps
+from netnsfix.host.node import host_errors, make_node
+from netnsfix.host.settings import default_settings, load_settings
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
+from netnsfix.host.settings import HostSettings as Settings
 from netnsfix.util.paths import project_root
 
 EXAMPLE = project_root() / "examples" / "overlapping-subnets.toml"
@@ -84,7 +86,7 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _settings(args: argparse.Namespace) -> HostSettings:
+def _settings(args: argparse.Namespace) -> Settings:
     keys = (
         "role",
         "public_nic",
@@ -100,7 +102,7 @@ def _settings(args: argparse.Namespace) -> HostSettings:
 
 
 def _node(args: argparse.Namespace) -> Node:
-    return Node(args.root, _settings(args), SubprocessRunner())
+    return make_node(args.root, _settings(args))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -111,21 +113,22 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(plan: StepPlan) -> None:
-    if not plan.changed:
+    if not changed(plan):
         print(f"{plan.step}: ok")
         return
     print(f"{plan.step}: would change {len(plan.files)} file(s), run {sum(c.run for c in plan.commands)} command(s)")
     for change in plan.files:
-        print(change.diff(), end="")
+        print(diff(change), end="")
     for command in plan.commands:
-        print(f"$ {command}" + (f"    # {command.note}" if command.note else ""))
+        print(f"$ {command_text(command)}" + (f"    # {command.note}" if command.note else ""))
 
 
 def _plan(args: argparse.Namespace) -> int:
-    plans = plan_steps(select_steps(args.steps), _node(args))
+    with host_errors():
+        plans = plan_steps(select_steps(args.steps), _node(args))
     for plan in plans:
         _show(plan)
-    changing = [p.step for p in plans if p.changed]
+    changing = [p.step for p in plans if changed(p)]
     if changing:
         print(f"plan: {len(changing)} of {len(plans)} step(s) would change: {', '.join(changing)}")
         return 1
@@ -134,26 +137,29 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    plans = apply_steps(select_steps(args.steps), _node(args), BackupStore(args.root))
+    with host_errors():
+        plans = apply_steps(select_steps(args.steps), _node(args))
     for plan in plans:
-        if not plan.changed:
+        if not changed(plan):
             print(f"{plan.step}: ok")
             continue
         print(f"{plan.step}: changed")
         for change in plan.files:
             print(f"  {'created' if change.before is None else 'edited'} {change.path}")
         for command in plan.commands:
-            print(f"  {'ran' if command.run else 'skipped'} {command}" + (f" ({command.note})" if command.note else ""))
-    if any(p.changed for p in plans):
-        print(f"apply: verified; backups in {args.root / STORE.relative_to('/')} ('netnsfix host undo' restores them)")
+            done = "ran" if command.run else "skipped"
+            print(f"  {done} {command_text(command)}" + (f" ({command.note})" if command.note else ""))
+    if any(changed(p) for p in plans):
+        print(f"apply: verified; backups in {args.root / STORE.lstrip('/')} ('netnsfix host undo' restores them)")
     else:
         print("apply: nothing to change")
     return 0
 
 
 def _undo(args: argparse.Namespace) -> int:
-    node = Node(args.root, HostSettings(), SubprocessRunner())
-    results = undo_steps(select_steps(args.steps), node, BackupStore(args.root), force=args.force)
+    with host_errors():
+        node = make_node(args.root, default_settings())
+        results = undo_steps(select_steps(args.steps), node, force=args.force)
     if not results:
         print("undo: nothing to undo")
     for result in results:

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+"""What the step modules share: their parameters, and one run of several steps turned into a module result.
+
+Kept free of Ansible (the modules pass ``module.run_command`` as the runner and
+hand the dict to ``exit_json``), so the controller's tests run it too. The
+result never holds file contents outside ``diff`` (and ``diff`` only when the
+play asked for it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import sys
+
+from . import restart_marker
+from .apply import apply_steps, plan_steps, restarts_of, undo_steps
+from .journal import BackupStore
+from .plan import Node, changed, command_text
+from .rootfs import RootFS
+from .settings import validate
+from .steps import NAMES, select_steps
+
+__metaclass__ = type
+
+# The parameters every step module takes (Ansible's argument_spec form).
+COMMON_SPEC = dict(
+    root=dict(type="path", default="/"),
+    settings=dict(type="dict", default={}),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    force=dict(type="bool", default=False),
+)
+
+
+def _text(data):
+    # type: (bytes | None) -> str
+    if data is None:
+        return ""
+    if sys.version_info[0] < 3:
+        return data.decode("utf-8", "replace")  # type: ignore[return-value]  # unicode on Python 2.7
+    return data.decode("utf-8", "surrogateescape").encode("utf-8", "replace").decode("utf-8")
+
+
+def _file_diff(path, before, after):
+    # type: (str, bytes | None, bytes | None) -> dict
+    return dict(before_header=path, after_header=path, before=_text(before), after=_text(after))
+
+
+def run(params, runner, check_mode=False, diff_mode=False, step_names=None):
+    # type: (dict, object, bool, bool, list[str] | None) -> dict
+    """Plan (check mode), apply (state present) or undo (state absent) the steps; the module's result.
+
+    A NodeError (bad settings, a root that escapes, a journal that lies) goes
+    to the caller, which fails the module with its one line.
+    """
+    names = step_names if step_names is not None else params.get("steps") or list(NAMES)
+    steps = select_steps(names)
+    fs = RootFS(params.get("root") or "/")
+    settings = validate(params.get("settings") or {}, "settings")
+    node = Node(fs, settings, runner)
+    if params.get("state", "present") == "absent":
+        return _absent(steps, node, bool(params.get("force")), check_mode, diff_mode)
+    return _present(steps, node, check_mode, diff_mode)
+
+
+def _present(steps, node, check_mode, diff_mode):
+    # type: (tuple, Node, bool, bool) -> dict
+    if check_mode:
+        plans = plan_steps(steps, node)
+        owed = restart_marker.owed(node.fs)
+        owed += [unit for unit in restarts_of(steps, plans, node) if unit not in owed]
+    else:
+        plans = apply_steps(steps, node, owe_restarts=True)
+        owed = restart_marker.owed(node.fs)
+    result = dict(
+        changed=any(changed(plan) for plan in plans),
+        files=[
+            dict(path=change.path, action="created" if change.before is None else "edited")
+            for plan in plans
+            for change in plan.files
+        ],
+        commands=[command_text(cmd) for plan in plans for cmd in plan.commands if cmd.run],
+        steps=dict((plan.step, changed(plan)) for plan in plans),
+        restart=owed,
+    )
+    if diff_mode:
+        result["diff"] = [
+            _file_diff(change.path, change.before, change.after) for plan in plans for change in plan.files
+        ]
+    return result
+
+
+def _absent(steps, node, force, check_mode, diff_mode):
+    # type: (tuple, Node, bool, bool, bool) -> dict
+    if check_mode:
+        node.fs.check()
+        results = BackupStore(node.fs).preview(steps, node, force)[3]
+        owed = restart_marker.owed(node.fs)
+        for step in steps:
+            if any(result.step == step.name for result in results):
+                owed += [unit for unit in step.restarts if unit not in owed]
+    else:
+        results = undo_steps(steps, node, force=force, owe_restarts=True)
+        owed = restart_marker.owed(node.fs)
+    files = []
+    diffs = []
+    for result in results:
+        for path in result.restored:
+            files.append(dict(path=path, action="restored"))
+        for path in result.removed:
+            files.append(dict(path=path, action="removed"))
+        for path, (now, back) in sorted(result.contents.items()):
+            diffs.append(_file_diff(path, now, back))
+    done = dict((result.step, True) for result in results)
+    outcome = dict(
+        changed=bool(results),
+        files=files,
+        commands=[" ".join(argv) for result in results for argv in result.commands],
+        steps=dict((step.name, done.get(step.name, False)) for step in steps),
+        restart=owed,
+    )
+    if diff_mode:
+        outcome["diff"] = diffs
+    return outcome

@@ -1,0 +1,88 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: quantum_config
+short_description: Set quantum's VLAN tenant networks, physnets, bridge mappings, overlapping IPs and cinder's iSCSI address
+description:
+  - Edits plugin.ini's [OVS] (the OVS plugin's own ini where quantum-server-setup made no plugin.ini), quantum.conf's allow_overlapping_ips and, when set, cinder.conf's iscsi_ip_address; a new key goes beside its commented-out line.
+  - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
+    C(netnsfix host quantum-config --root) runs on the controller).
+version_added: "0.1.0"
+author: netnsfix
+extends_documentation_fragment: netnsfix.node.common
+"""
+
+EXAMPLES = r"""
+- name: Set quantum's VLAN tenant networks, physnets, bridge mappings, overlapping IPs and cinder's iSCSI address
+  netnsfix.node.quantum_config:
+    settings: "{{ netnsfix_settings }}"
+
+- name: Undo it, byte for byte
+  netnsfix.node.quantum_config:
+    state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether a file or command changed the node.
+  returned: always
+  type: bool
+files:
+  description: The files changed (or that would be, in check mode), each with what was done.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file's path on the node (symbolic links followed inside the root).
+      type: str
+    action:
+      description: created, edited, restored or removed.
+      type: str
+  sample: [{"path": "/etc/nova/nova.conf", "action": "edited"}]
+commands:
+  description: The commands run (or that would run).
+  returned: always
+  type: list
+  elements: str
+  sample: ["systemctl daemon-reload"]
+steps:
+  description: Each step run, and whether it changed the node.
+  returned: always
+  type: dict
+  sample: {"privatetmp": true}
+restart:
+  description: Every unit (without .service) owed a restart on this node, this run's and earlier ones'.
+  returned: always
+  type: list
+  elements: str
+  sample: ["quantum-l3-agent"]
+diff:
+  description: One before/after pair per file, in diff mode.
+  returned: when diff mode is on
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.module_steps import COMMON_SPEC, run
+
+
+def main():
+    module = AnsibleModule(argument_spec=COMMON_SPEC, supports_check_mode=True)
+    try:
+        result = run(module.params, module.run_command, module.check_mode, module._diff, ["quantum-config"])
+    except NodeError as error:
+        module.fail_json(msg=str(error))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
