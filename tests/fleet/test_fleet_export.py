@@ -23,9 +23,9 @@ from rpmkit import build_rpms, make_outdir
 
 from netnsfix.cli import main
 from netnsfix.fleet.results import read_results
-from netnsfix.host.iptables_path import FIXED, RELEASED
-from netnsfix.host.privatetmp import DROPIN
-from netnsfix.host.vif_driver import DRIVER
+from netnsfix.collection.plugins.module_utils.iptables_path import FIXED, RELEASED
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
+from netnsfix.collection.plugins.module_utils.vif_driver import DRIVER
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
 SITE = """\
@@ -65,7 +65,9 @@ def folders(tmp_path: Path) -> dict[str, Path]:
         "n1": make_node_root(tmp_path / "n1", plugin_ini=True),
         "n2": make_node_root(tmp_path / "n2", plugin_ini=False),
     }
-    local = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    # a folder has no ovsdb of its own: the file steps only, chosen as an operator would (netnsfix_steps)
+    steps = "netnsfix_steps='[\"privatetmp\", \"iptables_path\", \"vif_driver\", \"quantum_config\"]'"
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable} {steps}"
     (tmp_path / "inventory.ini").write_text(
         f"[network]\nn1 {local} netnsfix_root={roots['n1']}\n[compute]\nn2 {local} netnsfix_root={roots['n2']}\n"
     )
@@ -81,28 +83,62 @@ def fleet(capsys, tmp_path: Path, repo: Path, action: str, *extra: str) -> tuple
     return code, out, err
 
 
-def test_export_writes_a_project_laid_out_as_ansible_galaxy_init_does(folders, tmp_path, repo, capsys) -> None:
+def collection_tree() -> dict[str, bytes]:
+    """The collection as it is in the source tree (what netnsfix ships), without Python's caches."""
+    root = SRC / "collection"
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_data(
+    folders, tmp_path, repo, capsys
+) -> None:
     out = tmp_path / "project"
     code, text, _ = fleet(capsys, tmp_path, repo, "export", "-o", str(out))
     assert code == 0, text
-    role = out / "roles" / "netnsfix_node"
-    for folder in ("tasks", "handlers", "defaults", "files", "templates", "meta", "vars"):
-        assert (role / folder).is_dir(), folder
+    copied = out / "collections" / "ansible_collections" / "netnsfix" / "node"
+    exported = {
+        str(path.relative_to(copied)): path.read_bytes() for path in copied.rglob("*") if path.is_file()
+    }
+    assert exported == collection_tree()  # the role, the modules, the library: byte for byte, nothing more
+    assert not (out / "roles").exists()  # no role generated beside it
     for name in ("ansible.cfg", "site.yml", "verify.yml", "undo.yml", "README.md", "group_vars/all.yml"):
         assert (out / name).is_file(), name
     for path in out.rglob("*.yml"):
         yaml.safe_load(path.read_text())  # every YAML file parses
+    assert (out / "files" / "netnsfix.repo").read_bytes() == (repo / "netnsfix.repo").read_bytes()
     host = yaml.safe_load((out / "host_vars" / "n1.yml").read_text())
-    assert host["netnsfix_role"] == "network"
-    assert {b["name"] for b in host["netnsfix_steps"]["ovs-bridges"]["bridges"]} == {"br-int", "br-ex", "br-eth2"}
-    assert yaml.safe_load((out / "group_vars" / "all.yml").read_text())["ansible_python_interpreter"] == (
-        "/usr/bin/python2.7"
-    )
-    dropin = role / "files" / "privatetmp" / "etc/systemd/system/quantum-l3-agent.service.d/netnsfix-privatetmp.conf"
-    assert dropin.read_bytes() == DROPIN
-    readme = (out / "README.md").read_text()
-    for module in ("community.general.ini_file", "openvswitch.openvswitch.openvswitch_bridge", "ansible.builtin.copy"):
-        assert f"`{module}`" in readme
+    assert host == {
+        "netnsfix_settings": {
+            "role": "network",
+            "public_nic": "eth1",
+            "private_nic": "eth2",
+            "physnets": ["physnet1", "physnet2:100:199"],
+            "iscsi_ip_address": "192.168.1.101",
+            "ovs_wait": True,
+        }
+    }
+    assert yaml.safe_load((out / "host_vars" / "n2.yml").read_text())["netnsfix_settings"]["role"] == "compute"
+    group = yaml.safe_load((out / "group_vars" / "all.yml").read_text())
+    assert group["ansible_python_interpreter"] == "/usr/bin/python2.7" and group["netnsfix_pkg_backend"] == "none"
+    assert set(group["netnsfix_package"]) == {"name", "nevra", "url", "sha256"}
+    site = yaml.safe_load((out / "site.yml").read_text())
+    assert site == [
+        {
+            "name": "netnsfix: the fixed iproute and the companion steps",
+            "hosts": "all",
+            "gather_facts": False,
+            "force_handlers": True,
+            "roles": [{"role": "netnsfix.node.node"}],
+        }
+    ]
+    verify = yaml.safe_load((out / "verify.yml").read_text())
+    assert verify[0]["tasks"][0]["ansible.builtin.include_role"] == {"name": "netnsfix.node.node", "tasks_from": "verify"}
+    config = (out / "ansible.cfg").read_text()
+    assert "collections_path = ./collections" in config and "pipelining = True" in config
     # a second export replaces the first; a folder that is not an export is refused
     assert fleet(capsys, tmp_path, repo, "export", "-o", str(out))[0] == 0
     other = tmp_path / "other"
@@ -187,8 +223,11 @@ def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, m
     assert code == 2 and "ansible-core 2.17.1 is not 2.16.x" in err
 
 
+PROSE = ("summary", "DOCUMENTATION", "EXAMPLES", "RETURN")  # a step's summary; a module's documentation
+
+
 def _literals() -> list[tuple[str, str | bytes]]:
-    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help).
+    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, module docs, the CLI's help).
 
     demo/nodefiles.py is left out: it is the released node files (the fixture these tests' node roots are made
     from, moved into the library for the demo's fleet nodes), which hold the released and the set-up values as
@@ -204,7 +243,7 @@ def _literals() -> list[tuple[str, str | bytes]]:
             body = getattr(node, "body", None)
             if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
                 prose.add(id(body[0].value))
-            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "summary" for t in node.targets):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in PROSE for t in node.targets):
                 prose.update(id(n) for n in ast.walk(node.value))
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in prose:
@@ -227,7 +266,7 @@ def _literals() -> list[tuple[str, str | bytes]]:
     ],
 )
 def test_each_fix_value_is_written_once_in_the_source(value: str | bytes) -> None:
-    """No fix value twice: the host steps hold them; the role gets them from the steps' descriptions."""
+    """No fix value twice: the node library holds them; netnsfix host and the role's modules run it."""
     holders = [
         (path, text)
         for path, text in _literals()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netnsfix.collection.plugins.module_utils.settings import physnet_text
 from netnsfix.errors import FleetError, HostError
 from netnsfix.fleet import ansible
 from netnsfix.host.settings import ROLES, HostSettings, settings_from
@@ -135,7 +136,7 @@ def node_settings(node: FleetNode) -> dict[str, Any]:
         "public_nic": settings.public_nic,
         "private_nic": settings.private_nic,
         "private_bridge": settings.private_bridge,
-        "physnets": [str(p) for p in settings.physnets],
+        "physnets": [physnet_text(p) for p in settings.physnets],
         "bridge_mappings": [f"{physnet}:{bridge}" for physnet, bridge in settings.bridge_mappings],
         "iscsi_ip_address": settings.iscsi_ip_address,
         "ovs_db": settings.ovs_db,

@@ -17,8 +17,10 @@ description:
     fails the node with rpm's own line and is never replaced.
   - With O(backend=yum) it reports RV(differs) and the role's next task runs the yum module; with
     O(backend=none) only the files are written.
-  - O(state=absent) takes the repository file and the key back to what they were before the first
-    apply (the backup journal under C(ROOT/var/lib/netnsfix/backups)); the installed package stays.
+  - Before it first writes the repository file or the key, it records what was there (and the folders it
+    makes) in C(ROOT/var/lib/netnsfix/package.json); O(state=absent) gives them back byte for byte (or
+    removes them) and removes the empty folders apply made. A file edited since apply is left in place
+    and named in RV(left). The installed package stays (rpm would have to downgrade it).
   - Every path is resolved inside O(root) (no symlink leads out); the files are written under a
     temporary name and renamed.
 version_added: 0.1.0
@@ -48,8 +50,9 @@ options:
     description: The package's sha256; needed by O(backend=rpm).
     type: str
   repo_file:
-    description: The repository file's text; needed by O(state=present).
+    description: The repository file's text (what apply writes, what undo removes).
     type: str
+    required: true
   repo_path:
     description: Where the repository file goes on the node.
     type: path
@@ -105,9 +108,17 @@ commands:
   returned: always
   type: list
   elements: str
+left:
+  description: With O(state=absent), files left in place because they no longer hold what apply wrote.
+  returned: always
+  type: list
+  elements: str
 """
 
+import base64
+import binascii
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -116,19 +127,62 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
+from ansible_collections.netnsfix.node.plugins.module_utils.settings import TEXT
 
 QUERY = "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+# What apply found before it wrote the repository file and the key (their first version, the folders it
+# made), so that undo gives them back; kept beside the steps' journal, in real folders only.
+RECORD = "/var/lib/netnsfix/package.json"
+RECORD_VERSION = 1
+
+
+def load_record(fs):
+    # type: (RootFS) -> dict
+    """The record (empty when there is none); one NodeError line when it is not one this module wrote."""
+    data = fs.read(RECORD, follow=False, links=False)
+    if data is None:
+        return dict(version=RECORD_VERSION, files={}, created_dirs=[])
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except ValueError as error:
+        raise NodeError("unreadable package record: %s" % error, path=fs.show(RECORD))  # noqa: B904 (Python 2.7)
+    if (
+        not isinstance(record, dict)
+        or record.get("version") != RECORD_VERSION
+        or not isinstance(record.get("files"), dict)
+        or not isinstance(record.get("created_dirs"), list)
+    ):
+        raise NodeError("not a package record netnsfix wrote; nothing was changed", path=fs.show(RECORD))
+    return record
+
+
+def save_record(fs, record):
+    # type: (RootFS, dict) -> None
+    if not record["files"]:
+        fs.unlink(RECORD, links=False)
+        return
+    text = json.dumps(record, indent=2, sort_keys=True, separators=(",", ": ")) + "\n"
+    fs.write(RECORD, text.encode("utf-8"), 0o600, links=False, created=[])
+
+
+def ancestors(path):
+    # type: (str) -> list[str]
+    """The folders above ``path`` (not /), outermost first."""
+    parts = [part for part in path.split("/") if part]
+    return ["/" + "/".join(parts[:depth]) for depth in range(1, len(parts))]
 
 
 def installed(module, root, name):
+    # type: (AnsibleModule, str, str) -> list[str]
     """The installed builds of ``name`` (none: rpm -q says 'not installed' and exits 1)."""
-    rc, out, err = module.run_command(["rpm", "--root", root, "-q", "--qf", QUERY, name])
+    rc, out, _err = module.run_command(["rpm", "--root", root, "-q", "--qf", QUERY, name])
     if rc != 0:
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
 def want_file(module, fs, path, data, result):
+    # type: (AnsibleModule, RootFS, str, bytes, dict) -> None
     """Write ``data`` at ``path`` (0644) unless it is there already; diff and files entries."""
     old = fs.read(path)
     if old == data:
@@ -145,11 +199,23 @@ def want_file(module, fs, path, data, result):
             )
         )
     result["changed"] = True
-    if not module.check_mode:
-        fs.write(path, data, 0o644, created=[])
+    if module.check_mode:
+        return
+    record = load_record(fs)
+    if path not in record["files"]:
+        made = fs.missing_folders(RECORD, links=False)
+        record["created_dirs"] += [
+            folder for folder in fs.missing_folders(path) if folder not in record["created_dirs"]
+        ]
+        record["created_dirs"] += [folder for folder in made if folder not in record["created_dirs"]]
+        record["files"][path] = dict(before=None if old is None else base64.b64encode(old).decode("ascii"))
+    record["files"][path]["sha256_after"] = hashlib.sha256(data).hexdigest()
+    save_record(fs, record)  # before the file: a run killed in between can still be undone
+    fs.write(path, data, 0o644, created=[])
 
 
 def download(module, url, sha256, folder):
+    # type: (AnsibleModule, str, str, str) -> str
     """``url`` into a new file in ``folder``, its sha256 checked; the file's path."""
     response, info = fetch_url(module, url, timeout=120)
     if response is None or (info.get("status") != 200 and not url.startswith("file:")):
@@ -170,6 +236,7 @@ def download(module, url, sha256, folder):
 
 
 def install_rpm(module, root, params, result):
+    # type: (AnsibleModule, str, dict, dict) -> None
     """rpm -U the downloaded package; rpm's own line when it refuses (a newer build installed)."""
     command = "rpm -U %s" % params["nevra"]
     result["commands"].append(command)
@@ -190,10 +257,8 @@ def install_rpm(module, root, params, result):
 
 
 def present(module, fs, params, result):
-    repo = params["repo_file"]
-    if repo is None:
-        raise NodeError("repo_file is needed to install", path=params["repo_path"])
-    want_file(module, fs, params["repo_path"], repo.encode("utf-8"), result)
+    # type: (AnsibleModule, RootFS, dict, dict) -> None
+    want_file(module, fs, params["repo_path"], params["repo_file"].encode("utf-8"), result)
     if params["gpg_key"]:
         want_file(module, fs, params["key_path"], params["gpg_key"].encode("utf-8"), result)
     if params["backend"] == "none":
@@ -205,17 +270,70 @@ def present(module, fs, params, result):
         install_rpm(module, fs.root, params, result)
 
 
+def decoded(entry):
+    # type: (object) -> bytes | None
+    """A record entry's first version (None: there was no file); ValueError when it is not one."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sha256_after"), TEXT):
+        raise ValueError("not an entry")
+    if entry.get("before") is None:
+        return None
+    try:
+        return base64.b64decode(entry["before"])
+    except (TypeError, binascii.Error):
+        raise ValueError("not base64")  # noqa: B904 (Python 2.7 has no raise ... from)
+
+
 def absent(module, fs, params, result):
-    # placeholder until the journal: remove the files apply wrote
-    for path in (params["repo_path"], params["key_path"]):
-        if fs.exists(path):
-            result["files"].append(dict(path=path, action="removed"))
+    # type: (AnsibleModule, RootFS, dict, dict) -> None
+    """Give the repository file and the key back as apply found them; one edited since is left, named."""
+    record = load_record(fs)
+    mine = [params["repo_path"], params["key_path"]]
+    firsts = {}  # type: dict[str, bytes | None]
+    for path in sorted(record["files"]):  # every entry checked before anything changes
+        problem = None if path in mine else "not a file this module writes"
+        if problem is None:
+            try:
+                firsts[path] = decoded(record["files"][path])
+            except ValueError as error:
+                problem = str(error)
+        if problem:
+            raise NodeError("the package record's %r: %s; nothing was changed" % (path, problem), path=fs.show(RECORD))
+    for path in mine:
+        if path not in firsts:
+            continue
+        before = firsts[path]
+        current = fs.read(path)
+        if current is not None and hashlib.sha256(current).hexdigest() != record["files"][path]["sha256_after"]:
+            result["left"].append(path)
+            continue
+        if current is not None or before is not None:
+            result["files"].append(dict(path=path, action="removed" if before is None else "restored"))
             result["changed"] = True
-            if not module.check_mode:
-                fs.unlink(path)
+            if module._diff:
+                now = "" if current is None else current.decode("utf-8", "replace")
+                back = "" if before is None else before.decode("utf-8", "replace")
+                result["diff"].append(dict(before_header=path, after_header=path, before=now, after=back))
+        if module.check_mode:
+            continue
+        if before is None:
+            fs.unlink(path)
+        else:
+            fs.write(path, before, 0o644)
+        del record["files"][path]
+        save_record(fs, record)
+    if module.check_mode or record["files"]:
+        return
+    allowed = set(ancestors(RECORD))
+    for path in mine:
+        allowed.update(ancestors(path))
+    made = [folder for folder in record["created_dirs"] if isinstance(folder, TEXT)]
+    for folder in sorted(made, key=len, reverse=True):
+        if folder in allowed:  # only the empty folders apply made for these files
+            fs.rmdir(folder, links=False)
 
 
 def main():
+    # type: () -> None
     module = AnsibleModule(
         argument_spec=dict(
             root=dict(type="path", default="/"),
@@ -224,7 +342,7 @@ def main():
             nevra=dict(type="str", required=True),
             url=dict(type="str"),
             sha256=dict(type="str"),
-            repo_file=dict(type="str"),
+            repo_file=dict(type="str", required=True),
             repo_path=dict(type="path", default="/etc/yum.repos.d/netnsfix.repo"),
             gpg_key=dict(type="str", default="", no_log=False),
             key_path=dict(type="path", default="/etc/pki/rpm-gpg/RPM-GPG-KEY-netnsfix", no_log=False),
@@ -233,7 +351,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    result = dict(changed=False, installed=[], differs=False, files=[], commands=[], diff=[])
+    result = dict(changed=False, installed=[], differs=False, files=[], commands=[], diff=[], left=[])  # type: dict
     fs = RootFS(params["root"])
     try:
         fs.check()

@@ -71,15 +71,16 @@ msg:
   type: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear_owed, read_owed
+from ansible_collections.netnsfix.node.plugins.module_utils import restart_marker
+from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 
 RUNNING = ("active", "activating", "reloading")
 
 
 def unit_state(module, unit):
+    # type: (AnsibleModule, str) -> tuple[str, str]
     """(LoadState, ActiveState) of UNIT.service, from the whole `systemctl show` (every systemd has it)."""
     rc, out, err = module.run_command(["systemctl", "show", unit + ".service"])
     if rc != 0:
@@ -93,6 +94,7 @@ def unit_state(module, unit):
 
 
 def main():
+    # type: () -> None
     module = AnsibleModule(
         argument_spec=dict(
             root=dict(type="path", default="/"),
@@ -100,20 +102,20 @@ def main():
         ),
         supports_check_mode=True,
     )
-    root = module.params["root"]
+    fs = RootFS(module.params["root"])
     try:
-        owed = read_owed(root)
-    except Exception as error:  # the marker's own typed errors, rendered on one line
+        owed = restart_marker.owed(fs)
+    except NodeError as error:
         module.fail_json(msg=str(error))
-    units = []
+    units = []  # type: list[str]
     for unit in list(owed) + list(module.params["units"]):
         if unit not in units:
             units.append(unit)
-    result = dict(changed=False, restarted=[], not_loaded=[], not_running=[], owed=units)
+    result = dict(changed=False, restarted=[], not_loaded=[], not_running=[], owed=units)  # type: dict
     if not units:
         module.exit_json(msg="no unit is owed a restart", **result)
-    if os.path.normpath(root) != "/" or not os.path.isdir("/run/systemd/system"):
-        module.exit_json(msg="not run: systemd does not run %s; owed: %s" % (root, ", ".join(units)), **result)
+    if not fs.systemd_runs():
+        module.exit_json(msg="not run: systemd does not run %s; owed: %s" % (fs.root, ", ".join(units)), **result)
     if not module.check_mode:
         rc, _, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
@@ -133,7 +135,11 @@ def main():
             result["restarted"].append(unit)
             result["changed"] = True
         if not module.check_mode:
-            clear_owed(root, [unit])
+            try:
+                restart_marker.clear(fs, [unit])
+            except NodeError as error:
+                result["msg"] = str(error)
+                module.fail_json(**result)
     parts = []
     for key, words in (("restarted", "restarted"), ("not_loaded", "not loaded"), ("not_running", "not running")):
         if result[key]:
