@@ -22,10 +22,10 @@ from hostroot import make_node_root, snapshot
 from rpmkit import build_rpms, make_outdir
 
 from netnsfix.cli import main
-from netnsfix.fleet.results import read_results
 from netnsfix.collection.plugins.module_utils.iptables_path import FIXED, RELEASED
 from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
 from netnsfix.collection.plugins.module_utils.vif_driver import DRIVER
+from netnsfix.fleet.results import read_results
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
 SITE = """\
@@ -66,7 +66,7 @@ def folders(tmp_path: Path) -> dict[str, Path]:
         "n2": make_node_root(tmp_path / "n2", plugin_ini=False),
     }
     # a folder has no ovsdb of its own: the file steps only, chosen as an operator would (netnsfix_steps)
-    steps = "netnsfix_steps='[\"privatetmp\", \"iptables_path\", \"vif_driver\", \"quantum_config\"]'"
+    steps = 'netnsfix_steps=\'["privatetmp", "iptables_path", "vif_driver", "quantum_config"]\''
     local = f"ansible_connection=local ansible_python_interpreter={sys.executable} {steps}"
     (tmp_path / "inventory.ini").write_text(
         f"[network]\nn1 {local} netnsfix_root={roots['n1']}\n[compute]\nn2 {local} netnsfix_root={roots['n2']}\n"
@@ -100,9 +100,7 @@ def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_dat
     code, text, _ = fleet(capsys, tmp_path, repo, "export", "-o", str(out))
     assert code == 0, text
     copied = out / "collections" / "ansible_collections" / "netnsfix" / "node"
-    exported = {
-        str(path.relative_to(copied)): path.read_bytes() for path in copied.rglob("*") if path.is_file()
-    }
+    exported = {str(path.relative_to(copied)): path.read_bytes() for path in copied.rglob("*") if path.is_file()}
     assert exported == collection_tree()  # the role, the modules, the library: byte for byte, nothing more
     assert not (out / "roles").exists()  # no role generated beside it
     for name in ("ansible.cfg", "site.yml", "verify.yml", "undo.yml", "README.md", "group_vars/all.yml"):
@@ -136,7 +134,10 @@ def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_dat
         }
     ]
     verify = yaml.safe_load((out / "verify.yml").read_text())
-    assert verify[0]["tasks"][0]["ansible.builtin.include_role"] == {"name": "netnsfix.node.node", "tasks_from": "verify"}
+    assert verify[0]["tasks"][0]["ansible.builtin.include_role"] == {
+        "name": "netnsfix.node.node",
+        "tasks_from": "verify",
+    }
     config = (out / "ansible.cfg").read_text()
     assert "collections_path = ./collections" in config and "pipelining = True" in config
     # a second export replaces the first; a folder that is not an export is refused

@@ -19,13 +19,13 @@ each says what state it leaves.
 
 from __future__ import annotations
 
-import base64
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from fleetkit import REPO_IN_NODE, prepare_node, read, sh
 from hostroot import make_node_root
 
 from netnsfix.cli import main
@@ -33,7 +33,6 @@ from netnsfix.cli import main
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 NAMES = ("fn1", "fn2", "fn3")
-REPO_IN_NODE = "/srv/netnsfix-repo"
 STEP_FILES = (
     "/etc/systemd/system/quantum-dhcp-agent.service.d/netnsfix-privatetmp.conf",
     "/etc/systemd/system/quantum-l3-agent.service.d/netnsfix-privatetmp.conf",
@@ -63,17 +62,6 @@ def node_root(folder: Path, name: str) -> Path:
     return make_node_root(folder, plugin_ini=(name == "fn1"))
 
 
-def read(container, path: str) -> bytes | None:
-    result = container.exec(["sh", "-c", f"test -e {path} && base64 -w0 {path}"])
-    return base64.b64decode(result.output) if result.exit_code == 0 else None
-
-
-def sh(container, script: str) -> str:
-    result = container.exec(["sh", "-c", script])
-    assert result.exit_code == 0, f"{script}: {result.output}"
-    return result.output
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory, engine, need_tool_module):
     from netnsfix.demo.fleetnodes import (
@@ -82,7 +70,6 @@ def fleet(tmp_path_factory, engine, need_tool_module):
         ensure_node_image,
         make_key,
         published_repo,
-        put_files,
     )
     from netnsfix.recipe import find_recipe
 
@@ -92,14 +79,7 @@ def fleet(tmp_path_factory, engine, need_tool_module):
     key = make_key(base)
     with booted_nodes(engine, image, NAMES, "netnsfix-fleettest") as nodes:
         for name, node in nodes.items():
-            put_files(node.container, node_root(base / "roots" / name, name))
-            repo_tar = subprocess.run(
-                ["tar", "-C", str(published.repo), "-cf", "-", "."], check=True, capture_output=True
-            ).stdout
-            sh(node.container, f"mkdir -p {REPO_IN_NODE}")
-            node.container.put_archive(REPO_IN_NODE, repo_tar)
-            sh(node.container, "/usr/bin/ip link add eth1 type veth peer name eth1-peer")
-            sh(node.container, "/usr/bin/ip link add eth2 type veth peer name eth2-peer")
+            prepare_node(node.container, node_root(base / "roots" / name, name), published.repo)
         authorize_key(nodes["fn3"].container, (base / "id_ed25519.pub").read_bytes())
         sh(nodes["fn3"].container, "systemctl restart ssh")
         inventory = base / "inventory.ini"
@@ -262,7 +242,8 @@ def test_a_hand_edited_node_fails_clearly_and_an_unreachable_one_is_named(fleet,
     table = rows(out)
     assert table["fn2"][1] == "FAIL" and table["fn4"][1] == "UNREACHABLE", out
     assert table["fn1"][1] == "changed" and table["fn3"][1] == "changed", out
-    assert f"{module}: lines 264-275 are not the release's" in out and "line 268: expected" in out, out
+    assert f"fn2: Steps | the companion steps, in one module run: {module}: line 268: expected" in out, out
+    assert "nothing was changed" in out, out
     assert re.search(r"^fn4: .*port 1: Connection refused", out, re.M), out
     assert read(fleet["nodes"]["fn2"].container, "/etc/yum.repos.d/netnsfix.repo") is None  # fn2 changed nothing
 

@@ -1,7 +1,7 @@
 """ansible-playbook's json callback document, read into one result per node.
 
 Counts come from the document's ``stats``; what changed, the diffs, the first
-failure and the verify script's lines come from the task results. A node that
+failure and verify's check lines come from the task results. A node that
 appears in no stats (it could not be reached before any task) still gets a
 row, so no node goes unnamed.
 """
@@ -129,6 +129,9 @@ def _what_changed(task: str, result: Mapping[str, Any]) -> str:
     restarted = result.get("restarted")
     if isinstance(restarted, list) and restarted:
         parts.append(f"restarted {', '.join(map(str, restarted))}")
+        for key, words in (("not_loaded", "not loaded here"), ("not_running", "not running")):
+            if isinstance(result.get(key), list) and result[key]:
+                parts.append(f"{words}: {', '.join(map(str, result[key]))}")
     elif isinstance(result.get("restart"), list) and result["restart"]:
         parts.append(f"restart owed: {', '.join(map(str, result['restart']))}")
     return f"{task}: {'; '.join(parts)}" if parts else task
