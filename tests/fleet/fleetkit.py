@@ -14,6 +14,15 @@ from pathlib import Path
 REPO_IN_NODE = "/srv/netnsfix-repo"
 
 
+def site(network_node: str) -> str:
+    """The site file: rpm as on Fedora 18 (no yum on these nodes), eth2 private everywhere, eth1 public on the
+    network node, cinder's iSCSI address."""
+    return (
+        '[fleet]\npkg_backend = "rpm"\n\n[defaults]\nprivate_nic = "eth2"\niscsi_ip_address = "192.168.1.101"\n\n'
+        f'[nodes.{network_node}]\npublic_nic = "eth1"\n'
+    )
+
+
 def read(container, path: str) -> bytes | None:
     """A file's bytes in the node, None when it is not there."""
     result = container.exec(["sh", "-c", f"test -e {path} && base64 -w0 {path}"])

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from fleetkit import REPO_IN_NODE, prepare_node, read, sh
+from fleetkit import site as site_file
 from hostroot import make_node_root
 
 from netnsfix.cli import main
@@ -44,18 +45,6 @@ STEP_FILES = (
     "/etc/quantum/quantum.conf",
     "/etc/cinder/cinder.conf",
 )
-SITE = """\
-[fleet]
-pkg_backend = "rpm"
-ovs_datapath = "netdev"
-
-[defaults]
-private_nic = "eth2"
-iscsi_ip_address = "192.168.1.101"
-
-[nodes.fn1]
-public_nic = "eth1"
-"""
 
 
 def node_root(folder: Path, name: str) -> Path:
@@ -92,7 +81,7 @@ def fleet(tmp_path_factory, engine, need_tool_module):
             "ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'\n"
         )
         site = base / "site.toml"
-        site.write_text(SITE)
+        site.write_text(site_file("fn1"))
         yield {
             "nodes": nodes,
             "inventory": inventory,
@@ -176,12 +165,21 @@ def test_plan_apply_plan_and_a_second_apply_changes_nothing(fleet, capsys) -> No
     code, out, _ = fleet_cli(capsys, "apply", fleet)
     assert code == 0, out
     assert all(int(row[3]) > 0 for row in rows(out).values()), out
+    assert 2 <= most_module_runs(out) <= 8, out  # steps, package (rpm -U inside), restart handler
     code, out, _ = fleet_cli(capsys, "plan", fleet)
     assert code == 0, out
     assert all(row[1] == "up to date" for row in rows(out).values()), out
     code, out, _ = fleet_cli(capsys, "apply", fleet)
     assert code == 0, out
     assert {name: row[3] for name, row in rows(out).items()} == dict.fromkeys(NAMES, "0"), out
+    assert 1 <= most_module_runs(out) <= 5, out
+
+
+def most_module_runs(out: str) -> int:
+    """The most module runs any node had, from the table's last line ("..., 2-3 module runs per node")."""
+    found = re.search(r"nodes in [\d.]+ s, (?:\d+-)?(\d+) module runs per node$", out, re.M)
+    assert found, out
+    return int(found[1])
 
 
 def test_the_node_runs_the_published_build_and_its_files_match_host_apply(fleet, capsys, tmp_path) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import time
 
 import pytest
-from fleetkit import REPO_IN_NODE, prepare_node, read, sh
+from fleetkit import REPO_IN_NODE, prepare_node, read, sh, site
 from hostroot import make_node_root
 
 from netnsfix.cli import main
@@ -31,17 +31,6 @@ AGENT = f"""#!/bin/sh
 # stands in for quantum's l3 agent: counts its starts, then stays up as the real one does
 echo "$$" >> {STARTS}
 exec sleep 100000
-"""
-SITE = """\
-[fleet]
-pkg_backend = "rpm"
-
-[defaults]
-private_nic = "eth2"
-iscsi_ip_address = "192.168.1.101"
-
-[nodes.rn1]
-public_nic = "eth1"
 """
 # The role, then a pause before the play's handlers run: the controller is killed there.
 KILL_PLAYBOOK = """\
@@ -76,7 +65,7 @@ def node(tmp_path_factory, engine):
         inventory.write_text(
             f"[network]\nrn1 ansible_connection=community.docker.docker ansible_host={container.name}\n"
         )
-        (base / "site.toml").write_text(SITE)
+        (base / "site.toml").write_text(site("rn1"))
         args = ["-i", str(inventory), "--site", str(base / "site.toml"), "--repo", str(published.repo)]
         args += ["--repo-url", f"file://{REPO_IN_NODE}"]
         yield {"container": container, "base": base, "args": args, "inventory": inventory}

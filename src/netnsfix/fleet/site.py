@@ -3,8 +3,8 @@
 A node's settings are the ones ``netnsfix host --config`` takes, checked by
 the same code: the site file's ``[defaults]``, then the node's Ansible group
 (``network``, ``compute`` or ``controller`` give the role), then its own
-``[nodes.NAME]`` table. Fleet-wide choices (how the package is installed,
-Open vSwitch's datapath) sit in ``[fleet]``.
+``[nodes.NAME]`` table. The fleet-wide choice (how the package is installed)
+sits in ``[fleet]``.
 """
 
 from __future__ import annotations
@@ -20,19 +20,16 @@ from netnsfix.host.settings import ROLES, HostSettings, settings_from
 from netnsfix.util.tomlfile import read_toml
 
 PKG_BACKENDS = ("yum", "rpm", "none")
-DATAPATHS = ("system", "netdev")
-FLEET_KEYS = {"pkg_backend": PKG_BACKENDS, "ovs_datapath": DATAPATHS}
+FLEET_KEYS = {"pkg_backend": PKG_BACKENDS}
 SITE_TABLES = {"fleet", "defaults", "nodes"}
 
 
 @dataclass(frozen=True)
 class FleetOptions:
     """``pkg_backend``: yum (a real Fedora 18 node), rpm (rpm -U of the downloaded package) or none
-    (the repository file only: a folder or image whose packages are installed some other way);
-    ``ovs_datapath``: system (the kernel module) or netdev (userspace, where the kernel has none)."""
+    (the repository file only: a folder or image whose packages are installed some other way)."""
 
     pkg_backend: str = "yum"
-    ovs_datapath: str = "system"
 
 
 @dataclass(frozen=True)
