@@ -94,9 +94,7 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
 
 
 def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
-    lines = result.get("lines")
-    if isinstance(lines, list):  # netnsfix.node.verify: one line per rule
-        into.checks.extend(str(line).strip() for line in lines if str(line).startswith(CHECK_MARKS))
+    into.checks.extend(verify_lines(result))  # whatever the task's name: an operator may rename it
     items = result.get("results")
     if isinstance(items, list) and items:
         labels = []
@@ -117,6 +115,14 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
         into.messages.append(f"unreachable: {_message(result)}")
     elif result.get("failed") and not (isinstance(items, list) and items and into.messages):
         into.messages.append(f"{task}: {_message(result)}")
+
+
+def verify_lines(result: Mapping[str, Any]) -> list[str]:
+    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER)."""
+    lines = result.get("lines")
+    if not isinstance(lines, list):
+        return []
+    return [line.strip() for line in lines if isinstance(line, str) and line.startswith(CHECK_MARKS)]
 
 
 def _what_changed(task: str, result: Mapping[str, Any]) -> str:
