@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "netnsfix"
 LAYERS = {
     "errors": 0,
     "util": 1,
+    "collection": 1,  # the node library (Python 2.7 too): stdlib only, imports nothing of netnsfix
     "recipe": 2,
     "manifest": 2,
     "tools": 3,
@@ -35,7 +36,7 @@ LAYERS = {
     "cli": 8,
     "__main__": 9,
 }
-HOST_MAY_IMPORT = {"errors", "util", "host"}
+HOST_MAY_IMPORT = {"errors", "util", "host", "collection"}  # host runs the node library in-process
 # Who may import host: the CLI, and the fleet, whose Ansible role is made from the steps' descriptions.
 HOST_USERS = {"cli", "fleet"}
 
