@@ -71,7 +71,7 @@ def installed(tmp_path_factory) -> Path:
     return base / "collections"
 
 
-def play(installed: Path, folder: Path, backend: str = "none") -> subprocess.CompletedProcess[str]:
+def play(installed: Path, folder: Path, backend: str = "none", *extra: str) -> subprocess.CompletedProcess[str]:
     root = make_node_root(folder / "root", plugin_ini=False)
     (folder / "netnsfix.repo").write_text("[netnsfix]\nname=netnsfix\nbaseurl=file:///nowhere\nenabled=1\n")
     (folder / "inventory.ini").write_text(
@@ -81,7 +81,7 @@ def play(installed: Path, folder: Path, backend: str = "none") -> subprocess.Com
     (folder / "mine.yml").write_text(text)
     env = base_environment() | {"ANSIBLE_COLLECTIONS_PATH": str(installed), "ANSIBLE_NOCOLOR": "1"}
     return subprocess.run(
-        [program("ansible-playbook"), "-i", str(folder / "inventory.ini"), str(folder / "mine.yml")],
+        [program("ansible-playbook"), "-i", str(folder / "inventory.ini"), str(folder / "mine.yml"), *extra],
         env=env,
         cwd=folder,
         capture_output=True,
@@ -114,6 +114,25 @@ def test_argument_specs_refuse_a_backend_that_is_not_one_of_the_choices(installe
     # nothing ran on the node: its files are as released (the fresh copy's)
     ours, theirs = snapshot(tmp_path / "root"), snapshot(fresh)
     assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    ("tags", "changed", "unchanged"),
+    [
+        (("--tags", "vif_driver"), ["etc/nova/nova.conf"], ["etc/quantum/quantum.conf", "etc/yum.repos.d"]),
+        (("--skip-tags", "vif_driver"), ["etc/quantum/quantum.conf", "etc/yum.repos.d"], ["etc/nova/nova.conf"]),
+        (("--tags", "package"), ["etc/yum.repos.d"], ["etc/nova/nova.conf", "etc/quantum/quantum.conf"]),
+    ],
+)
+def test_tags_select_steps_inside_the_one_module_run(installed, tmp_path, tags, changed, unchanged) -> None:
+    fresh = snapshot(make_node_root(tmp_path / "fresh", plugin_ini=False))
+    done = play(installed, tmp_path, "none", *tags)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = snapshot(tmp_path / "root")
+    for path in changed:
+        assert after.get(path) != fresh.get(path), (tags, path)
+    for path in unchanged:
+        assert after.get(path) == fresh.get(path), (tags, path)
 
 
 def test_ansible_lint_finds_nothing_in_the_collection_and_something_in_a_broken_copy(tmp_path) -> None:
