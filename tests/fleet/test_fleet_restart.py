@@ -5,7 +5,8 @@ its nodes, with the released quantum-l3-agent.service made runnable: its ExecSta
 /usr/bin/quantum-l3-agent, is a script that counts its starts in a file and then sleeps, run as the unit's
 User=quantum. The evidence that a restart happened is that counter and the unit's InvocationID (systemd
 gives every start a new one); the restart marker is /var/lib/netnsfix/restart-owed.json on the node.
-The tests run in file order on the same node; each says what state it leaves.
+The tests run in file order on the same node; each says what state it leaves. The last one gives the
+node a newer iproute: the package module must fail it, as rpm refuses the downgrade.
 """
 
 from __future__ import annotations
@@ -184,3 +185,18 @@ def _single(name: str, data: bytes, mode: int) -> bytes:
         info.size, info.mode = len(data), mode
         archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def test_a_newer_installed_iproute_fails_the_node_and_is_kept(node, capsys) -> None:
+    """rpm refuses the downgrade, as before: the node fails with rpm's own line and keeps its iproute."""
+    from rpmkit import build_rpms
+
+    container = node["container"]
+    built = build_rpms("iproute", 0, version="9.0", release="1").glob("iproute-9.0-1.*.rpm")
+    (newer,) = [path for path in built if not path.name.endswith(".src.rpm")]
+    container.put_archive("/tmp", _single(newer.name, newer.read_bytes(), 0o644))
+    sh(container, f"rpm -U --justdb --nodeps /tmp/{newer.name}")  # the database says a newer iproute is there
+    code, out = fleet_cli(capsys, "apply", node)
+    assert code == 1 and re.search(r"^rn1 +FAIL ", out, re.M), out
+    assert "which is newer than iproute-3.6.0" in out and "rpm -U iproute-3.6.0" in out, out
+    assert sh(container, "rpm -q iproute").strip() == newer.name.removesuffix(".rpm")
