@@ -187,8 +187,8 @@ def test_a_file_that_is_not_the_release_fails_that_node_and_the_other_finishes(f
     code, out, _ = fleet(capsys, tmp_path, repo, "apply")
     assert code == 1, out
     assert re.search(r"^n2 +FAIL ", out, re.M) and re.search(r"^n1 +changed ", out, re.M), out
-    module = "/usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
-    assert f"{module}: line 270: expected" in out and "found '        # edited by hand'" in out, out
+    module = f"{folders['n2']}/usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
+    assert f"{module}: line 270: expected" in out and "found ' # edited by hand'" in out, out  # one line
     assert "nothing was changed" in out
     assert snapshot(folders["n2"]) == before
 
