@@ -299,3 +299,18 @@ def test_doctor_reports_ansible_present_missing_and_wrong(tmp_path, monkeypatch)
     (fake / "ansible-playbook").chmod(0o755)
     wrong = doctor_check()
     assert not wrong.ok and "ansible-core 2.18.3 is not 2.16.x" in wrong.detail
+
+
+def test_plan_diffs_show_no_secret_from_the_context_lines() -> None:
+    """cinder.conf's sql_connection (its database password) sits right above where iscsi_ip_address goes."""
+    from netnsfix.collection.plugins.module_utils.quantum_config import CINDER_CONF
+    from netnsfix.demo.nodefiles import CINDER_CONF as RELEASED_CINDER
+
+    last = "rootwrap_config = /etc/cinder/rootwrap.conf\n"  # [DEFAULT]'s last option: the new key goes after it
+    after = RELEASED_CINDER.replace(last, last + "iscsi_ip_address = 192.168.1.101\n")
+    result = {"changed": True, "diff": [{"before": RELEASED_CINDER, "after": after, "before_header": CINDER_CONF}]}
+    (node,) = read_results({"plays": [{"tasks": [{"task": {"name": "Steps"}, "hosts": {"n1": result}}]}]}, ("n1",))
+    (diff,) = node.diffs
+    assert "+iscsi_ip_address = 192.168.1.101" in diff
+    assert "mysql://cinder:cinder@" in RELEASED_CINDER and "cinder:cinder" not in diff, diff
+    assert " sql_connection = ***" in diff

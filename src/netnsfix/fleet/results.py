@@ -9,6 +9,7 @@ row, so no node goes unnamed.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -157,8 +158,19 @@ def _message(result: Mapping[str, Any]) -> str:
     return " ".join(text.split())
 
 
+# An INI line whose value is a secret (a password, a token, a database URL with its password): plan's diffs show
+# three lines of context around each change, and nova/quantum/cinder keep such lines beside the keys netnsfix sets.
+SECRET_LINE = re.compile(
+    r"^([-+ ][ \t]*[#;]?[ \t]*\w*(?:password|passwd|secret|token|connection)\w*[ \t]*[=:]).*$", re.I
+)
+
+
+def _masked(line: str) -> str:
+    return SECRET_LINE.sub(r"\1 ***", line.rstrip("\n")) + "\n"
+
+
 def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
-    """Unified diffs of a result; a header naming a file of the exported role shows ``task`` (the destination)."""
+    """Unified diffs of a result, the value of any secret-looking INI line in them shown as ``***``."""
     raw = result.get("diff")
     entries = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
     out = []
@@ -173,7 +185,7 @@ def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
             continue
         headers = [str(entry.get(key, task)) for key in ("before_header", "after_header")]
         lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), headers[0], headers[1])
-        out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+        out.append("".join(_masked(line) for line in lines))
     return out
 
 
