@@ -14,10 +14,11 @@ description:
     (C(ROOT/var/lib/netnsfix/restart-owed.json), written before any file changes, so a run that
     failed or whose controller was killed still leaves them owed), adds O(units), and restarts each
     one once with C(systemctl try-restart) after one C(systemctl daemon-reload).
-  - Only units whose C(LoadState) is C(loaded) are restarted (C(systemctl show UNIT.service)), so a
-    unit this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing
-    unit is (systemd 197 and later releases differ). A loaded unit that is not running is left
-    stopped (try-restart).
+  - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
+    ...): one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
+    this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
+    (systemd 197 says C(LoadState=error) for it, later releases C(not-found)). A loaded unit that is not
+    running is left stopped (try-restart).
   - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
     a failed restart leaves it and every unit after it owed for the next run.
   - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
@@ -79,18 +80,29 @@ from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 RUNNING = ("active", "activating", "reloading")
 
 
-def unit_state(module, unit):
-    # type: (AnsibleModule, str) -> tuple[str, str]
-    """(LoadState, ActiveState) of UNIT.service, from the whole `systemctl show` (every systemd has it)."""
-    rc, out, err = module.run_command(["systemctl", "show", unit + ".service"])
+def unit_states(module, units):
+    # type: (AnsibleModule, list[str]) -> dict[str, tuple[str, str]]
+    """(LoadState, ActiveState) of each UNIT.service, from one plain `systemctl show U1 U2 ...` (no -p: every
+    systemd prints every property, one block per unit in the order asked, blocks split by an empty line)."""
+    rc, out, err = module.run_command(["systemctl", "show"] + [unit + ".service" for unit in units])
     if rc != 0:
-        module.fail_json(msg="systemctl show %s.service: exit %d: %s" % (unit, rc, " ".join(err.split())))
-    found = {}
-    for line in out.splitlines():
-        key, _, value = line.partition("=")
-        if key in ("LoadState", "ActiveState"):
-            found[key] = value.strip()
-    return found.get("LoadState", ""), found.get("ActiveState", "")
+        module.fail_json(msg="systemctl show: exit %d: %s" % (rc, " ".join(err.split())))
+    blocks = [block for block in out.split("\n\n") if block.strip()]
+    if len(blocks) != len(units):
+        module.fail_json(msg="systemctl show: %d units asked, %d answered" % (len(units), len(blocks)))
+    states = {}
+    for index, unit in enumerate(units):
+        found = {}
+        for line in blocks[index].splitlines():
+            key, _, value = line.partition("=")
+            if key in ("Id", "Names", "LoadState", "ActiveState"):
+                found[key] = value.strip()
+        names = found.get("Names", "").split()
+        names.append(found.get("Id", ""))
+        if unit + ".service" not in names:  # an alias answers with its unit's Id, and lists the alias in Names
+            module.fail_json(msg="systemctl show: asked for %s.service, answered for %s" % (unit, names[-1]))
+        states[unit] = (found.get("LoadState", ""), found.get("ActiveState", ""))
+    return states
 
 
 def main():
@@ -120,8 +132,9 @@ def main():
         rc, _, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
+    states = unit_states(module, units)
     for unit in units:
-        load, active = unit_state(module, unit)
+        load, active = states[unit]
         if load != "loaded":
             result["not_loaded"].append(unit)
         elif active not in RUNNING:
