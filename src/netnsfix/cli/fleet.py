@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--project", metavar="DIR", type=Path, help="an exported project (else export on the fly)")
         _sources(action, required=False)
         action.add_argument("--limit", metavar="HOSTS", help="only these hosts (Ansible's --limit)")
-        action.add_argument("--forks", metavar="N", type=int, help="nodes worked on at once (default: 10)")
+        action.add_argument(
+            "--forks", metavar="N", type=int, help="nodes worked on at once (default: the node count, at least 10)"
+        )
         action.set_defaults(handler=_action, action=name)
 
 
