@@ -9,6 +9,7 @@ a rule that cannot fail is caught too.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "netnsfix"
 # Lower imports nothing higher. Equal layers do not import each other (each stage stands alone).
 LAYERS = {
     "errors": 0,
+    "collection": 0,  # the node library and the Ansible collection: imports nothing of netnsfix (see below)
     "util": 1,
-    "collection": 1,  # the node library (Python 2.7 too): stdlib only, imports nothing of netnsfix
     "recipe": 2,
     "manifest": 2,
     "tools": 3,
@@ -36,7 +37,7 @@ LAYERS = {
     "cli": 8,
     "__main__": 9,
 }
-HOST_MAY_IMPORT = {"errors", "util", "host", "collection"}  # host runs the node library in-process
+HOST_MAY_IMPORT = {"errors", "util", "host", "collection"}
 # Who may import host: the CLI, and the fleet, whose Ansible role is made from the steps' descriptions.
 HOST_USERS = {"cli", "fleet"}
 
@@ -87,6 +88,65 @@ def layer_violations(component: str, imports: set[str]) -> list[str]:
         elif target not in LAYERS or component not in LAYERS or LAYERS[target] >= LAYERS[component]:
             wrong.append(name)
     return wrong
+
+
+COLLECTION = SRC / "collection"
+MODULE_UTILS = COLLECTION / "plugins" / "module_utils"
+# What the modules may import besides the standard library: Ansible's module API and the collection's library.
+MODULE_IMPORTS = ("ansible.module_utils.", "ansible_collections.netnsfix.node.plugins.module_utils.")
+# Outside the collection, only the fleet (which drives Ansible) may name Ansible's Python packages.
+ANSIBLE_USERS = {"fleet"}
+
+
+def collection_violations(path: str, source: str) -> list[str]:
+    """Imports a collection file may not make (module_utils: the stdlib and each other, relatively; a module:
+    also Ansible's module API and the library; nothing of netnsfix, which a node does not have)."""
+    wrong = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if "/module_utils/" not in path:
+                wrong.append("." * node.level + (node.module or ""))
+            continue
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""]
+        for name in names:
+            top = name.split(".")[0]
+            if top == "__future__" or top in sys.stdlib_module_names:
+                continue
+            if "/modules/" in path and name.startswith(MODULE_IMPORTS):
+                continue
+            wrong.append(name)
+    return wrong
+
+
+@pytest.mark.parametrize("path", sorted(COLLECTION.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_collection_imports_only_what_a_node_has(path: Path) -> None:
+    assert collection_violations(str(path), path.read_text()) == []
+
+
+def test_the_collection_rule_catches_what_a_node_lacks() -> None:
+    lib = str(MODULE_UTILS / "x.py")
+    module = str(COLLECTION / "plugins" / "modules" / "x.py")
+    assert collection_violations(lib, "from .rootfs import RootFS\nimport os\n") == []
+    assert collection_violations(lib, "import yaml\n") == ["yaml"]
+    assert collection_violations(lib, "from netnsfix.errors import HostError\n") == ["netnsfix.errors"]
+    assert collection_violations(lib, "from ansible.module_utils.basic import AnsibleModule\n") == [
+        "ansible.module_utils.basic"
+    ]
+    assert collection_violations(module, "from ansible.module_utils.basic import AnsibleModule\n") == []
+    assert collection_violations(module, "from ..module_utils import apply\n") == ["..module_utils"]
+    assert collection_violations(module, "import requests\n") == ["requests"]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_only_the_fleet_names_ansible(path: Path) -> None:
+    imports = {name.split(".")[0] for name in _imports(path.read_text())}
+    assert not imports & {"ansible", "ansible_collections"} or _component(path) in ANSIBLE_USERS | {"collection"}
+
+
+def test_the_ansible_rule_sees_an_import_of_ansible() -> None:
+    assert {"ansible"} <= {name.split(".")[0] for name in _imports("from ansible.module_utils import basic\n")}
 
 
 def test_top_level_holds_at_most_a_dozen_modules() -> None:

@@ -225,7 +225,8 @@ def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, m
     assert code == 2 and "ansible-core 2.17.1 is not 2.16.x" in err
 
 
-PROSE = ("summary", "DOCUMENTATION", "EXAMPLES", "RETURN")  # a step's summary; a module's documentation
+# Assignments that are prose: a step's summary, an Ansible module's documentation.
+PROSE = {"summary", "DOCUMENTATION", "EXAMPLES", "RETURN"}
 
 
 def _literals() -> list[tuple[str, str | bytes]]:

@@ -26,8 +26,8 @@ from hostroot import (
 )
 from unidiff import PatchSet
 
-from netnsfix.errors import HostError
-from netnsfix.host.iptables_path import check_and_apply
+from netnsfix.collection.plugins.module_utils.errors import NodeError
+from netnsfix.collection.plugins.module_utils.iptables_path import check_and_apply
 
 MODULE = "usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
 
@@ -209,11 +209,11 @@ def test_the_check_refuses_a_diff_that_changes_anything_else(root) -> None:
         f"--- a/{MODULE}\n+++ b/{MODULE}\n@@ -{index + 1},1 +{index + 1},1 @@\n"
         f"-{lines[index]}+        s = [('/usr/sbin/iptables', self.ipv4)]\n"
     )
-    with pytest.raises(HostError, match="changes more than the iptables command names"):
-        check_and_apply(diff, lines, root / MODULE)
+    with pytest.raises(NodeError, match="changes more than the iptables command names"):
+        check_and_apply(diff, lines, str(root / MODULE))
     shifted = re.sub(r"@@ -\d+,1 \+\d+,1 @@", f"@@ -{index},1 +{index},1 @@", diff)
-    with pytest.raises(HostError, match="does not match the file at fuzz 0"):
-        check_and_apply(shifted, lines, root / MODULE)
+    with pytest.raises(NodeError, match="does not match the file at fuzz 0"):
+        check_and_apply(shifted, lines, str(root / MODULE))
 
 
 def test_the_check_refuses_the_right_change_on_another_line(root) -> None:
@@ -221,5 +221,5 @@ def test_the_check_refuses_the_right_change_on_another_line(root) -> None:
     lines = (root / MODULE).read_text().splitlines(True)
     lines.insert(IPTABLES_LINE, lines[IPTABLES_LINE - 1])
     diff = f"--- a/{MODULE}\n+++ b/{MODULE}\n@@ -273,1 +273,1 @@\n-{lines[272]}+{FIXED_LINE}\n"
-    with pytest.raises(HostError, match="the diff changes line 273, expected only line 272"):
-        check_and_apply(diff, lines, root / MODULE)
+    with pytest.raises(NodeError, match="the diff changes line 273, expected only line 272"):
+        check_and_apply(diff, lines, str(root / MODULE))

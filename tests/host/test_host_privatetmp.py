@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hostroot import cli, make_fedora18_root, snapshot
 
-from netnsfix.host.privatetmp import DROPIN, UNITS
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, UNITS
 
 DROPINS = [f"etc/systemd/system/{unit}.service.d/netnsfix-privatetmp.conf" for unit in UNITS]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hostroot import cli, make_fedora18_root
 
-from netnsfix.host.privatetmp import UNITS
+from netnsfix.collection.plugins.module_utils.privatetmp import UNITS
 from netnsfix.verify.systemd_image import booted, ensure_systemd_image
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]

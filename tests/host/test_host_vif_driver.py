@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hostroot import cli, make_fedora18_root, make_node_root, snapshot
 
-from netnsfix.host.vif_driver import DRIVER
+from netnsfix.collection.plugins.module_utils.vif_driver import DRIVER
 
 NOVA = "etc/nova/nova.conf"
 

@@ -42,7 +42,18 @@ def test_a_changed_result_fails_the_comparison(tmp_path: Path) -> None:
     root = make_root(tmp_path, expected["shape"])
     from record import run, tree
 
-    run(["host", "apply", "privatetmp", "iptables-path", "vif-driver", "quantum-config", *options(root, expected["shape"])], root)
+    run(
+        [
+            "host",
+            "apply",
+            "privatetmp",
+            "iptables-path",
+            "vif-driver",
+            "quantum-config",
+            *options(root, expected["shape"]),
+        ],
+        root,
+    )
     with (root / "etc/nova/nova.conf").open("ab") as stream:
         stream.write(b"\n")
     assert tree(root) != expected["after"]

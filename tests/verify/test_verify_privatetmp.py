@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from verifykit import verify_containers
 
-from netnsfix.host.privatetmp import DROPIN
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -117,12 +117,15 @@ def test_a_binary_that_makes_no_namespace_is_no_answer(
 
 
 def test_the_dropin_installed_is_the_steps_own() -> None:
-    """The check takes the bytes from netnsfix.host.privatetmp through the CLI: no copy of them in verify/."""
+    """The check takes the bytes from the node library's privatetmp through the CLI: no copy of them in verify/."""
     source = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
     assert DROPIN.decode().splitlines()[-1] == "PrivateTmp=false"
     for path in (source / "verify").rglob("*.py"):
         assert "PrivateTmp=false" not in path.read_text(), path
-    assert "from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME" in (source / "cli" / "verify.py").read_text()
+    assert (
+        "from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME"
+        in (source / "cli" / "verify.py").read_text()
+    )
 
 
 def test_dropin_without_the_check_is_one_error(debian_ip: Path) -> None:

@@ -50,8 +50,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netnsfix.archive.fetch import Fetcher
     from netnsfix.cli.fleet import table
     from netnsfix.cli.source import progress_for
+    from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
     from netnsfix.demo.run import run_demo
-    from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
     from netnsfix.verify.privatetmp import DropIn
 
     recipe = find_recipe(args.recipe)

@@ -10,9 +10,9 @@ from netnsfix.collection.plugins.module_utils.journal import STORE
 from netnsfix.collection.plugins.module_utils.plan import Node, StepPlan, changed, command_text, diff
 from netnsfix.collection.plugins.module_utils.steps import STEPS, select_steps
 from netnsfix.host.node import host_errors, make_node
+from netnsfix.host.settings import HostSettings as Settings
 from netnsfix.host.settings import default_settings, load_settings
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
-from netnsfix.host.settings import HostSettings as Settings
 from netnsfix.util.paths import project_root
 
 EXAMPLE = project_root() / "examples" / "overlapping-subnets.toml"

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.privatetmp_dropin:
         if "privatetmp" not in checks:
             raise VerifyError("--privatetmp-dropin needs the privatetmp check (--checks privatetmp)")
-        from netnsfix.host.privatetmp import DROPIN, DROPIN_NAME
+        from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
         from netnsfix.verify.privatetmp import DropIn
 
         dropin = DropIn(DROPIN_NAME, DROPIN)

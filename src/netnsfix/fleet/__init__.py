@@ -1,6 +1,6 @@
 """The fleet: the fixed iproute and the companion steps on every node, through Ansible.
 
 ``export`` writes an Ansible project whose role is made from the host steps'
-descriptions (:mod:`netnsfix.host.desired`); ``run`` drives it through the one
+descriptions (:mod:`netnsfix.collection.plugins.module_utils.plan`); ``run`` drives it through the one
 seam to Ansible (:mod:`netnsfix.fleet.ansible`) and reads one result per node.
 """

@@ -1,6 +1,3 @@
-"""The companion steps: the seed's other Quantum fixes on a Fedora 18 node.
-
-Each step is a module with one fix (see :mod:`netnsfix.host.steps` for the
-list); :mod:`netnsfix.host.core` drives them through plan, apply, verify and
-undo, with every changed file backed up under the root first.
+"""``netnsfix host``'s controller side: settings from TOML, the topology commands, and the glue that runs
+the node library (the collection's module_utils, the code the Ansible modules run) in-process on ``--root``.
 """

@@ -10,9 +10,10 @@ cause.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from netnsfix.collection.plugins.module_utils.errors import NodeError
 from netnsfix.collection.plugins.module_utils.plan import Node
@@ -23,6 +24,20 @@ from netnsfix.util import command
 
 TIMEOUT = 60
 Runner = Callable[[list[str]], tuple[int, str, str]]
+
+
+class Step(Protocol):
+    """What the controller reads of a library step (module_utils/privatetmp.py and the others)."""
+
+    name: str
+    summary: str
+    restarts: tuple[str, ...]
+
+    def desired(self, settings: Any) -> Any: ...
+
+    def plan(self, node: Any) -> Any: ...
+
+    def verify(self, node: Any) -> None: ...
 
 
 def run_command(argv: list[str]) -> tuple[int, str, str]:
@@ -48,7 +63,3 @@ def host_errors() -> Iterator[None]:
         yield
     except NodeError as error:
         raise HostError(str(error)) from error
-
-
-def names(steps: Sequence[object]) -> list[str]:
-    return [step.name for step in steps]  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ and rootwrap), whose ExecStart ensures its ``qrouter-...`` namespace with the
 agent's ensure_namespace does) and stays up. It starts the unit, runs
 ``ip netns exec NAME readlink /proc/self/ns/net`` from outside, restarts the
 unit and tries again. Given a :class:`DropIn`, it is installed beside the unit
-first: the CLI passes the privatetmp step's own (``netnsfix.host.privatetmp``'s
+first: the CLI passes the privatetmp step's own (``netnsfix.collection.plugins.module_utils.privatetmp``'s
 DROPIN_NAME and DROPIN, the very bytes ``netnsfix host apply privatetmp``
 writes; verify may not import host, so the bytes come in as data).
 

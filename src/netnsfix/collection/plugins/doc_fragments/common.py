@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The options every netnsfix.node step module takes."""
 
 from __future__ import absolute_import, division, print_function
@@ -6,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   root:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Plan, apply with rollback, undo: the drivers every caller uses (modules and ``netnsfix host``).
 
 All plans are made before anything changes, so bad input stops the run
@@ -10,11 +9,11 @@ never left half-changed.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 from . import restart_marker
 from .journal import BackupStore
 from .plan import Node, changed, run_checked
-
-__metaclass__ = type
 
 
 def plan_steps(steps, node):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The node library's one error type: what went wrong, where, in one line.
 
 Modules turn it into ``fail_json(msg=str(error))``; ``netnsfix host`` into
@@ -8,6 +7,8 @@ has to parse them back out of the text.
 """
 
 from __future__ import absolute_import, division, print_function
+
+import re
 
 __metaclass__ = type
 
@@ -35,3 +36,10 @@ class SettingsError(NodeError):
     def __init__(self, key, reason, source=None):
         # type: (str, str, str | None) -> None
         NodeError.__init__(self, reason, path=source, key=key)
+
+
+def show(value):
+    # type: (object) -> str
+    """``repr`` as Python 3 writes it (no ``u''`` on Python 2.7), for messages that read the same on both."""
+    text = repr(value)
+    return re.sub(r"(^|[\[(,{: ])u(['\"])", r"\1\2", text)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """INI edits that keep everything else: comments, order, spacing, other keys.
 
 Read the way Python's configparser reads (strict: a repeated section or
@@ -19,11 +18,11 @@ is already set. Python 2.7's and 3.11's results are the same.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import re
 
-from .errors import NodeError
-
-__metaclass__ = type
+from .errors import NodeError, show
 
 _SECTION = re.compile(r"\[(?P<header>.+)\](?P<raw_comment>.*)")
 _OPTION = re.compile(
@@ -150,8 +149,8 @@ def _parse(text, where):
             name = header.group("header")
             if name in seen:
                 raise NodeError(
-                    "not an INI file netnsfix can edit: While reading from %r [line %2d]: section %r already exists"
-                    % (where, number, name),
+                    "not an INI file netnsfix can edit: While reading from %s [line %2d]: section %s already exists"
+                    % (show(where), number, show(name)),
                     path=where,
                 )
             seen.add(name)
@@ -161,8 +160,8 @@ def _parse(text, where):
             continue
         if current is None:
             raise NodeError(
-                "not an INI file netnsfix can edit: File contains no section headers. file: %r, line: %d %r"
-                % (where, number, line),
+                "not an INI file netnsfix can edit: File contains no section headers. file: %s, line: %d %s"
+                % (show(where), number, show(line)),
                 path=where,
             )
         match = _OPTION.match(value)
@@ -170,8 +169,8 @@ def _parse(text, where):
             key = match.group("option").rstrip()
             if (current.name, key) in seen:
                 raise NodeError(
-                    "not an INI file netnsfix can edit: While reading from %r [line %2d]: option %r in section %r "
-                    "already exists" % (where, number, key, current.name),
+                    "not an INI file netnsfix can edit: While reading from %s [line %2d]: option %s in section %s "
+                    "already exists" % (show(where), number, show(key), show(current.name)),
                     path=where,
                 )
             seen.add((current.name, key))
@@ -180,19 +179,20 @@ def _parse(text, where):
         elif first is not None and first.group(0) in _PREFIXES:
             current.blocks.append(_Block("comment", line))
         else:
-            errors.append("[line %2d]: %r" % (number, line))
+            errors.append("[line %2d]: %s" % (number, show(line)))
     if errors:
         raise NodeError(
-            "not an INI file netnsfix can edit: Source contains parsing errors: %r %s" % (where, " ".join(errors)),
+            "not an INI file netnsfix can edit: Source contains parsing errors: %s %s"
+            % (show(where), " ".join(errors)),
             path=where,
         )
     for section in sections:  # blank lines followed by more of a value belong to the value
         for index in range(len(section.blocks) - 1):
             block, after = section.blocks[index], section.blocks[index + 1]
             if block.kind == "option" and after.kind == "space" and after.text().strip():
-                last = max(i for i, text in enumerate(after.lines) if text.strip())
-                block.lines.extend(after.lines[: last + 1])
-                del after.lines[: last + 1]
+                end = max(n for n, text in enumerate(after.lines) if text.strip()) + 1
+                block.lines.extend(after.lines[:end])
+                del after.lines[:end]
         for section_blocks in [section.blocks]:
             section_blocks[:] = [b for b in section_blocks if b.lines]
     return before, sections

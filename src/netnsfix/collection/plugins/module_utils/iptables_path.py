@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 877337: quantum 2012.2 calls iptables by absolute path, which rootwrap refuses.
 
 rootwrap's filters match bare command names, so ``IptablesManager.apply``
@@ -27,14 +26,14 @@ leaves ``use_ipv6`` False). Changing it would make a file no release had.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import difflib
 import re
 import sys
 
-from .errors import NodeError
+from .errors import NodeError, show
 from .plan import CheckedPatch, Desired, FileChange, Node, StepPlan, desired, verify_by_replanning
-
-__metaclass__ = type
 
 MODULE = "quantum/agent/linux/iptables_manager.py"
 SEARCH = (
@@ -158,7 +157,7 @@ def _found(lines, number):
     # type: (list, int) -> str
     if len(lines) < number:
         return "the end of the file (it has %d lines)" % len(lines)
-    return repr(str(lines[number - 1].rstrip("\n")))
+    return show(lines[number - 1].rstrip("\n"))
 
 
 def make_diff(path, before, after):
@@ -179,12 +178,12 @@ def _hunks(diff, where):
     while index < len(lines):
         match = _HUNK.match(lines[index])
         if not match:
-            raise NodeError("the diff netnsfix made does not parse at %r" % lines[index], path=where)
+            raise NodeError("the diff netnsfix made does not parse at %s" % show(lines[index]), path=where)
         start = int(match.group(1))
         old = 1 if match.group(2) is None else int(match.group(2))
         new = 1 if match.group(4) is None else int(match.group(4))
         index += 1
-        body = []
+        body = []  # type: list[tuple[str, str, int | None]]
         number = start
         while (old > 0 or new > 0) and index < len(lines):
             tag, text = lines[index][:1], lines[index][1:]
@@ -201,7 +200,7 @@ def _hunks(diff, where):
                 body.append((tag, text, None))
                 new -= 1
             else:
-                raise NodeError("the diff netnsfix made does not parse at %r" % lines[index], path=where)
+                raise NodeError("the diff netnsfix made does not parse at %s" % show(lines[index]), path=where)
             index += 1
         if old or new:
             raise NodeError("the diff netnsfix made ends inside a hunk", path=where)

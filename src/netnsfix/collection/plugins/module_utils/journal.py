@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The backup store: every file's first version, kept under the node's root.
 
 ``/var/lib/netnsfix/backups/journal.json`` records, for each file a step
@@ -19,6 +18,8 @@ steps make. A bad journal is one line and nothing changed.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import copy
 import hashlib
 import json
@@ -26,12 +27,15 @@ import os
 import re
 import stat
 
-from .errors import NodeError
-from .plan import run_checked
+try:
+    from typing import Any
+except ImportError:  # Python 2.7 on a node: the names are only read by mypy
+    pass
+
+from .errors import NodeError, show
+from .plan import FileChange, Node, run_checked
 from .rootfs import RootFS, split
 from .settings import TEXT
-
-__metaclass__ = type
 
 STORE = "/var/lib/netnsfix/backups"
 JOURNAL = STORE + "/journal.json"
@@ -90,7 +94,7 @@ class BackupStore:
         if not isinstance(journal, dict):
             raise NodeError("unreadable journal: not a JSON object", path=where)
         if journal.get("version") != VERSION:
-            raise NodeError("journal version %r, expected %d" % (journal.get("version"), VERSION), path=where)
+            raise NodeError("journal version %s, expected %d" % (show(journal.get("version")), VERSION), path=where)
         for key in ("files", "commands", "created_dirs"):
             if not isinstance(journal.get(key, []), list):
                 raise NodeError("unreadable journal: %s is not a list" % key, path=where)
@@ -116,9 +120,8 @@ class BackupStore:
         fs = self.fs
         fs.rmtree(STORE)
         for folder in reversed([f for f in journal.get("created_dirs", []) if f in STORE_FOLDERS]):
-            if not fs.rmdir(folder, links=False):
-                if fs.lstat(folder, follow=False, links=False) is not None:
-                    break
+            if not fs.rmdir(folder, links=False) and fs.lstat(folder, follow=False, links=False) is not None:
+                break
 
     def check_writable(self, paths):
         # type: (list) -> None
@@ -128,14 +131,14 @@ class BackupStore:
             self.fs.check_writable(path)
 
     def transaction(self, runner):
-        # type: (object) -> Transaction
+        # type: (Any) -> Transaction
         """Changes made inside are recorded; on any exception they are all reversed."""
         return Transaction(self, runner, self.load(), self.exists())
 
     # -- undo -------------------------------------------------------------------------------------------
 
     def check(self, journal, steps, node):
-        # type: (dict, list, object) -> None
+        # type: (dict, list, Node) -> None
         """Raise (one line) unless every entry undo would act on for ``steps`` is one apply could have written."""
         fs = self.fs
         where = fs.show(JOURNAL)
@@ -161,8 +164,8 @@ class BackupStore:
             undo = entry.get("undo")
             if undo is not None and not _known_undo(undo):
                 raise NodeError(
-                    "command entry %d: %r is not a command netnsfix runs to undo a step; nothing was changed"
-                    % (index + 1, undo),
+                    "command entry %d: %s is not a command netnsfix runs to undo a step; nothing was changed"
+                    % (index + 1, show(undo)),
                     path=where,
                 )
         dirs = journal.get("created_dirs", [])
@@ -170,7 +173,7 @@ class BackupStore:
             raise NodeError("created_dirs names a folder outside netnsfix's store; nothing was changed", path=where)
 
     def _file_problem(self, entry, step, node, owned):
-        # type: (dict, object, object, dict) -> str | None
+        # type: (dict, Any, Node, dict) -> str | None
         fs = self.fs
         path = entry.get("path")
         if not isinstance(path, TEXT) or not path.startswith("/") or "/" + "/".join(split(path)) != path:
@@ -204,13 +207,13 @@ class BackupStore:
         if current is not None and not stat.S_ISREG(current.st_mode):
             return "the file is no longer a regular file"
         if not existed:
-            if entry.get("backup") is not None or dirs and not step.name == "privatetmp":
+            if entry.get("backup") is not None:
                 return "a file that did not exist has a backup"
             if step.name != "privatetmp":
                 return "existed: false, but the %s step only edits files that exist" % step.name
             return None
         if entry.get("backup") != "files" + path:
-            return "the backup is not this file's place in the store (%r)" % (entry.get("backup"),)
+            return "the backup is not this file's place in the store (%s)" % show(entry.get("backup"))
         before = entry.get("sha256_before")
         if not isinstance(before, TEXT) or not _SHA256.match(before):
             return "sha256_before is not a sha256"
@@ -236,8 +239,8 @@ class BackupStore:
         return None
 
     def preview(self, steps, node, force):
-        # type: (tuple, object, bool) -> tuple
-        """What :meth:`undo` would do (UndoResults, with ``before``/``after`` bytes per file), checked, changing nothing."""
+        # type: (tuple, Node, bool) -> tuple
+        """What :meth:`undo` would do (UndoResults with each file's bytes now and after), checked, changing nothing."""
         fs = self.fs
         journal = self.load()
         self.check(journal, list(steps), node)
@@ -272,14 +275,14 @@ class BackupStore:
         return journal, files, commands, tuple(results)
 
     def undo(self, steps, node, force):
-        # type: (tuple, object, bool) -> tuple
+        # type: (tuple, Node, bool) -> tuple
         """Put the files back (byte for byte, mode and owner), remove created ones, run the reversing commands."""
         fs = self.fs
         journal, files, commands, results = self.preview(steps, node, force)
         self.check_writable([e["path"] for e in files])
         for entry in reversed(files):
             if entry["existed"]:
-                data = fs.read(STORE + "/" + entry["backup"], follow=False, links=False)
+                data = fs.read(STORE + "/" + entry["backup"], follow=False, links=False) or b""
                 fs.write(entry["path"], data, entry["mode"], (entry["uid"], entry["gid"]))
             else:
                 fs.unlink(entry["path"])
@@ -328,7 +331,7 @@ class Transaction:
     """One apply: backs each file up (journal first), writes it, remembers how to reverse it."""
 
     def __init__(self, store, runner, journal, existed):
-        # type: (BackupStore, object, dict, bool) -> None
+        # type: (BackupStore, Any, dict, bool) -> None
         self.store = store
         self.fs = store.fs
         self.runner = runner
@@ -345,18 +348,17 @@ class Transaction:
         return self
 
     def __exit__(self, kind, error, trace):
-        # type: (object, object, object) -> bool
+        # type: (object, object, object) -> None
         if kind is None:
-            return False
+            return
         self.rollback()
         if isinstance(error, NodeError):
             raise NodeError(
                 "%s; everything this apply had changed was rolled back" % error.reason, path=error.path, key=error.key
             )
-        return False
 
     def write(self, step, change):
-        # type: (str, object) -> None
+        # type: (str, FileChange) -> None
         fs = self.fs
         path = change.path
         current, info = fs.read_stat(path, follow=False)

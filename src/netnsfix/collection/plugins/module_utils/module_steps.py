@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """What the step modules share: their parameters, and one run of several steps turned into a module result.
 
 Kept free of Ansible (the modules pass ``module.run_command`` as the runner and
@@ -9,6 +8,8 @@ play asked for it).
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import sys
 
 from . import restart_marker
@@ -18,8 +19,6 @@ from .plan import Node, changed, command_text
 from .rootfs import RootFS
 from .settings import validate
 from .steps import NAMES, select_steps
-
-__metaclass__ = type
 
 # The parameters every step module takes (Ansible's argument_spec form).
 COMMON_SPEC = dict(

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The Open vSwitch bridges the OVS plugin expects.
 
 ``br-int`` on every node (the integration bridge, fixed name); ``br-ex`` with
@@ -14,11 +13,11 @@ outside it.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 from .errors import NodeError, SettingsError
 from .plan import Bridge, Desired, Node, StepPlan, command, desired, verify_by_replanning
 from .settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE, Settings, private_bridge_name
-
-__metaclass__ = type
 
 DB_SOCKET = "/var/run/openvswitch/db.sock"
 RESTART = ("quantum-openvswitch-agent",)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """What every step shares: what it wants (as data), the plan it makes, the node it works on.
 
 A step's ``desired(settings)`` answers from the settings alone (the drop-in
@@ -10,14 +9,14 @@ and the same on Python 2.7 and 3.11.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import difflib
 import sys
 from collections import namedtuple
 
 from .errors import NodeError
 from .inifile import set_options
-
-__metaclass__ = type
 
 WantedFile = namedtuple("WantedFile", ["path", "content", "mode"])  # a whole file the step owns
 # ``key = value`` in ``[section]``; ``fallback``: the file to edit when ``path`` does not exist.
@@ -99,7 +98,7 @@ def ini_values(settings, path):
     for setting in settings:
         if setting.path != path:
             continue
-        entry = next((e for e in sections if e[0] == setting.section), None)
+        entry = next((e for e in sections if e[0] == setting.section), None)  # type: tuple | None
         if entry is None:
             entry = (setting.section, [])
             sections.append(entry)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 881741: quantum's agents must not run with a private /tmp.
 
 With ``PrivateTmp=true`` an agent restarted by systemd no longer sees the
@@ -9,10 +8,10 @@ a drop-in does the same and survives package updates.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 from .errors import NodeError
 from .plan import Desired, FileChange, Node, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
-
-__metaclass__ = type
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 DROPIN_NAME = "netnsfix-privatetmp.conf"

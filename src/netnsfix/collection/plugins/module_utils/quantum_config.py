@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The seed's Quantum settings: VLAN tenant networks, physnets, overlapping IPs, iSCSI address.
 
 plugin.ini ``[OVS]`` (on a compute node without plugin.ini, the OVS plugin's
@@ -11,11 +10,11 @@ one is set (the seed found a host name fails, so settings accept only an address
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 from .errors import SettingsError
 from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
 from .settings import Settings, mappings, physnet_text
-
-__metaclass__ = type
 
 PLUGIN_INI = "/etc/quantum/plugin.ini"
 # What quantum-server-setup links plugin.ini to, and what the OVS agent's unit reads directly.
@@ -44,7 +43,11 @@ def wanted(settings):
     edits = [
         IniSetting(PLUGIN_INI, "OVS", "tenant_network_type", "vlan", OVS_PLUGIN_INI),
         IniSetting(
-            PLUGIN_INI, "OVS", "network_vlan_ranges", ",".join(physnet_text(p) for p in settings.physnets), OVS_PLUGIN_INI
+            PLUGIN_INI,
+            "OVS",
+            "network_vlan_ranges",
+            ",".join(physnet_text(p) for p in settings.physnets),
+            OVS_PLUGIN_INI,
         ),
         IniSetting(PLUGIN_INI, "OVS", "bridge_mappings", ",".join("%s:%s" % pair for pair in pairs), OVS_PLUGIN_INI),
         IniSetting(QUANTUM_CONF, "DEFAULT", "allow_overlapping_ips", "True", None),

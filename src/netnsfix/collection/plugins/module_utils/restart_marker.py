@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """The restarts a node is owed, kept on the node until they are done.
 
 ``/var/lib/netnsfix/restart-owed.json`` holds ``{"version": 1, "units":
@@ -12,13 +11,13 @@ real folders only.
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import json
 
 from .errors import NodeError
 from .rootfs import RootFS
 from .settings import TEXT
-
-__metaclass__ = type
 
 MARKER = "/var/lib/netnsfix/restart-owed.json"
 VERSION = 1
@@ -35,10 +34,14 @@ def owed(fs):
     except ValueError as error:
         raise NodeError("unreadable restart marker: %s" % error, path=fs.show(MARKER))
     units = marker.get("units") if isinstance(marker, dict) else None
-    if marker.get("version") != VERSION or not isinstance(units, list) or not all(  # type: ignore[union-attr]
-        isinstance(unit, TEXT) and unit and "/" not in unit for unit in units
+    if (
+        marker.get("version") != VERSION
+        or not isinstance(units, list)
+        or not all(isinstance(unit, TEXT) and unit and "/" not in unit for unit in units)
     ):
-        raise NodeError("not a restart marker netnsfix wrote (version %d, units: [...])" % VERSION, path=fs.show(MARKER))
+        raise NodeError(
+            "not a restart marker netnsfix wrote (version %d, units: [...])" % VERSION, path=fs.show(MARKER)
+        )
     return [str(unit) for unit in units]
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """A node's root folder, entered one component at a time so that nothing leaves it.
 
 ``netnsfix host --root DIR`` and the modules' ``root`` name a folder holding a
@@ -18,6 +17,8 @@ and only up to MAX_BYTES. A file is replaced by writing a temporary name
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import binascii
 import errno
 import fcntl
@@ -26,8 +27,6 @@ import os
 import stat
 
 from .errors import NodeError
-
-__metaclass__ = type
 
 MAX_BYTES = 16 * 1024 * 1024  # no file netnsfix edits is near this; a larger one is not the file it knows
 MAX_LINKS = 40
@@ -254,7 +253,9 @@ class RootFS:
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise NodeError("not a regular file (%s); netnsfix reads only files" % _kind(info.st_mode), path=shown)
+                raise NodeError(
+                    "exists and is not a file (%s); netnsfix reads only regular files" % _kind(info.st_mode), path=shown
+                )
             if info.st_size > MAX_BYTES:
                 raise NodeError("%d bytes, more than the %d netnsfix reads" % (info.st_size, MAX_BYTES), path=shown)
             chunks = []
@@ -289,12 +290,10 @@ class RootFS:
                 raise NodeError("its folder does not exist", path=shown)
             info = _lstat(where.fd, where.name)
             if info is not None and not stat.S_ISREG(info.st_mode):
-                raise NodeError("not a regular file (%s); nothing was changed" % _kind(info.st_mode), path=shown)
+                raise NodeError("exists and is not a file (%s); nothing was changed" % _kind(info.st_mode), path=shown)
             temp = ".%s.%s.tmp" % (where.name[:200], binascii.hexlify(os.urandom(6)).decode("ascii"))
             try:
-                fd = os.open(
-                    at(where.fd, temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600
-                )
+                fd = os.open(at(where.fd, temp), os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
             except OSError as error:
                 raise NodeError("cannot write: %s" % error.strerror, path=shown)
             try:
@@ -493,7 +492,7 @@ class RootLock:
         self.fd = self.fs.open_root()
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except (IOError, OSError) as error:
+        except (IOError, OSError) as error:  # Python 2.7's fcntl raises IOError
             if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise
             holder = _lock_holder(os.fstat(self.fd))
@@ -536,7 +535,7 @@ def _lock_holder(info):
     try:
         with open("/proc/locks") as stream:
             lines = stream.read().splitlines()
-    except (IOError, OSError):
+    except (IOError, OSError):  # Python 2.7's open() raises IOError
         return None
     for line in lines:
         fields = line.split()

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Node settings: which role the node has, its NICs, physnets and addresses, checked once.
 
 The modules get them as the ``settings`` dict, ``netnsfix host`` from a TOML
@@ -10,18 +9,18 @@ setting (the CLI names the option that set it).
 
 from __future__ import absolute_import, division, print_function
 
+__metaclass__ = type
+
 import re
 import socket
 from collections import namedtuple
 
-from .errors import SettingsError
-
-__metaclass__ = type
+from .errors import SettingsError, show
 
 try:
     TEXT = (str, unicode)  # type: ignore[name-defined]  # Python 2.7: Ansible hands modules unicode
 except NameError:
-    TEXT = (str,)
+    TEXT = (str,)  # type: ignore[assignment]  # (only one of the two branches runs)
 
 ROLES = ("network", "compute", "controller")
 SEED_PHYSNETS = ("physnet1", "physnet2:100:199")
@@ -29,7 +28,6 @@ PUBLIC_BRIDGE = "br-ex"
 INTEGRATION_BRIDGE = "br-int"
 _IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 _PHYSNET = re.compile(r"^[A-Za-z0-9_.-]+$")
-
 
 
 class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
@@ -42,7 +40,7 @@ class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
         return physnet_text(self)
 
 
-_SettingsBase = namedtuple(
+_SettingsBase = namedtuple(  # type: ignore[name-match]  # the records show as "Settings"
     "Settings",
     [
         "role",
@@ -113,13 +111,6 @@ def mappings(settings):
     if "physnet2" in names and bridge:
         result.append(("physnet2", bridge))
     return tuple(result)
-
-
-def show(value):
-    # type: (object) -> str
-    """``repr`` as Python 3 writes it (no ``u''`` on Python 2.7), for messages that read the same on both."""
-    text = repr(value)
-    return re.sub(r"(^|[\[(,{: ])u(['\"])", r"\1\2", text)
 
 
 def validate(raw, source="settings"):
@@ -209,7 +200,9 @@ def _physnet(entry, source):
     # type: (str, str) -> PhysNet
     parts = entry.split(":")
     if not _PHYSNET.match(parts[0]) or len(parts) not in (1, 3):
-        raise SettingsError("physnets", "physnets: %s is neither NAME nor NAME:FIRST_VLAN:LAST_VLAN" % show(entry), source)
+        raise SettingsError(
+            "physnets", "physnets: %s is neither NAME nor NAME:FIRST_VLAN:LAST_VLAN" % show(entry), source
+        )
     if len(parts) == 1:
         return PhysNet(parts[0], None)
     try:
@@ -257,7 +250,7 @@ def _ip_address(value, source):
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
             return socket.inet_ntop(family, socket.inet_pton(family, value))
-        except (socket.error, ValueError, OSError):
+        except (socket.error, ValueError):
             continue
     raise SettingsError(
         "iscsi_ip_address",

@@ -1,7 +1,13 @@
-# -*- coding: utf-8 -*-
 """The five companion steps, in the order apply runs them."""
 
 from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+try:
+    from typing import Any
+except ImportError:  # Python 2.7 on a node: the names are only read by mypy
+    pass
 
 from .errors import NodeError
 from .iptables_path import IptablesPath
@@ -10,9 +16,7 @@ from .privatetmp import PrivateTmp
 from .quantum_config import QuantumConfig
 from .vif_driver import VifDriver
 
-__metaclass__ = type
-
-STEPS = (PrivateTmp(), IptablesPath(), VifDriver(), OvsBridges(), QuantumConfig())
+STEPS = (PrivateTmp(), IptablesPath(), VifDriver(), OvsBridges(), QuantumConfig())  # type: tuple[Any, ...]
 NAMES = tuple(step.name for step in STEPS)
 # The modules' names for the steps (an Ansible module name has no "-").
 MODULE_NAMES = dict((name, name.replace("-", "_")) for name in NAMES)

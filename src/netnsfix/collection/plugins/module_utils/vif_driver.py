@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 """Bug 885932: nova on an OVS node needs the hybrid OVS bridge VIF driver.
 
 ``quantum-node-setup --plugin openvswitch`` fails to set ``libvirt_vif_driver``:
@@ -12,9 +11,9 @@ replaced in place; a node where quantum-server-setup already set it is left alon
 
 from __future__ import absolute_import, division, print_function
 
-from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
-
 __metaclass__ = type
+
+from .plan import Desired, IniSetting, Node, StepPlan, desired, ini_changes, verify_by_replanning
 
 NOVA_CONF = "/etc/nova/nova.conf"
 DRIVER = "nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver"

@@ -1,16 +1,17 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+
 DOCUMENTATION = r"""
 module: iptables_path
 short_description: Make quantum 2012.2's iptables_manager.py run iptables, not /sbin/iptables (Bug 877337)
 description:
-  - Changes line 272 of the installed quantum/agent/linux/iptables_manager.py only where lines 264-275 are quantum 2012.2's; 2012.2.1's file and the seed's hand edit are left alone, any other file is refused.
+  - Changes line 272 of the installed quantum/agent/linux/iptables_manager.py only where lines 264-275 are
+    quantum 2012.2's; 2012.2.1's file and the seed's hand edit are left alone, any other file is refused.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host iptables-path --root) runs on the controller).
 version_added: "0.1.0"

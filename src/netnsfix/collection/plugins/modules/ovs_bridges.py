@@ -1,16 +1,18 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+
 DOCUMENTATION = r"""
 module: ovs_bridges
 short_description: Make the Open vSwitch bridges the OVS plugin expects
 description:
-  - br-int; br-ex with the public NIC on a network node; the private bridge with the private NIC. Each addition records the command that takes it back. Under a root other than /, the root's own ovsdb socket (resolved inside the root) unless settings.ovs_db names one.
+  - br-int; br-ex with the public NIC on a network node; the private bridge with the private NIC. Each
+    addition records the command that takes it back. Under a root other than /, the root's own ovsdb socket
+    (resolved inside the root) unless settings.ovs_db names one.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host ovs-bridges --root) runs on the controller).
 version_added: "0.1.0"

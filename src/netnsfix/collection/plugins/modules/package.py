@@ -145,7 +145,7 @@ def load_record(fs):
     try:
         record = json.loads(data.decode("utf-8"))
     except ValueError as error:
-        raise NodeError("unreadable package record: %s" % error, path=fs.show(RECORD))  # noqa: B904 (Python 2.7)
+        raise NodeError("unreadable package record: %s" % error, path=fs.show(RECORD))
     if (
         not isinstance(record, dict)
         or record.get("version") != RECORD_VERSION
@@ -280,7 +280,7 @@ def decoded(entry):
     try:
         return base64.b64decode(entry["before"])
     except (TypeError, binascii.Error):
-        raise ValueError("not base64")  # noqa: B904 (Python 2.7 has no raise ... from)
+        raise ValueError("not base64")
 
 
 def absent(module, fs, params, result):

@@ -1,16 +1,18 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+
 DOCUMENTATION = r"""
 module: quantum_config
-short_description: Set quantum's VLAN tenant networks, physnets, bridge mappings, overlapping IPs and cinder's iSCSI address
+short_description: Set quantum's VLAN networks, physnets, bridge mappings, overlapping IPs, cinder's iSCSI address
 description:
-  - Edits plugin.ini's [OVS] (the OVS plugin's own ini where quantum-server-setup made no plugin.ini), quantum.conf's allow_overlapping_ips and, when set, cinder.conf's iscsi_ip_address; a new key goes beside its commented-out line.
+  - Edits plugin.ini's [OVS] (the OVS plugin's own ini where quantum-server-setup made no plugin.ini),
+    quantum.conf's allow_overlapping_ips and, when set, cinder.conf's iscsi_ip_address; a new key goes beside
+    its commented-out line.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host quantum-config --root) runs on the controller).
 version_added: "0.1.0"

@@ -1,10 +1,10 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
 
 DOCUMENTATION = r"""
 module: steps

@@ -1,16 +1,17 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: netnsfix contributors; MIT License (see the collection's galaxy.yml)
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+
 DOCUMENTATION = r"""
 module: vif_driver
 short_description: Set nova's libvirt_vif_driver to the hybrid OVS bridge driver (Bug 885932)
 description:
-  - Sets C(libvirt_vif_driver = nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver) in nova.conf's [DEFAULT], keeping every other byte.
+  - Sets C(libvirt_vif_driver = nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver) in nova.conf's [DEFAULT],
+    keeping every other byte.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host vif-driver --root) runs on the controller).
 version_added: "0.1.0"

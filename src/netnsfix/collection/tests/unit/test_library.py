@@ -1,0 +1,188 @@
+"""The node library's unit tests, for Python 2.7 (a Fedora 18 node's) and 3.11 alike, stdlib only.
+
+Run from the collection folder: ``python2.7 -m unittest discover -s tests/unit -t .``
+(tests/node/test_library_unit.py runs them under both interpreters).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+import unittest
+
+from plugins.module_utils import restart_marker
+from plugins.module_utils.apply import apply_steps, plan_steps, undo_steps
+from plugins.module_utils.errors import NodeError, SettingsError
+from plugins.module_utils.inifile import set_options
+from plugins.module_utils.iptables_path import FIRST, FIXED, LINE, RELEASED, SHAPES, fixed_lines
+from plugins.module_utils.journal import JOURNAL
+from plugins.module_utils.module_steps import run
+from plugins.module_utils.plan import Node
+from plugins.module_utils.rootfs import RootFS
+from plugins.module_utils.settings import validate
+from plugins.module_utils.steps import select_steps
+
+__metaclass__ = type
+
+NOVA = b"[DEFAULT]\nverbose = True\n# a comment\n\n[keystone_authtoken]\nadmin_user = nova\n"
+PLUGIN = (
+    b"[OVS]\n# (StrOpt) Type of network.\n#\n# Default: tenant_network_type = local\n"
+    b"# Example: tenant_network_type = gre\n\n# other\nenable_tunneling = False\n"
+)
+
+
+def edit(data, values):
+    return set_options(data, "test.ini", values)
+
+
+def no_commands(argv):
+    raise AssertionError("no command expected: %r" % (argv,))
+
+
+class IniPlacement(unittest.TestCase):
+    def test_an_existing_key_is_set_in_place_keeping_its_spelling(self):
+        data = b"[DEFAULT]\nVerbose: False\nother = 1\n"
+        self.assertEqual(edit(data, [("DEFAULT", [("verbose", "True")])]), b"[DEFAULT]\nVerbose : True\nother = 1\n")
+
+    def test_a_new_key_goes_after_its_commented_default(self):
+        got = edit(PLUGIN, [("OVS", [("tenant_network_type", "vlan")])])
+        self.assertIn(b"# Example: tenant_network_type = gre\ntenant_network_type = vlan\n\n# other\n", got)
+
+    def test_a_new_key_without_a_comment_goes_after_the_last_option(self):
+        got = edit(NOVA, [("DEFAULT", [("libvirt_vif_driver", "x")])])
+        self.assertEqual(got, NOVA.replace(b"verbose = True\n", b"verbose = True\nlibvirt_vif_driver = x\n"))
+
+    def test_a_missing_section_is_appended(self):
+        got = edit(b"[DEFAULT]\na = 1", [("OVS", [("b", "2"), ("c", "3")])])
+        self.assertEqual(got, b"[DEFAULT]\na = 1\n\n[OVS]\nb = 2\nc = 3\n")
+
+    def test_nothing_to_change_gives_the_same_bytes(self):
+        self.assertIs(edit(NOVA, [("DEFAULT", [("verbose", "True")])]), NOVA)
+
+    def test_a_repeated_section_is_refused(self):
+        with self.assertRaises(NodeError) as caught:
+            edit(b"[A]\nx = 1\n[A]\ny = 2\n", [("A", [("x", "2")])])
+        self.assertIn("section 'A' already exists", str(caught.exception))
+
+
+class Settings(unittest.TestCase):
+    def test_a_wrong_value_names_its_key(self):
+        with self.assertRaises(SettingsError) as caught:
+            validate({"iscsi_ip_address": "controller"}, "node.toml")
+        self.assertEqual(caught.exception.key, "iscsi_ip_address")
+        self.assertTrue(str(caught.exception).startswith("node.toml: iscsi_ip_address 'controller' is not an IP"))
+
+    def test_unicode_settings_from_ansible_are_taken(self):
+        settings = validate({"private_nic": "em2", "physnets": ["physnet2:100:199"]})
+        self.assertEqual(settings.mappings, (("physnet2", "br-em2"),))
+        self.assertEqual(str(settings.physnets[0]), "physnet2:100:199")
+
+
+class IptablesShape(unittest.TestCase):
+    def lines(self, shape):
+        head = ["# line %d\n" % n for n in range(1, FIRST)]
+        return head + [line + "\n" for line in dict(SHAPES)[shape]] + ["# tail\n"]
+
+    def test_the_released_file_gets_line_272_fixed(self):
+        got = fixed_lines(self.lines("released"), "f")
+        self.assertEqual(got[LINE - 1], FIXED + "\n")
+        self.assertEqual(sum(1 for a, b in zip(got, self.lines("released")) if a != b), 1)
+
+    def test_an_unknown_file_is_refused_naming_the_line(self):
+        lines = self.lines("released")
+        lines[LINE - 1] = RELEASED.replace("iptables", "iptables-legacy") + "\n"
+        with self.assertRaises(NodeError) as caught:
+            fixed_lines(lines, "f")
+        self.assertIn("line 272: expected", str(caught.exception))
+
+
+class RootBoundary(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.root = os.path.join(self.tmp, "root")
+        self.outside = os.path.join(self.tmp, "outside")
+        for folder in ("etc/nova", "usr", "var/lib", self.outside):
+            path = folder if folder.startswith("/") else os.path.join(self.root, folder)
+            os.makedirs(path)
+        with open(os.path.join(self.root, "etc/nova/nova.conf"), "wb") as stream:
+            stream.write(NOVA)
+        self.fs = RootFS(self.root)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def test_an_absolute_link_is_followed_inside_the_root(self):
+        os.symlink("/etc/nova/nova.conf", os.path.join(self.root, "etc/link.conf"))
+        os.symlink("../../../../../../../..", os.path.join(self.root, "etc/up"))
+        self.assertEqual(self.fs.resolve("/etc/link.conf"), "/etc/nova/nova.conf")
+        self.assertEqual(self.fs.read("/etc/up/etc/nova/nova.conf"), NOVA)
+
+    def test_a_fifo_is_refused_without_blocking(self):
+        os.mkfifo(os.path.join(self.root, "etc/fifo"))
+        with self.assertRaises(NodeError) as caught:
+            self.fs.read("/etc/fifo")
+        self.assertIn("(a FIFO)", str(caught.exception))
+
+    def test_the_store_refuses_a_link(self):
+        os.symlink(self.outside, os.path.join(self.root, "var/lib/netnsfix"))
+        with self.assertRaises(NodeError) as caught:
+            restart_marker.owe(self.fs, ["quantum-l3-agent"])
+        self.assertIn("var/lib/netnsfix: a symbolic link", str(caught.exception))
+        self.assertEqual(os.listdir(self.outside), [])
+
+    def test_apply_then_undo_puts_the_file_back_and_owes_the_restart(self):
+        node = Node(self.fs, validate({}), no_commands)
+        steps = select_steps(["vif_driver"])
+        apply_steps(steps, node, owe_restarts=True)
+        self.assertIn(b"libvirt_vif_driver = ", self.fs.read("/etc/nova/nova.conf"))
+        self.assertEqual(restart_marker.owed(self.fs), ["openstack-nova-compute"])
+        self.assertFalse(any(plan.files for plan in plan_steps(steps, node)))
+        undo_steps(steps, node)
+        self.assertEqual(self.fs.read("/etc/nova/nova.conf"), NOVA)
+
+    def test_a_journal_entry_with_a_setuid_mode_changes_nothing(self):
+        node = Node(self.fs, validate({}), no_commands)
+        steps = select_steps(["vif-driver"])
+        apply_steps(steps, node)
+        journal_path = os.path.join(self.root, JOURNAL.lstrip("/"))
+        with open(journal_path) as stream:
+            journal = json.load(stream)
+        journal["files"][0]["mode"] = 0o4755
+        with open(journal_path, "w") as stream:
+            json.dump(journal, stream)
+        before = hashlib.sha256(self.fs.read("/etc/nova/nova.conf")).hexdigest()
+        with self.assertRaises(NodeError) as caught:
+            undo_steps(steps, node)
+        self.assertIn("mode 4755 is wider than the file's", str(caught.exception))
+        self.assertEqual(hashlib.sha256(self.fs.read("/etc/nova/nova.conf")).hexdigest(), before)
+        mode = stat.S_IMODE(os.stat(os.path.join(self.root, "etc/nova/nova.conf")).st_mode)
+        self.assertFalse(mode & 0o4000)
+
+
+class ModuleResult(unittest.TestCase):
+    def test_check_mode_reports_without_changing(self):
+        tmp = tempfile.mkdtemp()
+        try:
+            for folder in ("etc/nova", "usr"):
+                os.makedirs(os.path.join(tmp, folder))
+            with open(os.path.join(tmp, "etc/nova/nova.conf"), "wb") as stream:
+                stream.write(NOVA)
+            params = {"root": tmp, "settings": {}, "state": "present", "force": False}
+            result = run(params, no_commands, check_mode=True, diff_mode=True, step_names=["vif_driver"])
+            self.assertTrue(result["changed"])
+            self.assertEqual(result["files"], [{"path": "/etc/nova/nova.conf", "action": "edited"}])
+            self.assertEqual(result["restart"], ["openstack-nova-compute"])
+            self.assertEqual(len(result["diff"]), 1)
+            with open(os.path.join(tmp, "etc/nova/nova.conf"), "rb") as stream:
+                self.assertEqual(stream.read(), NOVA)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "var")))
+        finally:
+            shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    unittest.main()
