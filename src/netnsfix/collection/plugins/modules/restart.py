@@ -73,8 +73,8 @@ msg:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.netnsfix.node.plugins.module_utils import restart_marker
 from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear, owed
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 
 RUNNING = ("active", "activating", "reloading")
@@ -116,11 +116,11 @@ def main():
     )
     fs = RootFS(module.params["root"])
     try:
-        owed = restart_marker.owed(fs)
+        marked = owed(fs)
     except NodeError as error:
         module.fail_json(msg=str(error))
     units = []  # type: list[str]
-    for unit in list(owed) + list(module.params["units"]):
+    for unit in list(marked) + list(module.params["units"]):
         if unit not in units:
             units.append(unit)
     result = dict(changed=False, restarted=[], not_loaded=[], not_running=[], owed=units)  # type: dict
@@ -149,7 +149,7 @@ def main():
             result["changed"] = True
         if not module.check_mode:
             try:
-                restart_marker.clear(fs, [unit])
+                clear(fs, [unit])
             except NodeError as error:
                 result["msg"] = str(error)
                 module.fail_json(**result)
