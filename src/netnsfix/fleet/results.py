@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHECK_MARKS = ("PASS", "FAIL", "NO-ANSWER")
+CHECK_MARKS = ("PASS", "FAIL", "NO-ANSWER", "INFO")
 # Actions that Ansible runs on the controller alone: no module reaches the node for them.
 CONTROLLER_ACTIONS = frozenset(
     {
@@ -119,7 +119,7 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
 
 
 def verify_lines(result: Mapping[str, Any]) -> list[str]:
-    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER)."""
+    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER, INFO)."""
     lines = result.get("lines")
     if not isinstance(lines, list):
         return []
