@@ -3,6 +3,10 @@
 - Under CI (``CI=true``) nothing is skipped: a missing tool, engine or root is
   a failure, so a missing install step in .ci/run cannot hide behind a skip.
 - Every test leaves ``/proc/self/mountinfo`` as it found it.
+- Markers are complete: a test that uses the engine's fixtures is marked
+  ``engine``, one that needs root ``root``, or it fails. ``pytest --fast``
+  (``scripts/test --fast``) runs every test that is none of slow, engine, root,
+  and fails any of them that still reaches the engine or a host off this machine.
 """
 
 from __future__ import annotations
@@ -10,20 +14,94 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from testkit import IN_CI, ROOT, unavailable
 
-ROOT = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# What a test needs, read from the fixtures it uses: each needs its marker (the fast run deselects by marker).
+NEEDS_MARKER = {
+    "docker_client": "engine",
+    "engine": "engine",
+    "systemd_image": "engine",
+    "need_root": "root",
+}
+FAST = "not slow and not engine and not root"
 
 
-def unavailable(reason: str) -> None:
-    """Skip locally, fail under CI."""
-    if IN_CI:
-        pytest.fail(f"required under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help=f"the quick part: only tests that are '{FAST}'; fail one that reaches the engine or the network",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--fast"):
+        if config.option.markexpr:
+            raise pytest.UsageError("--fast chooses the markers itself; drop -m")
+        config.option.markexpr = FAST
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before any fixture is made: a test using a fixture that needs the engine or root carries the marker."""
+    markers = {m.name for m in item.iter_markers()}
+    fixtures = getattr(item, "fixturenames", ())
+    for fixture in fixtures:  # the test's own fixtures first, then what they use
+        marker = NEEDS_MARKER.get(fixture)
+        if marker is not None and marker not in markers:
+            what = "the engine" if marker == "engine" else "root"
+            pytest.fail(
+                f"{item.nodeid} needs {what} (fixture {fixture}) but is not marked @pytest.mark.{marker}: "
+                "the fast run would pick it",
+                pytrace=False,
+            )
+
+
+@pytest.fixture(autouse=True)
+def fast_run_stays_local(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under --fast, reaching the Docker engine or a host off this machine fails the test:
+    it should have been marked engine (or slow), and the fast run must not need them."""
+    if not request.config.getoption("--fast"):
+        return
+    import socket
+
+    def refuse(what: str) -> Callable[..., NoReturn]:
+        def refused(*_args: object, **_kwargs: object) -> NoReturn:
+            pytest.fail(f"--fast: the test reached {what}; mark it engine or slow", pytrace=False)
+
+        return refused
+
+    try:
+        import docker
+    except ImportError:  # pragma: no cover - a dependency of the project
+        pass
+    else:
+        monkeypatch.setattr(docker, "from_env", refuse("the Docker engine"))
+        monkeypatch.setattr(docker, "DockerClient", refuse("the Docker engine"))
+    connect = socket.socket.connect
+
+    def local_only(sock: socket.socket, address: object) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+            refuse(f"the network ({address})")()
+        if sock.family == socket.AF_UNIX and "docker" in str(address):
+            refuse("the Docker engine")()
+        connect(sock, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+def _loopback(address: object) -> bool:
+    import ipaddress
+
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return str(host) == "localhost"
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -176,9 +254,12 @@ def _netnsfix_images(client) -> set[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def engine_left_as_found() -> Iterator[None]:
+def engine_left_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
     """Images the suite makes (build roots, the systemd image) are shared by its tests and
-    removed at the end, so the engine is left as the run found it."""
+    removed at the end, so the engine is left as the run found it (the fast run does not ask it)."""
+    if request.config.getoption("--fast"):
+        yield
+        return
     try:
         import docker
 
@@ -245,34 +326,3 @@ def systemd_image(engine) -> str:
     from netnsfix.verify.systemd_image import ensure_systemd_image
 
     return ensure_systemd_image(engine)
-
-
-# -- hostile inputs: what a command may touch ---------------------------------------------
-
-
-def tree_state(folder: Path) -> dict[str, tuple[int, int, int, str]]:
-    """Every path under ``folder`` (itself included): (mode, size, mtime_ns, sha256 or link target).
-
-    Two states compared before and after a command show whether it touched
-    anything there, even a chmod, a touch or a file rewritten with the same size.
-    """
-    import hashlib
-
-    state: dict[str, tuple[int, int, int, str]] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in ["", *dirnames, *filenames] if dirpath == str(folder) else dirnames + filenames:
-            path = Path(dirpath) / name if name else Path(dirpath)
-            info = path.lstat()
-            if path.is_symlink():
-                content = "-> " + os.readlink(path)
-            elif path.is_file():
-                content = hashlib.sha256(path.read_bytes()).hexdigest()
-            else:
-                content = ""
-            state[str(path.relative_to(folder))] = (info.st_mode, info.st_size, info.st_mtime_ns, content)
-    return state
-
-
-def changed_paths(before: dict, after: dict) -> list[str]:
-    """Paths added, removed or changed between two :func:`tree_state` results."""
-    return sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))

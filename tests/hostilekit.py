@@ -7,7 +7,7 @@ setup makes the world hostile; the command runs as a user runs it; then the
 catalogue asserts the exit code, exactly one stderr line matching the case's
 pattern, no traceback, and that nothing in the world changed apart from the
 paths the case names as the command's own output (compared by mode, size,
-mtime and sha256, see conftest.tree_state).
+mtime and sha256, see testkit.tree_state).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT, changed_paths, tree_state
+from testkit import ROOT, changed_paths, tree_state
 
 from netnsfix.util.httpserve import serving
 

@@ -1,6 +1,6 @@
 """Hostile inputs at the command line itself: options out of range, files where folders belong and
 the reverse, corrupt RPMs for verify, a port in use, -v. One stderr line naming the option or file,
-exit 1 or 2, no traceback (only -v shows one), nothing outside the command's own output changed."""
+exit 2 (every error), no traceback (only -v shows one), nothing outside the command's own output changed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hostilekit import Case, netnsfix, prepare, run_case, write
+from testkit import ROOT
 
 PATCH = str(ROOT / "patches" / "iproute-3.6.0-netns-keep-sys.patch")
 TREE = str(ROOT / "src" / "netnsfix" / "demo" / "iproute2-3.6.0")
@@ -21,44 +21,44 @@ CASES = [
     Case("retries-not-a-number", ("resolve", "--retries", "many"), 2, r"argument --retries: 'many' is not a whole"),
     Case("serve-port-too-big", ("serve", "{work}", "--port", "99999"), 2, r"argument --port: '99999' is not a port"),
     Case("serve-port-negative", ("serve", "{work}", "--port", "-5"), 2, r"argument --port: '-5' is not a port"),
-    Case("serve-dir-missing", ("serve", "{work}/none"), 1, r"/work/none: no such folder"),
+    Case("serve-dir-missing", ("serve", "{work}/none"), 2, r"/work/none: no such folder"),
     Case(
         "serve-address-not-here",
         ("serve", "{work}", "--bind", "192.0.2.1", "--port", "0"),
-        1,
+        2,
         r"192\.0\.2\.1 port 0: cannot serve there: Cannot assign requested address",
     ),
     Case(
         "demo-archive-dir-is-a-file",
         ("demo-archive", "{work}/afile"),
-        1,
+        2,
         r"DIR .*/work/afile: not a folder",
         write("work/afile", b"x"),
     ),
     Case(
         "patch-import-output-is-a-folder",
         ("patch", "import", PATCH, "--source", TREE, "-o", "{work}/outdir"),
-        1,
+        2,
         r"-o .*/work/outdir: is a folder; name the patch file to write",
         write("work/outdir", None),
     ),
     Case(
         "patch-check-patch-is-a-folder",
         ("patch", "check", "{work}", "--source", TREE),
-        1,
+        2,
         r"work: cannot read the patch",
     ),
     Case(
         "patch-check-binary-garbage",
         ("patch", "check", "{work}/x.patch", "--source", TREE),
-        1,
+        2,
         r"x\.patch: holds no unified diff",
         write("work/x.patch", os.urandom(2000)),
     ),
     Case(
         "patch-check-source-a-file",
         ("patch", "check", PATCH, "--source", "{work}/x.rpm"),
-        1,
+        2,
         r"x\.rpm: not a folder or a tarball",
         write("work/x.rpm", b"x"),
     ),
@@ -98,7 +98,7 @@ def test_serve_on_a_port_in_use_names_the_port(tmp_path: Path) -> None:
         case = Case(
             "serve-port-in-use",
             ("serve", "{work}", "--port", str(port)),
-            1,
+            2,
             rf"^netnsfix: error: 127\.0\.0\.1 port {port}: cannot serve there: Address already in use$",
         )
         run_case(case, tmp_path)

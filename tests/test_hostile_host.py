@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, changed_paths, tree_state
 from hostilekit import Case, both, run_case, write
 from hostroot import make_fedora18_root, snapshot
+from testkit import ROOT, changed_paths, tree_state
 
 FILE_STEPS = ("privatetmp", "iptables-path", "vif-driver", "quantum-config")
 NODE = "{world}/node"

@@ -25,7 +25,7 @@ def rpms(need_tool_module) -> Path:
 
 @pytest.fixture(scope="module")
 def need_tool_module() -> None:
-    from conftest import unavailable
+    from testkit import unavailable
 
     for tool in ("rpmbuild", "createrepo_c"):
         if shutil.which(tool) is None:
@@ -81,74 +81,74 @@ def cases(rpms: Path) -> list[Case]:
         Case(
             "manifest-entry-dotdot",
             PUBLISH,
-            1,
+            2,
             r"out/manifest\.json: output '\.\./\.\./OUTSIDE\.rpm' is outside .*/work/out; refusing to publish it",
             manifest_naming(rpms, "../../OUTSIDE.rpm"),
         ),
         Case(
             "manifest-entry-absolute",
             PUBLISH,
-            1,
+            2,
             r"manifest\.json: output '/.*/OUTSIDE\.rpm' is outside",
             lambda world: manifest_naming(rpms, str(world / "OUTSIDE.rpm"))(world),
         ),
         Case(
             "manifest-entry-symlink-out",
             PUBLISH,
-            1,
+            2,
             r"manifest\.json: output 'link\.rpm' is outside",
             manifest_naming(rpms, "link.rpm", place=_symlink_out),
         ),
         Case(
             "manifest-size-wrong",
             PUBLISH,
-            1,
+            2,
             r"out/nfxhostile-0001-1\.0-1\.noarch\.rpm: \d+ bytes, but .*manifest\.json says \d+",
             manifest_naming(rpms, "nfxhostile-0001-1.0-1.noarch.rpm", size_delta=1, place=_inside),
         ),
         Case(
             "corrupt-rpm",  # one line: librpm's and createrepo_c's own messages are not printed
             PUBLISH,
-            1,
+            2,
             r"^netnsfix: error: .*/out/nfxbad-1\.0-1\.x86_64\.rpm: not a readable RPM \(not an RPM",
             _corrupt,
         ),
         Case(
             "manifest-not-json",
             PUBLISH,
-            1,
+            2,
             r"out/manifest\.json: not a netnsfix manifest",
             write("work/out/manifest.json", b"{"),
         ),
         Case(
             "manifest-is-a-folder",
             PUBLISH,
-            1,
+            2,
             r"out/manifest\.json: cannot read the manifest",
             write("work/out/manifest.json", None),
         ),
         Case(
             "manifest-wrong-shape",
             PUBLISH,
-            1,
+            2,
             r"out/manifest\.json: not a netnsfix manifest",
             write(
                 "work/out/manifest.json",
                 json.dumps({"stage": "build", "recipe": "x", "inputs": [], "outputs": [7]}).encode(),
             ),
         ),
-        Case("outdir-missing", PUBLISH, 1, r"work/out: no such build output folder"),
+        Case("outdir-missing", PUBLISH, 2, r"work/out: no such build output folder"),
         Case(
             "rpm-not-in-manifest",
             PUBLISH,
-            1,
+            2,
             r"out/stray\.rpm: not listed in .*manifest\.json; refusing to publish it",
             lambda world: (good_outdir(rpms)(world), write("work/out/stray.rpm", b"x")(world)),
         ),
         Case(
             "repo-is-a-file",
             PUBLISH,
-            1,
+            2,
             r"work/repo: (not a folder|cannot create the repository folder)",
             lambda world: (good_outdir(rpms)(world), write("work/repo", b"a file")(world)),
         ),

@@ -1,7 +1,7 @@
 """Hostile inputs to the source stages (recipes, locks, resolve, fetch, the cache), run as a user runs them.
 
 Issue 13's cases and more: each ends in one stderr line naming the file,
-option or URL and what is wrong (or in the right result), exit 1 or 2, no
+option or URL and what is wrong (or in the right result), exit 2, no
 traceback, and nothing outside the command's own output changed.
 """
 
@@ -16,10 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 from hostilekit import SOURCE_REPOS, Case, both, edit_recipe, package_xml, prepare, run_case, write, write_archive
 from hostroot import read_only
 from scripted_http import ScriptedServer, Slow, Truncate
+from testkit import ROOT
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.errors import FetchError
@@ -97,39 +97,39 @@ def _recipe_folder(world: Path) -> None:
 
 CASES = [
     # -- recipes ---------------------------------------------------------------------------
-    Case("recipe-is-a-folder", ("resolve", "folder"), 1, r"folder\.toml: cannot read the recipe", _recipe_folder),
+    Case("recipe-is-a-folder", ("resolve", "folder"), 2, r"folder\.toml: cannot read the recipe", _recipe_folder),
     Case(
         "recipe-not-utf8",
         ("resolve", "latin1"),
-        1,
+        2,
         r"latin1\.toml: not UTF-8 text",
         write("home/specs/latin1.toml", b'description = "caf\xe9"\n'),
     ),
     Case(
         "recipe-bug-true",
         ("resolve", "--mirror", NO_SERVER, "--lock", LOCK),
-        1,
+        2,
         rf"{RECIPE}\.toml: field 'patch\.bug' must be an integer, not True",
         recipe_edit("bug = 882047", "bug = true"),
     ),
     Case(
         "recipe-bug-string",
         ("resolve", "--mirror", NO_SERVER, "--lock", LOCK),
-        1,
+        2,
         r"field 'patch\.bug' must be an integer, not '882047'",
         recipe_edit("bug = 882047", 'bug = "882047"'),
     ),
     Case(
         "recipe-bug-negative",
         ("resolve", "--mirror", NO_SERVER, "--lock", LOCK),
-        1,
+        2,
         r"field 'patch\.bug' must be a bug number, not -1",
         recipe_edit("bug = 882047", "bug = -1"),
     ),
     Case(
         "recipe-patch-outside-patches",
         ("resolve", "--mirror", NO_SERVER, "--lock", LOCK),
-        1,
+        2,
         rf"{RECIPE}\.toml: patch file .*/home/patches/\.\./\.\./outside\.patch is outside .*/home/patches",
         both(
             write("outside.patch", b"--- a/x\n+++ b/x\n"),
@@ -139,14 +139,14 @@ CASES = [
     Case(
         "recipe-release-suffix-path",
         ("srpm", "--mirror", NO_SERVER, "--lock", LOCK, "--out", "{work}/out"),
-        1,  # refused before any download: NO_SERVER would have been a connection error
+        2,  # refused before any download: NO_SERVER would have been a connection error
         r"field 'release\.suffix' '/\.\./x y' may only hold letters, digits",
         recipe_edit('suffix = ".netnsfix1"', 'suffix = "/../x y"'),
     ),
     Case(
         "recipe-base-url-file-scheme",
         ("resolve", "--lock", LOCK),
-        1,
+        2,
         r"field 'archive\.base_url' 'file:///etc' is not an http:// or https:// URL",
         recipe_edit(
             'base_url = "https://archives.fedoraproject.org/pub/archive/fedora/linux"', 'base_url = "file:///etc"'
@@ -155,36 +155,36 @@ CASES = [
     Case(
         "recipe-source-repos-string",
         ("resolve", "--mirror", NO_SERVER, "--lock", LOCK),
-        1,
+        2,
         r"field 'archive\.source_repos' must be a non-empty list of strings",
         recipe_edit(
             'source_repos = ["releases/18/Everything/source/SRPMS", "updates/18/SRPMS"]',
             'source_repos = "updates/18/SRPMS"',
         ),
     ),
-    Case("recipe-name-with-slash", ("resolve", "../specs/x"), 1, r"no such recipe \(known: iproute-3\.6\.0-fc18"),
-    Case("recipe-name-dotdot", ("resolve", ".."), 1, r"no such recipe \(known: "),
+    Case("recipe-name-with-slash", ("resolve", "../specs/x"), 2, r"no such recipe \(known: iproute-3\.6\.0-fc18"),
+    Case("recipe-name-dotdot", ("resolve", ".."), 2, r"no such recipe \(known: "),
     Case(
         "unknown-recipe-beside-a-broken-one",
         ("resolve", "no-such"),
-        1,
+        2,
         r"no-such\.toml: no such recipe \(known: folder, iproute-3\.6\.0-fc18",
         _recipe_folder,
     ),
     Case(
         "recipes-with-a-broken-one",
         ("recipes",),
-        1,
+        2,
         r"^netnsfix: error: 1 recipe\(s\) in .*/specs are broken \(listed above\)$",
         _recipe_folder,
     ),
     Case("recipes-stdout-closed", ("recipes",), 141, "", lines=0, stdout_closed=True, verdict="correct"),
     # -- the mirror and the repodata ---------------------------------------------------------
-    Case("mirror-file-scheme", ("resolve", "--mirror", "file:///etc", "--lock", LOCK), 1, r"--mirror 'file:///etc'"),
+    Case("mirror-file-scheme", ("resolve", "--mirror", "file:///etc", "--lock", LOCK), 2, r"--mirror 'file:///etc'"),
     Case(
         "repomd-size-not-a-number",
         RESOLVE,
-        1,
+        2,
         r"/releases/18/Everything/source/SRPMS/repodata/repomd\.xml: <data type='primary'> has size 'abc'",
         archive(SRPM, size="abc"),
     ),
@@ -201,57 +201,57 @@ CASES = [
     Case(
         "href-dotdot",
         RESOLVE,
-        1,
+        2,
         r"primary\.xml\.gz: package 'iproute' has location href '\.\./\.\./\.\./x\.src\.rpm', which is not a path "
         "inside the repository",
         archive("../../../x.src.rpm"),
     ),
-    Case("href-absolute", RESOLVE, 1, r"location href '/etc/passwd', which is not a path", archive("/etc/passwd")),
+    Case("href-absolute", RESOLVE, 2, r"location href '/etc/passwd', which is not a path", archive("/etc/passwd")),
     Case(
         "href-url",
         RESOLVE,
-        1,
+        2,
         r"location href 'http://evil\.example/x\.src\.rpm'",
         archive("http://evil.example/x.src.rpm"),
     ),
-    Case("href-file-url", RESOLVE, 1, r"location href 'file:///etc/shadow'", archive("file:///etc/shadow")),
-    Case("href-nul", RESOLVE, 1, r"primary\.xml\.gz: not valid XML", archive("x&#0;.src.rpm")),
-    Case("href-newline", RESOLVE, 1, r"location href 'x\\nsrc\.rpm'", archive("x&#10;src.rpm")),
+    Case("href-file-url", RESOLVE, 2, r"location href 'file:///etc/shadow'", archive("file:///etc/shadow")),
+    Case("href-nul", RESOLVE, 2, r"primary\.xml\.gz: not valid XML", archive("x&#0;.src.rpm")),
+    Case("href-newline", RESOLVE, 2, r"location href 'x\\nsrc\.rpm'", archive("x&#10;src.rpm")),
     Case(
         "repomd-not-xml",
         RESOLVE,
-        1,
+        2,
         r"repomd\.xml: not valid XML",
         write(f"www/{SOURCE_REPOS[0]}/repodata/repomd.xml", b"\x00\xff garbage"),
     ),
     # -- locks ---------------------------------------------------------------------------------
-    Case("lock-not-json", ("fetch", "--lock", LOCK), 1, r"iproute\.lock\.json: malformed lock", with_lock("{nope")),
+    Case("lock-not-json", ("fetch", "--lock", LOCK), 2, r"iproute\.lock\.json: malformed lock", with_lock("{nope")),
     Case(
         "lock-location-dotdot",
         ("fetch", "--lock", LOCK),
-        1,
+        2,
         r"malformed lock: location '\.\./\.\./x' is not a path inside the repository",
         with_lock(lock_text("../../x")),
     ),
-    Case("lock-is-a-folder", ("fetch", "--lock", "{work}"), 1, r"work: malformed lock"),
+    Case("lock-is-a-folder", ("fetch", "--lock", "{work}"), 2, r"work: malformed lock"),
     Case(
         "lock-symlinked-elsewhere",
         ("fetch", "--lock", LOCK),
-        1,
+        2,
         r"iproute\.lock\.json: malformed lock: missing field 'name'",
         _symlinked_lock,
     ),
     Case(
         "lock-folder-is-a-file",
         (*RESOLVE[:-1], "{work}/file/iproute.lock.json"),
-        1,
+        2,
         r"file/iproute\.lock\.json: cannot write the lock",
         both(archive(SRPM), write("work/file", b"a file, not a folder")),
     ),
     Case(
         "lock-names-a-package-that-is-gone",
         ("fetch", "--mirror", "{mirror}", "--lock", LOCK),
-        1,
+        2,
         rf"/{SRPM}: HTTP 404 .*the lock .*iproute\.lock\.json may name a package the archive no longer has: "
         "resolve again with --refresh",
         with_lock(lock_text()),
@@ -271,7 +271,7 @@ CASES = [
     Case(
         "cache-is-a-file",
         ("fetch", "--mirror", "{mirror}", "--lock", LOCK),
-        1,
+        2,
         r"cannot use the download cache: Not a directory",
         both(with_lock(lock_text()), write("cachefile", b"x")),
         env={"NETNSFIX_CACHE": "{world}/cachefile"},
@@ -279,7 +279,7 @@ CASES = [
     Case(
         "srpm-truncated-header",
         ("srpm", "--mirror", "{mirror}", "--lock", LOCK, "--out", "{work}/out"),
-        1,
+        2,
         rf"/{SRPM}: truncated header: the file ends inside the RPM's signature header \(cached as .*/cache/",
         _truncated_srpm,
         touches=("cache", "work/out"),
@@ -287,7 +287,7 @@ CASES = [
     Case(
         "srpm-out-is-a-file",
         ("srpm", "--mirror", NO_SERVER, "--lock", LOCK, "--out", "{work}/afile"),
-        1,
+        2,
         r"--out .*/work/afile: not a folder",
         write("work/afile", b"x"),
     ),
@@ -299,12 +299,13 @@ def test_hostile_source(case: Case, tmp_path: Path) -> None:
     run_case(case, tmp_path)
 
 
+@pytest.mark.root
 def test_a_lock_folder_that_cannot_be_written(tmp_path: Path, need_root) -> None:
     """An immutable folder (chattr +i, which stops root too): one line, nothing changed."""
     case = Case(
         "lock-folder-read-only",
         (*RESOLVE[:-1], "{work}/locks/iproute.lock.json"),
-        1,
+        2,
         r"locks/iproute\.lock\.json: cannot write the lock: Operation not permitted",
         both(archive(SRPM), write("work/locks/.keep", b"")),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from srpmfixture import make_patched_srpm
 
-from netnsfix.build.image import BuildImage
+from netnsfix.build.image import BuildImage, PlannedImage
 from netnsfix.build.rebuild import up_to_date
 from netnsfix.errors import ManifestError, NetnsfixError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest, reusable
@@ -149,7 +149,7 @@ def srpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_patched_srpm(tmp_path_factory.mktemp("srpm"))
 
 
-def _built(out: Path, srpm: Path, image: BuildImage) -> Path:
+def _built(out: Path, srpm: Path, image: PlannedImage) -> Path:
     """A build folder as rebuild() leaves it (the RPM's bytes stand in: only their sha256 matters here)."""
     out.mkdir()
     (out / srpm.name).write_bytes(srpm.read_bytes())
@@ -160,7 +160,7 @@ def _built(out: Path, srpm: Path, image: BuildImage) -> Path:
         recipe="iproute-3.6.0-fc18",
         inputs=(
             FileRecord.of(srpm, str(srpm), "srpm"),
-            FileRecord(path=image.tag, sha256=image.key or image.id, size=0, kind="image"),
+            FileRecord(path=image.tag, sha256=image.key, size=0, kind="image"),
         ),
         outputs=(
             FileRecord.of(out / srpm.name, srpm.name, "srpm"),
@@ -175,13 +175,13 @@ def _built(out: Path, srpm: Path, image: BuildImage) -> Path:
 
 
 def test_build_stage_reuses_only_an_intact_build_from_the_same_srpm_and_build_root(tmp_path: Path, srpm: Path) -> None:
-    planned = BuildImage(tag="netnsfix/buildroot:1234", id="", packages=(), key="1234" * 16)
+    planned = PlannedImage(tag="netnsfix/buildroot:1234", packages=(), key="1234" * 16)
     out = _built(tmp_path / "build", srpm, planned)
     current = up_to_date(srpm, planned, out)
     assert current is not None and current.reused
     assert [p.name for p in current.rpms] == ["iproute-3.6.0-2.netnsfix1.fc18.x86_64.rpm"]
     # Another build root (key), or the same tag made again (another image id): build again.
-    assert up_to_date(srpm, BuildImage(planned.tag, "", (), "5678" * 16), out) is None
+    assert up_to_date(srpm, PlannedImage(planned.tag, (), "5678" * 16), out) is None
     assert up_to_date(srpm, BuildImage(planned.tag, "sha256:def", (), planned.key), out) is None
     assert up_to_date(srpm, BuildImage(planned.tag, "sha256:abc", (), planned.key), out) is not None
     # Another SRPM (changed input sha256).
@@ -197,7 +197,7 @@ def test_build_stage_reuses_only_an_intact_build_from_the_same_srpm_and_build_ro
 
 
 def test_build_stage_rebuilds_over_an_unreadable_manifest(tmp_path: Path, srpm: Path) -> None:
-    planned = BuildImage(tag="netnsfix/buildroot:1234", id="", packages=(), key="1234" * 16)
+    planned = PlannedImage(tag="netnsfix/buildroot:1234", packages=(), key="1234" * 16)
     out = _built(tmp_path / "build", srpm, planned)
     (out / MANIFEST_NAME).write_bytes(b"\xff\xfe not json")
     assert up_to_date(srpm, planned, out) is None

@@ -7,14 +7,17 @@ it runs for real against the demo archive (both sides) on 127.0.0.1.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from netnsfix.archive.fetch import Cache, Fetcher
-from netnsfix.errors import ManifestError
-from netnsfix.manifest import read_manifest
-from netnsfix.pipeline import OutputLayout, build_folder_hint, run_pipeline
+from netnsfix.build.image import PlannedImage
+from netnsfix.errors import FetchError, ManifestError
+from netnsfix.manifest import OutputLayout, read_manifest
+from netnsfix.pipeline import Hooks, build_folder_hint, run_pipeline
+from netnsfix.source.request import Request
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 from netnsfix.util.timing import StageTimer
@@ -79,7 +82,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory, docker_client):
 @pytest.mark.slow
 @pytest.mark.engine
 def test_pipeline_builds_then_keeps_its_outputs_without_the_engine(mirror: str, recipe, tmp_path: Path) -> None:
-    layout = OutputLayout(tmp_path / "out")
+    request = Request.of(recipe, mirrors=[mirror], lock=tmp_path / "lock.json", out=tmp_path / "out")
+    layout = request.layout
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
     connections: list[object] = []
 
@@ -88,8 +92,7 @@ def test_pipeline_builds_then_keeps_its_outputs_without_the_engine(mirror: str, 
         return connections[-1]
 
     said: list[str] = []
-    settings = {"mirrors": [mirror], "lock_path": tmp_path / "lock.json", "notify": said.append}
-    first = run_pipeline(recipe, fetcher, layout, engine=engine, **settings)
+    first = run_pipeline(request, fetcher, Hooks(engine=engine, notify=said.append))
     assert [s.name for s in first.stages] == ["srpm", "build root", "build"]
     assert len(connections) == 1  # one client for the build root and the build
     assert first.srpm.made is not None and first.srpm.path.parent == layout.srpm(recipe.name)
@@ -104,12 +107,35 @@ def test_pipeline_builds_then_keeps_its_outputs_without_the_engine(mirror: str, 
         raise AssertionError("the engine was asked although the outputs are current")
 
     timer = StageTimer()
-    again = run_pipeline(recipe, fetcher, layout, engine=no_engine, timer=timer, **settings)
+    again = run_pipeline(request, fetcher, Hooks(engine=no_engine, timer=timer, notify=said.append))
     assert again.srpm.made is not None and again.srpm.made.reused and again.build.reused
-    assert again.build.rpms == first.build.rpms and again.image.tag == first.image.tag and again.image.id == ""
+    assert again.build.rpms == first.build.rpms and again.image.tag == first.image.tag
+    assert isinstance(again.image, PlannedImage)  # known by its key: the engine was not asked for its id
     assert timer.spans == again.stages and again.stages[2].detail == f"{rpms[0]} (up to date)"
 
     # --force builds again (same tag: the build root is found, not made).
-    forced = run_pipeline(recipe, fetcher, layout, engine=engine, force=True, **settings)
+    forced_request = dataclasses.replace(request, force=True)
+    forced = run_pipeline(forced_request, fetcher, Hooks(engine=engine, notify=said.append))
     assert not forced.build.reused and forced.image.reused and len(connections) == 2
     assert any(line.endswith("exists (" + f"{len(forced.image.packages)} packages)") for line in said)
+
+
+def test_run_pipeline_takes_one_request() -> None:
+    """What to build is one Request (made once by the CLI or the demo); the signature fits on one line."""
+    import inspect
+
+    first = inspect.getsource(run_pipeline).splitlines()[0]
+    assert (
+        first == "def run_pipeline(request: Request, fetcher: Fetcher, hooks: Hooks | None = None) -> PipelineResult:"
+    )
+
+
+def test_a_request_names_its_archive_plainly(recipe, tmp_path: Path) -> None:
+    """No sentinel for "the recipe's own archive": the bases are URLs, the recipe's when no mirror is given."""
+    own = Request.of(recipe)
+    assert own.bases == (recipe.base_url.rstrip("/"),) and own.lock == recipe.lock_path
+    assert own.gpgcheck.keys == recipe.gpg_keys and own.layout == OutputLayout(Path("out"))
+    mirrored = Request.of(recipe, mirrors=["http://127.0.0.1:8/a/", "http://127.0.0.1:9"], out=tmp_path)
+    assert mirrored.bases == ("http://127.0.0.1:8/a", "http://127.0.0.1:9") and mirrored.base == mirrored.bases[0]
+    with pytest.raises(FetchError, match=r"^--mirror 'ftp://x': not an http:// or https:// URL$"):
+        Request.of(recipe, mirrors=["ftp://x"])

@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netnsfix.errors import EngineError
+from netnsfix.errors import EngineDenied, EngineError
 from netnsfix.util.paths import cache_dir
 
 
@@ -32,15 +32,14 @@ def check_engine() -> Check:
     try:
         version = connect(timeout=10).version()
     except EngineError as error:
-        text = str(error)
         fix = (
             "run as root or add yourself to the 'docker' group (then log in again)"
-            if "permission" in text
+            if isinstance(error, EngineDenied)
             else (
                 "start it: scripts/engine start (or systemctl start docker), or point DOCKER_HOST at a running engine"
             )
         )
-        return Check("container engine", False, text, fix, "netnsfix image, build, verify")
+        return Check("container engine", False, str(error), fix, "netnsfix image, build, verify")
     return Check("container engine", True, f"Docker {version} at {os.environ.get('DOCKER_HOST', 'the default socket')}")
 
 

@@ -1,20 +1,33 @@
 """Every failure the library reports, as one typed hierarchy.
 
 The CLI catches :class:`NetnsfixError` and prints ``str(error)`` as a single
-line, so each message names the file (or URL, or package) and what is wrong.
-Nothing below the CLI prints or exits.
+line, so each message names the file (or URL, or package) and what is wrong;
+every error exits 2 there (the exit table is the CLI's). Nothing below the CLI
+prints or exits. An error keeps its facts as fields (``subject``, ``problem``,
+and a class's own: a URL's HTTP status, ...) and renders its line from them:
+code that needs a fact reads the field, never the message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 
 class NetnsfixError(Exception):
-    """Base class: a failure the user can act on, with a one-line message."""
+    """Base class: a failure the user can act on, rendered as one line.
 
-    exit_code = 1
+    ``NetnsfixError(subject, problem)``: what it is about (a file, URL, package...)
+    and what is wrong with it, shown as ``subject: problem``;
+    ``NetnsfixError(message)``: a message with no one subject.
+    """
+
+    def __init__(self, subject: object, problem: str | None = None) -> None:
+        self.subject: object = None if problem is None else subject
+        self.problem: str = str(subject) if problem is None else problem
+        super().__init__(self.subject, self.problem)
 
     def __str__(self) -> str:
-        text = super().__str__()
+        text = self.problem if self.subject is None else f"{self.subject}: {self.problem}"
         return " ".join(text.split("\n")) if text else type(self).__name__
 
 
@@ -34,7 +47,7 @@ class UnmetRequirements(ResolveError):
     """Several requirements nothing provides: a heading, then one line each (as ``dnf builddep`` lists them)."""
 
     def __init__(self, lines: list[str]) -> None:
-        super().__init__(*lines)
+        super().__init__("\n".join(lines))
         self.lines = tuple(" ".join(line.split("\n")) for line in lines)
 
     def __str__(self) -> str:
@@ -43,7 +56,38 @@ class UnmetRequirements(ResolveError):
 
 
 class FetchError(NetnsfixError):
-    """A download failed: HTTP error, truncated body, or every mirror failed."""
+    """A download failed: HTTP error, truncated body, or every mirror failed.
+
+    ``status``: the HTTP status the server answered, when it answered one;
+    ``failures``: each mirror's own error, when every mirror failed.
+    """
+
+    def __init__(
+        self,
+        subject: object,
+        problem: str | None = None,
+        *,
+        status: int | None = None,
+        failures: Sequence[FetchError] = (),
+    ) -> None:
+        super().__init__(subject, problem)
+        self.status = status
+        self.failures = tuple(failures)
+
+    @classmethod
+    def http(cls, url: str, status: int, reason: str) -> FetchError:
+        """The server answered ``status`` (not retried: 4xx; or 5xx after the last try)."""
+        return cls(url, f"HTTP {status} {reason}", status=status)
+
+    def each(self) -> Iterator[FetchError]:
+        """This error and every mirror's under it."""
+        yield self
+        for failure in self.failures:
+            yield from failure.each()
+
+    def with_note(self, note: str) -> FetchError:
+        """The same failure (same class and facts), with ``note`` added to its line."""
+        return type(self)(self.subject, f"{self.problem}{note}", status=self.status, failures=self.failures)
 
 
 class ChecksumError(FetchError):
@@ -87,6 +131,10 @@ class EngineError(NetnsfixError):
     """The Docker engine is unreachable or refused an operation."""
 
 
+class EngineDenied(EngineError):
+    """The Docker engine's socket refused this user (not root, not in the 'docker' group)."""
+
+
 class BuildError(NetnsfixError):
     """rpmbuild failed inside the build root."""
 
@@ -96,19 +144,11 @@ class PublishError(NetnsfixError):
 
 
 class VerifyError(NetnsfixError):
-    """The harness cannot run (not root, no engine, not an executable, no ip in an RPM)."""
-
-    exit_code = 2  # "no answer", apart from 1: "the checks did not come out as expected"
+    """The harness cannot run (not root, no engine, not an executable, no ip in an RPM): "no answer"."""
 
 
 class HostError(NetnsfixError):
-    """A companion step cannot be planned, applied or undone.
-
-    Exit status 2, as diff(1) does for trouble: ``netnsfix host plan`` exits 1
-    for "something would change", so a check can tell drift from failure.
-    """
-
-    exit_code = 2
+    """A companion step cannot be planned, applied or undone."""
 
 
 class SigningError(PublishError):
@@ -124,9 +164,4 @@ class DemoError(NetnsfixError):
 
 
 class FleetError(NetnsfixError):
-    """``netnsfix fleet`` cannot run: a bad inventory or site file, Ansible missing or wrong, no project.
-
-    Exit status 2, as ``fleet plan`` exits 1 for "some node would change".
-    """
-
-    exit_code = 2
+    """``netnsfix fleet`` cannot run: a bad inventory or site file, Ansible missing or wrong, no project."""

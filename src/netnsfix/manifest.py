@@ -142,3 +142,31 @@ def reusable(
         if path.stat().st_size != record.size or sha256_file(path) != record.sha256:
             return Reuse(None, f"output {path} is not the file the manifest records (size or sha256 differs)")
     return Reuse(manifest)
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Where the stages write for a recipe: ``ROOT/RECIPE/srpm`` and ``ROOT/RECIPE/build``."""
+
+    root: Path = Path("out")
+
+    def srpm(self, recipe: str) -> Path:
+        return self.root / recipe / "srpm"
+
+    def build(self, recipe: str) -> Path:
+        return self.root / recipe / "build"
+
+    def check(self) -> None:
+        """Refuse a root that is itself a stage's folder: writing under it would nest a second tree."""
+        for folder in (self.root, self.root.parent):
+            if (folder / MANIFEST_NAME).is_file():
+                raise ManifestError(
+                    f"{self.root}: is inside a stage's output folder ({folder / MANIFEST_NAME}); --out takes the "
+                    f"output root, the folder that holds RECIPE/srpm and RECIPE/build"
+                )
+        for stage in ("srpm", "build"):
+            if (self.root / stage / MANIFEST_NAME).is_file():
+                raise ManifestError(
+                    f"{self.root}: is a recipe's output folder (it holds {stage}/{MANIFEST_NAME}); --out takes the "
+                    f"output root above it, {self.root.parent}"
+                )

@@ -6,28 +6,27 @@
 the same fast path: when the build folder's manifest says its outputs were
 made from this SRPM in this build root and are intact, nothing touches the
 engine. ``netnsfix image`` shares the first two steps (:func:`source_rpm`,
-:func:`build_root_for`).
+:func:`build_root_for`). What to build comes as one :class:`Request`, made once
+by the CLI or the demo.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
-from netnsfix.archive.signature import GpgCheck
 from netnsfix.build.depsolve import Closure
-from netnsfix.build.image import BuildImage, ensure_image, planned_image
+from netnsfix.build.image import ImageRef, NamedImage, ensure_image, planned_image
 from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
 from netnsfix.build.reproduce import ReproCheck
 from netnsfix.build.reproduce import check_reproducible as check_reproducible_build
-from netnsfix.errors import ManifestError
 from netnsfix.manifest import MANIFEST_NAME
-from netnsfix.recipe import Recipe
+from netnsfix.source.request import Request
 from netnsfix.tools.engine import connect
 from netnsfix.util.timing import Span, StageTimer
 
@@ -36,34 +35,6 @@ if TYPE_CHECKING:  # the srpm stage loads specfile and rpm: a no-op build with -
 
 Notify = Callable[[str], None]
 EngineFactory = Callable[[], Any]
-
-
-@dataclass(frozen=True)
-class OutputLayout:
-    """Where the stages write for a recipe: ``ROOT/RECIPE/srpm`` and ``ROOT/RECIPE/build``."""
-
-    root: Path = Path("out")
-
-    def srpm(self, recipe: str) -> Path:
-        return self.root / recipe / "srpm"
-
-    def build(self, recipe: str) -> Path:
-        return self.root / recipe / "build"
-
-    def check(self) -> None:
-        """Refuse a root that is itself a stage's folder: writing under it would nest a second tree."""
-        for folder in (self.root, self.root.parent):
-            if (folder / MANIFEST_NAME).is_file():
-                raise ManifestError(
-                    f"{self.root}: is inside a stage's output folder ({folder / MANIFEST_NAME}); --out takes the "
-                    f"output root, the folder that holds RECIPE/srpm and RECIPE/build"
-                )
-        for stage in ("srpm", "build"):
-            if (self.root / stage / MANIFEST_NAME).is_file():
-                raise ManifestError(
-                    f"{self.root}: is a recipe's output folder (it holds {stage}/{MANIFEST_NAME}); --out takes the "
-                    f"output root above it, {self.root.parent}"
-                )
 
 
 def build_folder_hint(given: Path) -> str | None:
@@ -92,81 +63,58 @@ class SourceRpm:
 class PipelineResult:
     srpm: SourceRpm
     closure: Closure | None  # None when the caller named the image
-    image: BuildImage  # id is empty when the outputs were current and the engine was not asked
+    image: ImageRef  # planned (not looked up) when the outputs were current and the engine was not asked
     build: BuildResult
     stages: tuple[Span, ...]
     repro: ReproCheck | None = None  # the second build's comparison, when asked for
 
 
-def source_rpm(
-    recipe: Recipe,
-    fetcher: Fetcher,
-    layout: OutputLayout,
-    *,
-    mirrors: Sequence[str | None] = (None,),
-    lock_path: Path | None = None,
-    given: Path | None = None,
-    gpgcheck: GpgCheck | None = None,
-) -> SourceRpm:
-    """``given``, or the recipe's patched SRPM in ``layout.srpm`` (made, or kept when its inputs are unchanged).
+@dataclass(frozen=True)
+class Hooks:
+    """How a run talks to the world, apart from what it builds: the engine (asked only when something has
+    to run in it), the stage timer, who hears the build root's progress and rpmbuild's log."""
 
-    The archive's SRPM must be signed by ``gpgcheck``'s keys (default: the recipe's); ``given`` is the
-    user's own file and is not checked.
-    """
-    if given is not None:
-        return SourceRpm(given, None)
-    layout.check()
+    engine: EngineFactory = connect
+    timer: StageTimer = field(default_factory=StageTimer)
+    notify: Notify = lambda _: None
+    log_sink: Notify = lambda _: None
+
+
+def source_rpm(request: Request, fetcher: Fetcher) -> SourceRpm:
+    """``request.srpm``, or the recipe's patched SRPM in the layout's srpm folder (made, or kept when its
+    inputs are unchanged). The archive's SRPM must be signed as ``request.gpgcheck`` says; a given SRPM
+    is the user's own file and is not checked."""
+    if request.srpm is not None:
+        return SourceRpm(request.srpm, None)
+    request.layout.check()
     from netnsfix.source.srpm import build_patched_srpm
 
-    made = build_patched_srpm(
-        recipe, fetcher, layout.srpm(recipe.name), mirrors=mirrors, lock_path=lock_path, gpgcheck=gpgcheck
-    )
+    made = build_patched_srpm(request, fetcher)
     return SourceRpm(made.srpm, made)
 
 
-def build_root_for(recipe: Recipe, fetcher: Fetcher, srpm: Path, mirrors: Sequence[str | None] = (None,)) -> Closure:
-    """The build root for ``srpm``, resolved from the recipe's binary repositories (on the first mirror)."""
-    return build_root_closure(fetcher, repo_urls(recipe, mirrors[0] if mirrors else None, "binary"), srpm)
+def build_root_for(request: Request, fetcher: Fetcher, srpm: Path) -> Closure:
+    """The build root for ``srpm``, resolved from the recipe's binary repositories (on the first base URL)."""
+    return build_root_closure(fetcher, repo_urls(request.recipe, request.base, "binary"), srpm)
 
 
-def run_pipeline(
-    recipe: Recipe,
-    fetcher: Fetcher,
-    layout: OutputLayout,
-    *,
-    mirrors: Sequence[str | None] = (None,),
-    lock_path: Path | None = None,
-    srpm: Path | None = None,
-    image: str | None = None,
-    force: bool = False,
-    engine: EngineFactory = connect,
-    timer: StageTimer | None = None,
-    notify: Notify = lambda _: None,
-    log_sink: Notify = lambda _: None,
-    gpgcheck: GpgCheck | None = None,
-    check_reproducible: bool = False,
-) -> PipelineResult:
-    """Stages "srpm", "build root" and "build" for ``recipe``, each timed by ``timer``.
+def run_pipeline(request: Request, fetcher: Fetcher, hooks: Hooks | None = None) -> PipelineResult:
+    """Stages "srpm", "build root" and "build" for ``request``, each timed by ``hooks.timer``.
 
-    ``srpm``: build this SRPM instead of the srpm stage's. ``image``: build in
-    this image (a tag or id) instead of the recipe's build root; the build
-    folder is ``layout.build(recipe)``. ``engine`` is called only
-    when something has to run in it; ``force`` rebuilds even when the outputs
-    are current. ``notify`` hears the build root's progress, ``log_sink``
-    rpmbuild's log. ``gpgcheck``: the keys the archive's packages must be
-    signed with (default: the recipe's; ``GpgCheck.off()`` for ``--no-gpgcheck``).
-    ``check_reproducible`` builds (even when current) and then builds again in
-    another container and compares the RPMs (stage "second build").
+    The build folder is ``request.layout.build(recipe)``. With ``request.image``
+    the build runs in that image instead of the recipe's build root; the engine
+    is asked only when something has to run in it; ``request.force`` rebuilds
+    even when the outputs are current. ``request.check_reproducible`` builds
+    (even when current) and then builds again in another container and compares
+    the RPMs (stage "second build").
     """
-    timer = timer or StageTimer()
-    gpgcheck = gpgcheck or GpgCheck.of_recipe(recipe)
-    force = force or check_reproducible
+    hooks = hooks or Hooks()
+    recipe, layout, timer = request.recipe, request.layout, hooks.timer
+    force = request.force or request.check_reproducible
     layout.check()
     out = layout.build(recipe.name)
     with timer.stage("srpm") as detail:
-        source = source_rpm(
-            recipe, fetcher, layout, mirrors=mirrors, lock_path=lock_path, given=srpm, gpgcheck=gpgcheck
-        )
+        source = source_rpm(request, fetcher)
         made = source.made
         detail.append(
             f"{made.resolved.nevra} -> {made.srpm.name}{' (up to date)' if made.reused else ''}"
@@ -178,30 +126,30 @@ def run_pipeline(
 
     def connected() -> Any:
         nonlocal client
-        client = client or engine()
+        client = client or hooks.engine()
         return client
 
     with timer.stage("build root") as detail:
-        if image is not None:  # named: rebuild asks the engine what it is
-            target = BuildImage(tag=image, id="", packages=(), key="")
-            detail.append(f"image {image}")
+        if request.image is not None:  # named: rebuild asks the engine what it is
+            target: ImageRef = NamedImage(request.image)
+            detail.append(f"image {request.image}")
         else:
-            closure = build_root_for(recipe, fetcher, source.path, mirrors)
-            target = planned_image(closure, gpgcheck=gpgcheck)
+            closure = build_root_for(request, fetcher, source.path)
+            target = planned_image(closure, gpgcheck=request.gpgcheck)
             current = None if force else up_to_date(source.path, target, out)
             if current is None:
-                target = ensure_image(closure, fetcher, connected(), gpgcheck=gpgcheck, notify=notify)
+                target = ensure_image(closure, fetcher, connected(), gpgcheck=request.gpgcheck, notify=hooks.notify)
             detail.append(f"{len(closure.packages)} packages, image {target.tag}")
     with timer.stage("build") as detail:
         # the outputs were checked against the planned build root above: rebuild need not read them again
-        checked = image is None and not force
+        checked = request.image is None and not force
         build = current or rebuild(
-            source.path, target, out, connected, log_sink, force=force or checked, recipe=recipe.name
+            source.path, target, out, connected, hooks.log_sink, force=force or checked, recipe=recipe.name
         )
         detail.append(", ".join(p.name for p in build.rpms) + (" (up to date)" if build.reused else ""))
     repro = None
-    if check_reproducible:
+    if request.check_reproducible:
         with timer.stage("second build") as detail:
-            repro = check_reproducible_build(build, target, connected, log_sink)
+            repro = check_reproducible_build(build, target, connected, hooks.log_sink)
             detail.append(f"{len(repro.differences)} differences, {len(repro.unexpected)} not allowed")
     return PipelineResult(srpm=source, closure=closure, image=target, build=build, stages=timer.spans, repro=repro)

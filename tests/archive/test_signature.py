@@ -22,6 +22,7 @@ from netnsfix.cli import main
 from netnsfix.errors import SignatureError
 from netnsfix.recipe import GpgKey, find_recipe
 from netnsfix.source.obtain import obtain_source
+from netnsfix.source.request import Request
 from netnsfix.source.srpm import build_patched_srpm
 from netnsfix.util.httpserve import serving
 
@@ -112,7 +113,7 @@ def test_obtain_refuses_before_unpacking(kind: str, recipe, hostile_mirror, tmp_
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
     for url in hostile_mirror(kind):
         with pytest.raises(SignatureError, match=r"^iproute-3\.6\.0-2\.fc18\.src\.rpm: "):
-            obtain_source(recipe, fetcher, tmp_path / "src", [url], tmp_path / "lock.json")
+            obtain_source(Request.of(recipe, mirrors=[url], lock=tmp_path / "lock.json"), fetcher, tmp_path / "src")
     assert not (tmp_path / "src").exists()
 
 
@@ -128,7 +129,7 @@ def test_srpm_command_exits_non_zero_with_one_line_and_changes_nothing(
         argv = ["srpm", "--mirror", url, "--lock", str(tmp_path / "l.json"), "--out", str(out)]
         code = main([*argv, "--gpg-key", str(demo_signer.public_file)])
     _, err = capsys.readouterr()
-    assert code == 1
+    assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert "iproute-3.6.0-2.fc18.src.rpm: " in lines[0]
@@ -150,12 +151,13 @@ def test_a_result_made_without_the_check_is_not_kept_when_the_check_is_on(
     recipe, hostile_mirror, tmp_path: Path, demo_gpgcheck
 ) -> None:
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
-    kwargs = {"lock_path": tmp_path / "lock.json"}
+    kwargs = {"lock": tmp_path / "lock.json", "out": tmp_path / "out"}
     for url in hostile_mirror("unsigned"):
-        made = build_patched_srpm(recipe, fetcher, tmp_path / "out", mirrors=[url], gpgcheck=GpgCheck.off(), **kwargs)
+        unchecked = Request.of(recipe, mirrors=[url], gpgcheck=GpgCheck.off(), **kwargs)
+        made = build_patched_srpm(unchecked, fetcher)
         assert made.srpm.is_file()
         with pytest.raises(SignatureError, match="not signed"):
-            build_patched_srpm(recipe, fetcher, tmp_path / "out", mirrors=[url], gpgcheck=demo_gpgcheck, **kwargs)
+            build_patched_srpm(Request.of(recipe, mirrors=[url], gpgcheck=demo_gpgcheck, **kwargs), fetcher)
 
 
 def test_the_real_recipe_trusts_fedora_18s_primary_key_and_refuses_the_demo_archive(
@@ -167,7 +169,7 @@ def test_the_real_recipe_trusts_fedora_18s_primary_key_and_refuses_the_demo_arch
         # gpg reads the same fingerprint from the shipped file
         assert key_file_check([key.file]).keys[0].fingerprint == FEDORA_18
     argv = ["srpm", "--mirror", demo_mirror, "--lock", str(tmp_path / "l.json"), "--out", str(tmp_path / "out")]
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(
         f"iproute-3.6.0-2.fc18.src.rpm: signed with key {demo_signer.fingerprint[-8:]}, which the recipe does not "

@@ -65,7 +65,7 @@ def repos(tmp_path_factory, need_tool_module):
 def need_tool_module():
     import shutil
 
-    from conftest import unavailable
+    from testkit import unavailable
 
     def check(*names: str) -> None:
         for name in names:

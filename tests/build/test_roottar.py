@@ -52,7 +52,7 @@ CLASH = Spec("clash", arch="x86_64", files={"/usr/bin/y": "different"})
 def rpms(tmp_path_factory):
     import shutil
 
-    from conftest import unavailable
+    from testkit import unavailable
 
     if shutil.which("rpmbuild") is None:
         unavailable("rpmbuild is not installed")

@@ -7,7 +7,7 @@ from importlib import import_module
 
 import pytest
 
-from netnsfix.cli import COMMAND_MODULES, COMMANDS, main
+from netnsfix.cli import COMMAND_MODULES, COMMANDS, Exit, main
 
 
 def test_every_command_is_mapped_to_the_module_that_registers_it() -> None:
@@ -83,3 +83,57 @@ def test_every_help_prints_as_written(capsys: pytest.CaptureFixture[str]) -> Non
             if action.option_strings and action.nargs != 0 and not action.choices:
                 assert action.metavar, (command, action.option_strings)
     assert "(Patch/%patch, Release, %changelog)" in " ".join(_parsers()["srpm"].format_help().split())
+
+
+def _unforeseen(*_args: object, **_kwargs: object) -> None:
+    raise KeyError("path")  # an error nobody foresaw, as the hostile probe met one
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "argv"),
+    [
+        ("netnsfix.cli.host", "plan_steps", ["host", "plan", "--root", "{tmp}"]),
+        ("netnsfix.cli.fleet", "run_action", ["fleet", "plan", "-i", "{tmp}/hosts", "--project", "{tmp}"]),
+    ],
+    ids=["host-plan", "fleet-plan"],
+)
+def test_an_unforeseen_error_in_a_plan_exits_2_not_would_change(
+    module: str, function: str, argv: list[str], tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """`plan` exits 1 for "would change": an error nobody foresaw must not look like that to a script."""
+    monkeypatch.setattr(import_module(module), function, _unforeseen)
+    code = main([arg.replace("{tmp}", str(tmp_path)) for arg in argv])
+    out, err = capsys.readouterr()
+    assert code == Exit.ERROR == 2 and out == ""
+    assert err == "netnsfix: error: unexpected KeyError: 'path' (run with -v for the traceback)\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_every_exit_status_is_in_the_readmes_table(project_root) -> None:
+    readme = (project_root / "README.md").read_text()
+    table = readme[readme.index("### Exit status") :]
+    table = table[: table.index("\n\n", table.index("|"))]
+    rows = {line.split("|")[1].strip(" `") for line in table.splitlines() if line.startswith("| `")}
+    assert rows == {str(int(member)) for member in Exit}
+
+
+def test_an_error_while_a_commands_module_loads_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before the handler runs (a library the command's module imports is broken): still one line, 2;
+    -v, given before the command, adds the traceback."""
+    import netnsfix.cli
+
+    def broken(name: str) -> None:
+        raise ImportError(f"cannot import {name}: libcreaterepo_c.so.1 is missing")
+
+    monkeypatch.setattr(netnsfix.cli, "import_module", broken)
+    assert main(["publish", "out", "--repo", "repo"]) == Exit.ERROR
+    err = capsys.readouterr().err
+    assert err == (
+        "netnsfix: error: unexpected ImportError: cannot import netnsfix.cli.publish: libcreaterepo_c.so.1 is "
+        "missing (run with -v for the traceback)\n"
+    )
+    assert main(["-v", "publish", "out"]) == Exit.ERROR
+    loud = capsys.readouterr().err
+    assert loud.startswith("Traceback (most recent call last):\n") and loud.endswith(err)

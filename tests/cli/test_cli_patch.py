@@ -55,7 +55,7 @@ def test_import_that_fails_writes_nothing(pasted: Path, tmp_path: Path, demo_tre
     )
     out = tmp_path / "fixed.patch"
     result = netnsfix("patch", "import", pasted, "--source", tree, "-o", out)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "hunk #2" in result.stderr and str(pasted) in result.stderr
     assert not out.exists()
 
@@ -68,11 +68,11 @@ def test_check_prints_the_per_hunk_report(project_root: Path, demo_tree: Path) -
     assert result.stdout.splitlines()[1:] == ["  ip/ipnetns.c  hunk 1  @@ -152,6 +152,12 @@  line 152  offset 0"]
 
 
-def test_check_a_mismatch_exits_1_with_one_line(project_root: Path, demo_tree: Path, tmp_path: Path) -> None:
+def test_check_a_mismatch_exits_2_with_one_line(project_root: Path, demo_tree: Path, tmp_path: Path) -> None:
     patch = tmp_path / "off.patch"
     patch.write_text((project_root / "patches" / WORKAROUND).read_text().replace(" \t/* Setup", " \t/* Set up"))
     result = netnsfix("patch", "check", patch, "--source", demo_tree)
-    assert result.returncode == 1 and result.stdout == ""
+    assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"netnsfix: error: {patch}: ") and result.stderr.count("\n") == 1
     assert "hunk #2 @@ -161,6 +162,7 @@" in result.stderr and "line 165: expected '\\t/* Set up" in result.stderr
 
@@ -88,12 +88,12 @@ def test_check_with_strip_0_against_a_tarball(project_root: Path, demo_tree: Pat
     assert result.returncode == 0, result.stderr
     assert "2 hunks match at fuzz 0 (-p0)" in result.stdout
     wrong = netnsfix("patch", "check", patch, "--source", tarball)
-    assert wrong.returncode == 1
+    assert wrong.returncode == 2
     assert f"names ipnetns.c, which does not exist in {tarball}:iproute2-3.6.0" in wrong.stderr
 
 
 def test_bad_arguments(tmp_path: Path, demo_tree: Path) -> None:
     result = netnsfix("patch", "check", tmp_path / "absent.patch", "--source", demo_tree)
-    assert result.returncode == 1 and "no such patch" in result.stderr
+    assert result.returncode == 2 and "no such patch" in result.stderr
     result = netnsfix("patch", "import", tmp_path / "absent.txt", "--source", demo_tree)
-    assert result.returncode == 1 and "absent.txt: no such file" in result.stderr
+    assert result.returncode == 2 and "absent.txt: no such file" in result.stderr

@@ -52,7 +52,7 @@ def test_fetch_prints_the_cached_path_and_no_bar_off_a_terminal(
     fetch = ("fetch", "--retries", "0", "--mirror", "http://127.0.0.1:1", "--mirror", demo_mirror, "--lock", str(lock))
     code, out, err = run(capsys, *fetch)
     # resolution asks the first mirror only, so a dead first mirror fails resolution ...
-    assert code == 1 and err.startswith("netnsfix: error: http://127.0.0.1:1/releases/18/") and err.count("\n") == 1
+    assert code == 2 and err.startswith("netnsfix: error: http://127.0.0.1:1/releases/18/") and err.count("\n") == 1
     run(capsys, "resolve", "--mirror", demo_mirror, "--lock", str(lock))
     # ... but with a lock, fetch tries the mirrors in order
     code, out, err = run(capsys, *fetch)
@@ -99,7 +99,7 @@ def test_a_wrong_checksum_in_the_lock_is_one_line_and_keeps_nothing(
     run(capsys, "resolve", "--mirror", demo_mirror, "--lock", str(lock))
     lock.write_text(re.sub(r'"sha256": "[0-9a-f]{64}"', f'"sha256": "{"b" * 64}"', lock.read_text()))
     code, out, err = run(capsys, "fetch", "--mirror", demo_mirror, "--lock", str(lock))
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert re.fullmatch(
         r"netnsfix: error: http://\S+\.src\.rpm: sha256 is [0-9a-f]{64}, expected b{64}; nothing was kept\n", err
     )
@@ -108,9 +108,9 @@ def test_a_wrong_checksum_in_the_lock_is_one_line_and_keeps_nothing(
 
 def test_bad_mirror_and_missing_recipe_are_one_line_errors(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "resolve", "--mirror", "ftp://x", "--lock", str(tmp_path / "l.json"))
-    assert code == 1 and err == "netnsfix: error: --mirror 'ftp://x': not an http:// or https:// URL\n"
+    assert code == 2 and err == "netnsfix: error: --mirror 'ftp://x': not an http:// or https:// URL\n"
     code, _, err = run(capsys, "resolve", "no-such-recipe", "--lock", str(tmp_path / "l.json"))
-    assert code == 1 and "no-such-recipe.toml: no such recipe (known: iproute-3.6.0-fc18" in err
+    assert code == 2 and "no-such-recipe.toml: no such recipe (known: iproute-3.6.0-fc18" in err
     assert not (tmp_path / "l.json").exists()
 
 

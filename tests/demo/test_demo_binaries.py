@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
+from testkit import unavailable
 
 from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.archive.repodata import Package, load_repo
@@ -225,6 +225,7 @@ def _run(container, command: str, user: str = "root") -> tuple[int, str]:
     return code, output.decode(errors="replace")
 
 
+@pytest.mark.engine
 def test_the_closure_registers_verifies_and_builds_c_as_a_user_offline(closure_image, docker_client) -> None:
     image, pkgs = closure_image
     container = docker_client.containers.run(

@@ -77,6 +77,7 @@ def test_the_stage_fails_when_a_plan_or_a_node_says_otherwise(tmp_path: Path) ->
         expect(run("apply", NodeResult("network1", unreachable=1), same), None)
 
 
+@pytest.mark.root
 @pytest.mark.slow
 @pytest.mark.engine
 def test_demo_fleet_plans_applies_plans_and_verifies_on_two_nodes(

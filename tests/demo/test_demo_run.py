@@ -12,6 +12,7 @@ from netnsfix.cli import main
 pytestmark = [pytest.mark.slow, pytest.mark.engine]
 
 
+@pytest.mark.root
 @pytest.mark.parametrize(
     ("recipe", "own_view"),
     [("iproute-3.6.0-fc18", False), ("iproute-3.6.0-fc18-upstream", True)],

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
+from testkit import unavailable
 
 COLLECTION = Path(__file__).resolve().parents[2] / "src" / "netnsfix" / "collection"
 PYENV27 = Path("/root/.pyenv/versions/2.7.18/bin/python2.7")

@@ -75,7 +75,7 @@ def test_serve_refuses_a_missing_folder(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "netnsfix", "serve", str(tmp_path / "nope")], capture_output=True, text=True, timeout=30
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip() == f"netnsfix: error: {tmp_path / 'nope'}: no such folder"
 
 

@@ -250,6 +250,7 @@ def _chattr(flag: str, path: Path) -> bool:
     return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
 
 
+@pytest.mark.root
 def test_immutable_repository_refused(tmp_path: Path, outdir: Path, rpms_other: Path, need_root: None) -> None:
     """Root ignores mode bits, not the immutable attribute: a real unwritable folder for root."""
     repo = tmp_path / "repo"
@@ -378,7 +379,7 @@ def test_cli_publish_prints_how_to_use_it(tmp_path: Path, outdir: Path, capsys: 
     assert "nothing changed" in out
     assert "curl -o /etc/yum.repos.d/netnsfix.repo http://repo.example:8080/netnsfix.repo" in out
     assert "baseurl=http://repo.example:8080\n" in (repo / "netnsfix.repo").read_text()
-    assert main(["publish", str(tmp_path / "nowhere"), "--repo", str(repo)]) == 1
+    assert main(["publish", str(tmp_path / "nowhere"), "--repo", str(repo)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"netnsfix: error: {tmp_path / 'nowhere'}: no such build output folder"
 

@@ -10,6 +10,7 @@ import pytest
 from cpiokit import LINK, TINY_SPEC, cpio, cpio_entry, craft, folder, link, rpmbuild_bs, spec_entry
 
 from netnsfix.errors import UnpackError
+from netnsfix.rpm.extract import extract
 from netnsfix.rpm.header import read_header
 from netnsfix.rpm.payload import members, read_members
 
@@ -24,11 +25,14 @@ def read(payload: bytes) -> list[tuple[str, int, str, bytes]]:
     "payload, compressor", [("w9.gzdio", "gzip"), ("w9.bzdio", "bzip2"), ("w19.zstdio", "zstd"), ("w9.xzdio", "xz")]
 )
 def test_payload_compressors(tmp_path: Path, need_tool, payload: str, compressor: str) -> None:
+    """One rpmbuild per compressor, read by the cpio reader and extracted (the extractor's check too)."""
     need_tool("rpmbuild")
     srpm = rpmbuild_bs(TINY_SPEC, tmp_path, payload)
     assert read_header(srpm).payload_compressor == compressor
     found = [(m.path, m.data.read()) for m in read_members(srpm)]
     assert found == [("tiny.spec", (tmp_path / "tiny.spec").read_bytes())]
+    assert [p.name for p in extract(srpm, tmp_path / "x")] == ["tiny.spec"]
+    assert (tmp_path / "x" / "tiny.spec").read_bytes() == (tmp_path / "tiny.spec").read_bytes()
 
 
 def test_members_with_their_kinds_links_and_hard_links(demo_archive, tmp_path: Path) -> None:

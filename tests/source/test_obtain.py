@@ -13,13 +13,16 @@ from netnsfix.archive.fetch import Cache, Fetcher
 from netnsfix.archive.recipelock import locked_srpm, write_lock
 from netnsfix.errors import UnpackError
 from netnsfix.source.obtain import obtain_source
+from netnsfix.source.request import Request
 from netnsfix.util.fsutil import sha256_file
 from netnsfix.util.httpserve import serving
 
 
 def test_obtains_the_spec_and_sources(recipe, demo_archive, demo_mirror: str, tmp_path: Path) -> None:
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0, backoff=0, timeout=5)
-    source = obtain_source(recipe, fetcher, tmp_path / "src", [demo_mirror], tmp_path / "lock.json")
+    source = obtain_source(
+        Request.of(recipe, mirrors=[demo_mirror], lock=tmp_path / "lock.json"), fetcher, tmp_path / "src"
+    )
     assert source.resolved.nevra == source.header.nevra == demo_archive.nevra
     assert source.srpm.read_bytes() == demo_archive.srpm_path.read_bytes()
     assert source.spec == tmp_path / "src" / "iproute.spec"
@@ -46,5 +49,5 @@ def test_a_package_that_is_not_what_the_repodata_says(recipe, demo_archive, tmp_
             UnpackError,
             match=r"the package is iproute-3\.6\.0-1\.fc18\.src, but the repodata promised iproute-3\.6\.0-2\.fc18\.src$",
         ):
-            obtain_source(recipe, fetcher, tmp_path / "src", [served.url], lock)
+            obtain_source(Request.of(recipe, mirrors=[served.url], lock=lock), fetcher, tmp_path / "src")
     assert not (tmp_path / "src").exists()

@@ -185,13 +185,13 @@ def test_source_tree_yields_the_top_folder_of_a_tarball(demo_tree: Path, project
     with tarfile.open(tarball, "w:xz") as archive:
         archive.add(demo_tree, arcname="iproute2-3.6.0")
     with source_tree(tarball) as tree:
-        assert tree.name == "iproute2-3.6.0"
+        assert tree.folder.name == "iproute2-3.6.0" and tree.name == f"{tarball}:iproute2-3.6.0"
         report = check_patch(project_root / "patches" / SHIPPED[1], tree)
-        extracted = tree
+        extracted = tree.folder
     assert report.hunks[0].offset == 0
     assert not extracted.exists()
     with source_tree(demo_tree) as same:
-        assert same == demo_tree
+        assert same.folder == demo_tree and same.name == str(demo_tree)
 
 
 def test_errors_inside_a_tarball_name_the_tarball(demo_tree: Path, tmp_path: Path) -> None:

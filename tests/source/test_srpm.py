@@ -15,6 +15,7 @@ from netnsfix.cli import main
 from netnsfix.errors import PatchError
 from netnsfix.recipe import find_recipe
 from netnsfix.rpm.extract import read_header
+from netnsfix.source.request import Request
 from netnsfix.source.srpm import build_patched_srpm, dist_of
 
 DAY = datetime.date(2012, 12, 3)
@@ -45,15 +46,10 @@ def test_srpm_from_the_demo_archive(
 ) -> None:
     recipe = find_recipe(recipe_name, project_root)
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
-    result = build_patched_srpm(
-        recipe,
-        fetcher,
-        tmp_path / "out",
-        mirrors=[demo_mirror],
-        lock_path=tmp_path / "lock.json",
-        day=DAY,
-        gpgcheck=demo_gpgcheck,
+    request = Request.of(
+        recipe, mirrors=[demo_mirror], lock=tmp_path / "lock.json", gpgcheck=demo_gpgcheck, out=tmp_path / "out"
     )
+    result = build_patched_srpm(request, fetcher, day=DAY)
     # The newest 3.6.0 across release and updates, with the patch as Patch1 and a newer EVR.
     assert result.resolved.nevra == "iproute-3.6.0-2.fc18.src"
     assert result.dist == ".fc18"
@@ -76,7 +72,8 @@ def test_srpm_from_the_demo_archive(
     assert "* Mon Dec 03 2012 netnsfix <netnsfix@localhost> - 3.6.0-2.netnsfix1" in spec
     assert "#882047" in spec
     # Nothing but the SRPM and the manifest is left in the output folder.
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([result.srpm.name, "manifest.json"])
+    folder = tmp_path / "out" / recipe.name / "srpm"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([result.srpm.name, "manifest.json"])
 
 
 def test_srpm_cli_uses_the_lock_and_prints_the_report(
@@ -103,20 +100,15 @@ def test_a_patch_that_does_not_match_writes_nothing(
     bad.write_text(recipe.patch.read_text().replace("\t\treturn -1;\n", "\t\treturn 1;\n", 1))
     bad_recipe = type(recipe)(**{**recipe.__dict__, "patch": bad})
     out = tmp_path / "out"
+    request = Request.of(
+        bad_recipe, mirrors=[demo_mirror], lock=tmp_path / "lock.json", gpgcheck=demo_gpgcheck, out=out
+    )
     with pytest.raises(
         PatchError,
         match=r"bad\.patch: .*iproute2-3\.6\.0\.tar\.gz:iproute2-3\.6\.0/ip/ipnetns\.c: hunk #1 .* line 153: expected",
     ):
-        build_patched_srpm(
-            bad_recipe,
-            Fetcher(Cache(tmp_path / "cache"), retries=0),
-            out,
-            mirrors=[demo_mirror],
-            lock_path=tmp_path / "lock.json",
-            day=DAY,
-            gpgcheck=demo_gpgcheck,
-        )
-    assert not out.exists()  # not even the folder it would have written into
+        build_patched_srpm(request, Fetcher(Cache(tmp_path / "cache"), retries=0), day=DAY)
+    assert not out.exists()  # not even the folders it would have written into
 
 
 def test_dist_is_what_the_archive_built_with() -> None:
@@ -129,20 +121,21 @@ def test_same_inputs_keep_the_srpm_and_a_changed_patch_makes_a_new_one(
 ) -> None:
     recipe = find_recipe("iproute-3.6.0-fc18", project_root)
     fetcher = Fetcher(Cache(tmp_path / "cache"), retries=0)
-    kwargs = {"mirrors": [demo_mirror], "lock_path": tmp_path / "lock.json", "gpgcheck": demo_gpgcheck}
-    first = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    kwargs = {"mirrors": [demo_mirror], "lock": tmp_path / "lock.json", "gpgcheck": demo_gpgcheck, "out": tmp_path}
+    first = build_patched_srpm(Request.of(recipe, **kwargs), fetcher, day=DAY)
     data = first.srpm.read_bytes()
     # Another day, same inputs: the SRPM (and so every later stage) stays as it is.
-    again = build_patched_srpm(recipe, fetcher, tmp_path / "out", day=DAY + datetime.timedelta(days=1), **kwargs)
+    again = build_patched_srpm(Request.of(recipe, **kwargs), fetcher, day=DAY + datetime.timedelta(days=1))
     assert again.reused and again.srpm == first.srpm and again.srpm.read_bytes() == data
     assert again.change == first.change and again.report.hunks == first.report.hunks
     # A changed patch (same hunks, another description) is another input: a new SRPM.
     patch = tmp_path / recipe.patch.name
     patch.write_text("Same fix, described.\n\n" + recipe.patch.read_text())
     changed = type(recipe)(**{**recipe.__dict__, "patch": patch})
-    third = build_patched_srpm(changed, fetcher, tmp_path / "out", day=DAY, **kwargs)
+    third = build_patched_srpm(Request.of(changed, **kwargs), fetcher, day=DAY)
     assert not third.reused
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([third.srpm.name, "manifest.json"])
+    folder = tmp_path / recipe.name / "srpm"
+    assert sorted(p.name for p in folder.iterdir()) == sorted([third.srpm.name, "manifest.json"])
 
 
 def test_the_srpm_is_byte_identical_from_another_folder_time_zone_cache_and_clock(

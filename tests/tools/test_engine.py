@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unavailable
+from testkit import unavailable
 
 from netnsfix.errors import EngineError
 from netnsfix.tools.engine import Bind, Engine, connect
@@ -28,6 +28,38 @@ def test_engine_down_is_one_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     with pytest.raises(EngineError, match=r"no-engine\.sock is not answering.*scripts/engine start"):
         connect(timeout=5)
+
+
+@pytest.mark.root
+def test_a_socket_that_refuses_this_user_is_engine_denied(need_root, need_tool, tmp_path: Path) -> None:
+    """A socket only root may open, connected to as nobody: EngineDenied (doctor then says how to join the
+    'docker' group), told from an engine that is down by the PermissionError under the SDK's error, not by
+    its text."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    need_tool("setpriv")
+    sock = tmp_path / "root-only.sock"
+    probe = (
+        "from netnsfix.errors import EngineDenied, EngineError\n"
+        "from netnsfix.tools.engine import connect\n"
+        "try:\n    connect(timeout=5)\n"
+        "except EngineDenied as error:\n    print('denied', error)\n"
+        "except EngineError as error:\n    print('other', error)\n"
+    )
+    tmp_path.chmod(0o755)
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(sock))
+        sock.chmod(0o600)
+        server.listen(1)
+        env = {**os.environ, "DOCKER_HOST": f"unix://{sock}"}
+        as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", probe]
+        done = subprocess.run(as_nobody, capture_output=True, text=True, env=env, timeout=60)
+    assert done.stdout == (
+        f"denied Docker engine at unix://{sock}: permission denied; run as root or join the 'docker' group\n"
+    ), done.stderr
 
 
 def test_running_engine_answers(engine: Engine) -> None:

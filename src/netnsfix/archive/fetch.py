@@ -95,7 +95,11 @@ class Cache:
 
 
 class _Retryable(Exception):
-    """A failure worth another try (connection, 5xx, truncated body)."""
+    """A failure worth another try (connection, 5xx, truncated body); ``status``: the server's HTTP status."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Fetcher:
@@ -131,7 +135,7 @@ class Fetcher:
         try:
             return self._retrying(lambda: self._get_once(url))
         except _Retryable as error:
-            raise FetchError(f"{error} (after {self.retries + 1} tries)") from None
+            raise FetchError(f"{error} (after {self.retries + 1} tries)", status=error.status) from error
 
     def _get_once(self, url: str) -> bytes:
         try:
@@ -140,9 +144,9 @@ class Fetcher:
             raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
         with response:
             if response.status_code >= 500:
-                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}")
+                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}", response.status_code)
             if response.status_code != 200:
-                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+                raise FetchError.http(url, response.status_code, response.reason)
             try:
                 body = response.raw.read(decode_content=False)
             except BODY_BROKEN as error:
@@ -193,19 +197,17 @@ class Fetcher:
             return cached
         if not urls:
             raise FetchError(f"{name or sha256}: no URL to fetch it from")
-        errors: list[str] = []
-        corrupt = False
+        failures: list[FetchError] = []
         for url in urls:
             try:
                 return self._fetch_one(url, sha256, size, name or url.rsplit("/", 1)[-1])
             except FetchError as error:  # a mirror serving other bytes is tried like one that fails
-                corrupt = corrupt or isinstance(error, ChecksumError)
-                errors.append(str(error))
+                failures.append(error)
                 log.info("%s", error)
-        kind = ChecksumError if corrupt else FetchError
-        if len(errors) == 1:
-            raise kind(errors[0])
-        raise kind(f"every mirror failed: {'; '.join(errors)}")
+        if len(failures) == 1:
+            raise failures[0]
+        kind = ChecksumError if any(isinstance(f, ChecksumError) for f in failures) else FetchError
+        raise kind(f"every mirror failed: {'; '.join(map(str, failures))}", failures=failures)
 
     def _fetch_one(self, url: str, sha256: str, size: int | None, name: str) -> Path:
         partial = self.cache.partial_for(sha256)
@@ -237,7 +239,9 @@ class Fetcher:
         try:
             self._retrying(lambda: self._stream(url, partial, size, name))
         except _Retryable as error:
-            raise FetchError(f"{error} (after {self.retries + 1} tries; {_kept(partial)})") from None
+            raise FetchError(
+                f"{error} (after {self.retries + 1} tries; {_kept(partial)})", status=error.status
+            ) from error
         except BaseException:
             _kept(partial)
             raise
@@ -259,12 +263,12 @@ class Fetcher:
             raise _Retryable(f"{url}: {type(error).__name__}: {error}") from None
         with response:
             if response.status_code >= 500:
-                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}")
+                raise _Retryable(f"{url}: HTTP {response.status_code} {response.reason}", response.status_code)
             if response.status_code == 416 and done:
                 partial.unlink()
                 raise _Retryable(f"{url}: the server refused to resume; starting again")
             if response.status_code not in (200, 206):
-                raise FetchError(f"{url}: HTTP {response.status_code} {response.reason}")
+                raise FetchError.http(url, response.status_code, response.reason)
             if response.status_code == 200 and done:
                 done = 0  # the server ignored Range: start over
             if response.status_code == 206 and _range_start(response.headers.get("Content-Range")) != done:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, fields
-from datetime import UTC, date, datetime
+from dataclasses import asdict, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,29 +24,34 @@ from netnsfix.recipe import Recipe
 from netnsfix.util.fsutil import atomic_write_text
 
 LOCK_FORMAT = 1
+GONE = (404, 410)  # HTTP statuses that mean the archive no longer has what the lock names
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def write_lock(path: Path, recipe: Recipe, resolved: Resolved, now: datetime | None = None) -> None:
-    """Write the lock atomically: the recipe's name, when, and every field of ``resolved``."""
+def write_lock(path: Path, recipe: Recipe, resolved: Resolved, now: datetime | None = None) -> Resolved:
+    """Write the lock atomically: the recipe's name, when, and every field of ``resolved``;
+    return ``resolved`` as a later read of the lock gives it (with ``resolved_at``)."""
     when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     data: dict[str, Any] = {
         "lock_format": LOCK_FORMAT,
         "recipe": recipe.name,
         "resolved_at": when.isoformat().replace("+00:00", "Z"),
-        **asdict(resolved),
+        **{name: value for name, value in asdict(resolved).items() if name != "resolved_at"},
     }
     try:
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     except OSError as error:
-        raise RecipeError(f"{path}: cannot write the lock: {error.strerror or error}") from None
+        raise RecipeError(f"{path}: cannot write the lock: {error.strerror or error}") from error
+    return replace(resolved, resolved_at=when)
 
 
 def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
     if not isinstance(data, dict):
         raise RecipeError(f"{path}: malformed lock: not a JSON object")
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {"resolved_at": _resolved_at(data.get("resolved_at"))}
     for f in fields(Resolved):
+        if f.name == "resolved_at":
+            continue
         if f.name not in data:
             raise RecipeError(f"{path}: malformed lock: missing field '{f.name}'")
         value = data[f.name]
@@ -87,15 +92,16 @@ def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved
     return rebase(_check(path, data, recipe), recipe, mirror)
 
 
-def locked_day(path: Path) -> date | None:
-    """The day the lock at ``path`` was resolved (None without a readable lock).
+def _resolved_at(value: object) -> datetime | None:
+    """When the lock was written (None when a hand-made lock does not say, or not as ISO 8601).
 
-    The patched spec's %changelog entry carries this date: taken from an input,
+    The patched spec's %changelog entry carries its day: taken from an input,
     not the clock, so the same recipe and lock make the same SRPM on any day."""
+    if not isinstance(value, str):
+        return None
     try:
-        when = json.loads(path.read_text(encoding="utf-8"))["resolved_at"]
-        return datetime.fromisoformat(when.replace("Z", "+00:00")).astimezone(UTC).date()
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
         return None
 
 
@@ -113,9 +119,7 @@ def locked_srpm(
     path = lock_path or recipe.lock_path
     if path.exists() and not refresh:
         return read_lock(path, recipe, mirror)
-    resolved = find_srpm(recipe, fetcher, mirror)
-    write_lock(path, recipe, resolved)
-    return resolved
+    return write_lock(path, recipe, find_srpm(recipe, fetcher, mirror))
 
 
 def fetch_locked(
@@ -125,9 +129,9 @@ def fetch_locked(
     try:
         return fetcher.fetch(source_urls(resolved, recipe, mirrors), resolved.sha256, resolved.size, resolved.file_name)
     except FetchError as error:
-        if not any(f"HTTP {code}" in str(error) for code in (404, 410)):
+        if not any(failure.status in GONE for failure in error.each()):
             raise
-        raise type(error)(
-            f"{error}; the lock {lock_path or recipe.lock_path} may name a package the archive no longer has: "
+        raise error.with_note(
+            f"; the lock {lock_path or recipe.lock_path} may name a package the archive no longer has: "
             "resolve again with --refresh"
-        ) from None
+        ) from error

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cmp_to_key
 
 import rpm
@@ -38,6 +39,9 @@ class Resolved:
     url: str  # base (or mirror) + repo + location
     sha256: str
     size: int
+    # when the lock was written: a later run reads it with the rest (the %changelog entry's day), the
+    # lock read once; None for a package resolved from the repodata that no lock holds yet
+    resolved_at: datetime | None = None
 
     @property
     def file_name(self) -> str:

@@ -54,14 +54,37 @@ Notify = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BuildImage:
-    """A build root image: what it is called, what it holds, and the key it was made from."""
+    """A build root image in the engine: what it is called, its id, what it holds, and the key it was
+    made from (None for an image the user named, which netnsfix did not make)."""
 
     tag: str
     id: str
     packages: tuple[str, ...]  # NEVRAs
-    key: str  # full sha256 of the inputs
+    key: str | None  # full sha256 of the inputs
     reused: bool = False
     user: str = BUILD_USER
+
+
+@dataclass(frozen=True)
+class PlannedImage:
+    """The build root image a closure makes, known without asking the engine: tag, packages and key
+    (enough to tell whether earlier outputs were built in it)."""
+
+    tag: str
+    packages: tuple[str, ...]
+    key: str
+    user: str = BUILD_USER
+
+
+@dataclass(frozen=True)
+class NamedImage:
+    """An image the user named (``--image``, a tag or id): only the engine knows what it holds."""
+
+    tag: str
+    user: str = BUILD_USER
+
+
+ImageRef = BuildImage | PlannedImage | NamedImage  # what a build can be asked to run in
 
 
 def container_dir() -> Path:
@@ -76,8 +99,11 @@ def container_files(folder: Path | None = None) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+UNCHECKED = GpgCheck.off()  # an image key made without a signature check (the key then omits it)
+
+
 def image_key(
-    packages: Sequence[Package], files: dict[str, bytes], dist: str = DEFAULT_DIST, gpgcheck: str = "off"
+    packages: Sequence[Package], files: dict[str, bytes], dist: str = DEFAULT_DIST, gpgcheck: GpgCheck = UNCHECKED
 ) -> str:
     """sha256 over package NEVRAs and checksums, the container files, the bootstrap's version, dist,
     and the signature check the packages passed (``GpgCheck.label``)."""
@@ -87,7 +113,7 @@ def image_key(
         "user": [BUILD_USER, BUILD_UID, BUILD_GROUP, BUILD_GID],
         "packages": sorted((p.nevra, p.checksum_type, p.checksum) for p in packages),
         "container": {name: hashlib.sha256(body).hexdigest() for name, body in sorted(files.items())},
-        **({} if gpgcheck == "off" else {"gpgcheck": gpgcheck}),
+        **({"gpgcheck": gpgcheck.label} if gpgcheck.enabled else {}),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -103,13 +129,13 @@ def image_tag(key: str) -> str:
 
 def planned_image(
     closure: Closure, dist: str = DEFAULT_DIST, files: dict[str, bytes] | None = None, *, gpgcheck: GpgCheck
-) -> BuildImage:
-    """The image the closure would make (tag and key), without asking the engine: id is empty.
+) -> PlannedImage:
+    """The image the closure would make (tag and key), without asking the engine.
 
     ``files``: the container files when the caller has read them already.
     """
-    key = image_key(closure.packages, container_files() if files is None else files, dist, gpgcheck.label)
-    return BuildImage(tag=image_tag(key), id="", packages=closure.nevras, key=key)
+    key = image_key(closure.packages, container_files() if files is None else files, dist, gpgcheck)
+    return PlannedImage(tag=image_tag(key), packages=closure.nevras, key=key)
 
 
 def ensure_image(
@@ -193,7 +219,7 @@ def _register(
     closure: Closure,
     rpms: Sequence[Path],
     files: dict[str, bytes],
-    plan: BuildImage,
+    plan: PlannedImage,
     dist: str,
 ) -> str:
     """Run bootstrap.sh in a container of the imported image and commit it under the tag."""

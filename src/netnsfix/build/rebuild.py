@@ -19,11 +19,20 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netnsfix.build.image import BUILD_GID, BUILD_HOME, BUILD_UID, BUILD_USER, BuildImage
+from netnsfix.build.image import (
+    BUILD_GID,
+    BUILD_HOME,
+    BUILD_UID,
+    BUILD_USER,
+    BuildImage,
+    ImageRef,
+    NamedImage,
+    PlannedImage,
+)
 from netnsfix.errors import BuildError, EngineError, ManifestError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest, reusable
 from netnsfix.rpm.header import read_header
@@ -80,7 +89,7 @@ class BuildResult:
 
 def rebuild(
     srpm: Path,
-    image: BuildImage,
+    image: ImageRef,
     out: Path,
     engine: EngineFactory,
     log_sink: LogSink = lambda _: None,
@@ -92,25 +101,28 @@ def rebuild(
 ) -> BuildResult:
     """``rpmbuild --rebuild`` of ``srpm`` in a container of ``image``; outputs and manifest in ``out``.
 
-    ``engine`` is called (to connect) only when a build has to run.
-    ``image.id`` may be empty when the caller knows the image only by its
-    content key (buildroot.planned_image): the no-op check compares keys.
+    ``engine`` is called (to connect) only when a build has to run, or to
+    learn what a named image is. A planned image (known by its content key,
+    :func:`~netnsfix.build.image.planned_image`) is looked up only when a build runs:
+    the no-op check compares keys.
     """
     started = time.monotonic()
     srpm, out = srpm.absolute(), out.absolute()  # bind mounts need absolute host paths
     client = None
-    if not image.key and not image.id:  # an image given by name: its id says what it is
+    if isinstance(image, NamedImage):  # its id (and the labels netnsfix gave it) say what it is
         client = engine()
         found = _image(client, image.tag)
         packages = tuple((found.labels or {}).get("netnsfix.packages", "").split())
-        image = replace(image, id=found.id, packages=packages or image.packages)
+        image = BuildImage(image.tag, found.id, packages, None, user=image.user)
     srpm_sha = _srpm_sha256(srpm)
     if not force:
         current = _reused(srpm, srpm_sha, image, out, started)
         if current is not None:
             return current
     client = client or engine()
-    image_id = image.id or _image(client, image.tag).id
+    if isinstance(image, PlannedImage):
+        image = BuildImage(image.tag, _image(client, image.tag).id, image.packages, image.key, user=image.user)
+    image_id = image.id
     out.mkdir(parents=True, exist_ok=True)
     _forget_previous(out)
     log_path = out / LOG_NAME
@@ -127,7 +139,7 @@ def rebuild(
         recipe=recipe,
         inputs=(
             FileRecord(path=str(srpm.resolve()), sha256=srpm_sha, size=srpm.stat().st_size, kind="srpm"),
-            FileRecord(path=image.tag, sha256=image.key or image_id, size=0, kind="image"),
+            FileRecord(path=image.tag, sha256=_identity(image), size=0, kind="image"),
         ),
         outputs=outputs,
         extra={
@@ -167,14 +179,14 @@ class BuildSettings:
         return frozenset() if self.source_date_epoch else frozenset({"BUILDTIME", "COOKIE"})
 
 
-def build_settings(srpm: Path, image: BuildImage) -> BuildSettings:
+def build_settings(srpm: Path, image: BuildImage | PlannedImage) -> BuildSettings:
     header = read_header(srpm)
     epoch = day_start(max(header.changelog_times, default=header.buildtime))
     version = rpm_version(image.packages)
     return BuildSettings(epoch, version is not None and version >= SOURCE_DATE_EPOCH_SINCE, version)
 
 
-def up_to_date(srpm: Path, image: BuildImage, out: Path) -> BuildResult | None:
+def up_to_date(srpm: Path, image: BuildImage | PlannedImage, out: Path) -> BuildResult | None:
     """The previous build's result when its inputs are these and every output is still as recorded.
 
     Reads files only: no engine, no container. ``image`` needs its key (a
@@ -190,13 +202,15 @@ def _srpm_sha256(srpm: Path) -> str:
     return sha256_file(srpm)
 
 
-def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: float) -> BuildResult | None:
+def _reused(
+    srpm: Path, srpm_sha: str, image: BuildImage | PlannedImage, out: Path, started: float
+) -> BuildResult | None:
     """The previous build's result (see :func:`up_to_date`) for an SRPM whose sha256 is known."""
     inputs = (
         FileRecord(path=str(srpm), sha256=srpm_sha, size=0, kind="srpm"),
-        FileRecord(path=image.tag, sha256=image.key or image.id, size=0, kind="image"),
+        FileRecord(path=image.tag, sha256=_identity(image), size=0, kind="image"),
     )
-    same_image = {"image_tag": image.tag, **({"image_id": image.id} if image.id else {})}
+    same_image = {"image_tag": image.tag, **({"image_id": image.id} if isinstance(image, BuildImage) else {})}
     current = reusable(out, STAGE, inputs, extra=same_image, needs=("rpm",)).manifest
     if current is None:
         return None
@@ -209,6 +223,11 @@ def _reused(srpm: Path, srpm_sha: str, image: BuildImage, out: Path, started: fl
         reused=True,
         seconds=time.monotonic() - started,
     )
+
+
+def _identity(image: BuildImage | PlannedImage) -> str:
+    """What the manifest records the image as: its content key, or the id of an image netnsfix did not make."""
+    return image.key if image.key is not None else image.id if isinstance(image, BuildImage) else ""
 
 
 def _forget_previous(out: Path) -> None:

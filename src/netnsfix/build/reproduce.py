@@ -16,8 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from netnsfix.build.image import BuildImage
-from netnsfix.build.rebuild import SECOND_BUILD, BuildResult, EngineFactory, LogSink, build_settings, rebuild
+from netnsfix.build.image import ImageRef
+from netnsfix.build.rebuild import SECOND_BUILD, BuildResult, EngineFactory, LogSink, rebuild
+from netnsfix.errors import BuildError
 from netnsfix.rpm.compare import Difference, compare_rpms
 
 
@@ -42,7 +43,7 @@ class ReproCheck:
 
 def check_reproducible(
     first: BuildResult,
-    image: BuildImage,
+    image: ImageRef,
     engine: EngineFactory,
     log_sink: LogSink = lambda _: None,
 ) -> ReproCheck:
@@ -63,7 +64,9 @@ def check_reproducible(
                 )
                 continue
             differences.extend(compare_rpms(ours[name], theirs[name]))
-        settings = second.settings or build_settings(first.srpm, image)
+        settings = second.settings
+        if settings is None:  # pragma: no cover - a forced build always runs and says how
+            raise BuildError(f"{first.srpm}: the second build ran no build")
         return ReproCheck(
             rpms=tuple(sorted(ours)),
             differences=tuple(differences),

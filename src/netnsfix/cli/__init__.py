@@ -1,22 +1,24 @@
 """The command line: parses arguments, calls the library, prints.
 
 Each command group lives in a module of its own that exposes
-``register(subparsers)``; its handlers return an exit code. Library errors
-(:class:`netnsfix.errors.NetnsfixError`) become one line on stderr and a
-non-zero exit here, and nowhere else. No input ends in a traceback: an error
-the library did not foresee is one line too (its traceback only under -v),
-and a reader that closed stdout (``netnsfix recipes | head -1``) ends the
-command quietly, as coreutils do.
+``register(subparsers)``; its handlers return an exit code from :class:`Exit`,
+the one table of what each status means. Every error (a library error, an OS error,
+one nobody foresaw) becomes one line on stderr and :attr:`Exit.ERROR` here, and
+nowhere else, so a script can always tell trouble from a result such as "would
+change" (its traceback only under -v); a reader that closed stdout
+(``netnsfix recipes | head -1``) ends the command quietly, as coreutils do.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from enum import IntEnum
 from importlib import import_module
 from typing import NoReturn
 
@@ -48,11 +50,22 @@ COMMANDS = {
 }
 
 
+class Exit(IntEnum):
+    """Every exit status netnsfix uses, for every command (the README's table says the same)."""
+
+    OK = 0  # done; nothing would change; the checks came out as expected
+    RESULT = 1  # a result the command reports on purpose: something would change, a node failed,
+    # the checks did not come out as expected, the builds differ, something doctor needs is missing
+    ERROR = 2  # trouble, never a result: bad usage or input, a failure, an error nobody foresaw
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    BROKEN_PIPE = 141  # the reader closed stdout (128 + SIGPIPE), as coreutils exit
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage error as one line naming the option (``--help`` shows the usage)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(Exit.ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -77,6 +90,33 @@ def _command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = _verbose(argv)  # known before anything loads: an error loading a command's module is reported too
+    try:
+        return _run(argv)
+    except NetnsfixError as error:
+        _say(f"netnsfix: error: {error}", verbose)
+        return Exit.ERROR
+    except KeyboardInterrupt:
+        print("netnsfix: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as error:  # a file the library did not expect to fail: name it
+        where = f"{error.filename}: " if error.filename else ""
+        _say(f"netnsfix: error: {where}{error.strerror or error}", verbose)
+        return Exit.ERROR
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        _say(f"netnsfix: error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", verbose)
+        return Exit.ERROR
+
+
+def _verbose(argv: Sequence[str]) -> bool:
+    """-v/--verbose among the options before the command word (where the global options go)."""
+    return any(arg in ("-v", "--verbose") for arg in itertools.takewhile(lambda arg: arg.startswith("-"), argv))
+
+
+def _run(argv: list[str]) -> int:
+    """Parse, load the command's module, run its handler."""
     parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -86,28 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
-    try:
-        code = int(args.handler(args) or 0)
-        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
-        return code
-    except NetnsfixError as error:
-        _say(f"netnsfix: error: {error}", args.verbose)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("netnsfix: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return _quiet_broken_pipe()
-    except OSError as error:  # a file the library did not expect to fail: name it
-        where = f"{error.filename}: " if error.filename else ""
-        _say(f"netnsfix: error: {where}{error.strerror or error}", args.verbose)
-        return 1
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one line, never a traceback
-        _say(
-            f"netnsfix: error: unexpected {type(error).__name__}: {error} (run with -v for the traceback)", args.verbose
-        )
-        return 1
+        return Exit.ERROR
+    code = int(args.handler(args) or 0)
+    sys.stdout.flush()  # a closed pipe shows here, inside main's handler
+    return code
 
 
 def _say(line: str, verbose: bool) -> None:
@@ -125,4 +147,4 @@ def _quiet_broken_pipe() -> int:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    return 141
+    return Exit.BROKEN_PIPE

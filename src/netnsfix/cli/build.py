@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from netnsfix import doctor
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, gpgcheck_of, out_argument, recipe_arguments
+from netnsfix.cli import Exit
+from netnsfix.cli.options import FORCE_HELP, gpgcheck_arguments, out_argument, recipe_arguments, request_of
 from netnsfix.recipe import find_recipe
 from netnsfix.util.timing import Span, StageTimer
 
@@ -61,52 +62,29 @@ def _stage_done(span: Span) -> None:
 
 def _image(args: argparse.Namespace) -> int:
     from netnsfix.build.image import ensure_image
-    from netnsfix.pipeline import OutputLayout, build_root_for, source_rpm
+    from netnsfix.pipeline import build_root_for, source_rpm
     from netnsfix.tools.engine import connect
 
-    recipe = find_recipe(args.recipe)
-    gpgcheck = gpgcheck_of(args, recipe)
+    request = request_of(args, find_recipe(args.recipe))
     fetcher = Fetcher(retries=args.retries)
-    mirrors = args.mirror or [None]
-    source = source_rpm(
-        recipe,
-        fetcher,
-        OutputLayout(args.out),
-        mirrors=mirrors,
-        lock_path=args.lock,
-        given=args.srpm,
-        gpgcheck=gpgcheck,
-    )
+    source = source_rpm(request, fetcher)
     if source.made is not None:
         _say(f"srpm {source.path}{' (up to date)' if source.made.reused else ''}")
-    closure = build_root_for(recipe, fetcher, source.path, mirrors)
+    closure = build_root_for(request, fetcher, source.path)
     if args.list:
         for reason in closure.reasons:
             print(f"{reason.package:50} {reason.requirement}  <- {reason.needed_by}")
-    image = ensure_image(closure, fetcher, connect(), gpgcheck=gpgcheck, notify=_say)
+    image = ensure_image(closure, fetcher, connect(), gpgcheck=request.gpgcheck, notify=_say)
     print(f"{image.tag} {image.id} ({len(image.packages)} packages{', reused' if image.reused else ''})")
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    from netnsfix.pipeline import OutputLayout, run_pipeline
+    from netnsfix.pipeline import Hooks, run_pipeline
 
-    recipe = find_recipe(args.recipe)
-    result = run_pipeline(
-        recipe,
-        Fetcher(retries=args.retries),
-        OutputLayout(args.out),
-        mirrors=args.mirror or [None],
-        lock_path=args.lock,
-        srpm=args.srpm,
-        image=args.image,
-        force=args.force,
-        timer=StageTimer(ended=_stage_done),
-        notify=_say,
-        log_sink=print,
-        gpgcheck=gpgcheck_of(args, recipe),
-        check_reproducible=args.check_reproducible,
-    )
+    request = request_of(args, find_recipe(args.recipe))
+    hooks = Hooks(timer=StageTimer(ended=_stage_done), notify=_say, log_sink=print)
+    result = run_pipeline(request, Fetcher(retries=args.retries), hooks)
     build = result.build
     if build.reused:
         _say(f"up to date: {build.manifest} (use --force to rebuild)")
@@ -137,9 +115,9 @@ def _print_repro(check: ReproCheck) -> int:
             "reproducible: the RPMs of both builds are the same"
             + (" (but for the fields allowed above)" if check.differences else "")
         )
-        return 0
+        return Exit.OK
     print(f"NOT reproducible: {len(check.unexpected)} fields differ that should not")
-    return 1
+    return Exit.RESULT
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -153,4 +131,4 @@ def _doctor(args: argparse.Namespace) -> int:
             print(f"         needed for {check.needed_for}; fix: {check.fix}")
     healthy = doctor.healthy(results)
     print("netnsfix doctor: " + ("everything needed is here" if healthy else "something needed is missing"))
-    return 0 if healthy else 1
+    return Exit.OK if healthy else Exit.RESULT

@@ -55,8 +55,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netnsfix.verify.privatetmp import DropIn
 
     recipe = find_recipe(args.recipe)
-    if args.no_gpgcheck:
-        gpgcheck_of(args, recipe)  # says loudly that it is off
+    # off says so loudly; else None: the demo archive's own key (made by the demo itself)
+    gpgcheck = gpgcheck_of(args, recipe) if args.no_gpgcheck else None
     log_sink = (lambda line: print(f"   | {line}", flush=True)) if args.show_build_log else (lambda _: None)
     result = run_demo(
         recipe,
@@ -66,7 +66,7 @@ def _demo(args: argparse.Namespace) -> int:
         privatetmp_dropin=DropIn(DROPIN_NAME, DROPIN),
         notify=_say,
         log_sink=log_sink,
-        gpgcheck=not args.no_gpgcheck,
+        gpgcheck=gpgcheck,
         fleet=args.fleet,
         fleet_shown=lambda done: print(f"\n$ netnsfix fleet {done.action}\n{table(done)}\n", flush=True),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from netnsfix.cli import Exit
 from netnsfix.fleet.export import export_project
 from netnsfix.fleet.package import read_package
 from netnsfix.fleet.results import NodeResult
@@ -72,8 +73,8 @@ def _action(args: argparse.Namespace) -> int:
     done = run_action(args.action, inputs)
     print(table(done))
     if args.action == "plan":
-        return 2 if not done.all_succeeded else 1 if done.any_changed else 0
-    return 0 if done.all_succeeded else 1
+        return Exit.ERROR if not done.all_succeeded else Exit.RESULT if done.any_changed else Exit.OK
+    return Exit.OK if done.all_succeeded else Exit.RESULT
 
 
 def table(done: FleetRun) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from netnsfix.cli import Exit
 from netnsfix.collection.plugins.module_utils.apply import apply_steps, plan_steps, undo_steps
 from netnsfix.collection.plugins.module_utils.journal import STORE
 from netnsfix.collection.plugins.module_utils.plan import Node, StepPlan, changed, command_text, diff
@@ -131,7 +132,7 @@ def _plan(args: argparse.Namespace) -> int:
     changing = [p.step for p in plans if changed(p)]
     if changing:
         print(f"plan: {len(changing)} of {len(plans)} step(s) would change: {', '.join(changing)}")
-        return 1
+        return Exit.RESULT
     print(f"plan: nothing to change ({len(plans)} step(s) ok)")
     return 0
 

@@ -12,6 +12,7 @@ from netnsfix.recipe import DEFAULT_RECIPE, Recipe
 
 if TYPE_CHECKING:
     from netnsfix.archive.signature import GpgCheck
+    from netnsfix.source.request import Request
 
 RECIPE_HELP = f"recipe name or .toml file (default: {DEFAULT_RECIPE})"
 FORCE_HELP = "rebuild even when the outputs are up to date"
@@ -40,7 +41,7 @@ def recipe_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def out_argument(parser: argparse.ArgumentParser) -> None:
-    """--out DIR: one output root for every stage (pipeline.OutputLayout)."""
+    """--out DIR: one output root for every stage (manifest.OutputLayout)."""
     parser.add_argument("--out", metavar="DIR", type=Path, default=Path("out"), help=OUT_HELP)
 
 
@@ -93,6 +94,25 @@ def gpgcheck_of(args: argparse.Namespace, recipe: Recipe) -> GpgCheck:
     if getattr(args, "gpg_key", None):
         return key_file_check(args.gpg_key)
     return GpgCheck.of_recipe(recipe)
+
+
+def request_of(args: argparse.Namespace, recipe: Recipe) -> Request:
+    """The one request a command makes from its options (those it lacks keep their defaults), handed to
+    every stage it runs; --no-gpgcheck's warning is said here, once."""
+    from netnsfix.source.request import Request
+
+    return Request.of(
+        recipe,
+        mirrors=args.mirror or (),
+        lock=args.lock,
+        gpgcheck=gpgcheck_of(args, recipe) if hasattr(args, "no_gpgcheck") else None,
+        out=getattr(args, "out", Path("out")),
+        refresh=getattr(args, "refresh", False),
+        srpm=getattr(args, "srpm", None),
+        image=getattr(args, "image", None),
+        force=getattr(args, "force", False),
+        check_reproducible=getattr(args, "check_reproducible", False),
+    )
 
 
 def port_argument(parser: argparse.ArgumentParser) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from netnsfix.cli import Exit
 from netnsfix.errors import PatchError
 from netnsfix.source.diffimport import import_pasted
 from netnsfix.source.patching import PatchReport, check_patch, source_tree
@@ -62,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
-    return 2
+    return Exit.ERROR
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -82,7 +83,7 @@ def _import(args: argparse.Namespace) -> int:
         try:
             atomic_write_text(args.output, result.text)
         except OSError as error:
-            raise PatchError(f"-o {args.output}: cannot write: {error.strerror or error}") from None
+            raise PatchError(f"-o {args.output}: cannot write: {error.strerror or error}") from error
         print(f"wrote {args.output}", file=out)
     else:
         sys.stdout.write(result.text)

@@ -10,18 +10,20 @@ from typing import TYPE_CHECKING, TextIO
 from netnsfix.archive.fetch import Cache, Fetcher, Progress
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
+from netnsfix.cli import Exit
 from netnsfix.cli.options import (
     gpgcheck_arguments,
-    gpgcheck_of,
     out_argument,
     out_folder,
     port_argument,
     recipe_arguments,
+    request_of,
 )
 from netnsfix.errors import RecipeError
-from netnsfix.recipe import Recipe, find_recipe, scan_recipes, specs_dir
+from netnsfix.recipe import find_recipe, scan_recipes, specs_dir
 
 if TYPE_CHECKING:
+    from netnsfix.source.request import Request
     from netnsfix.source.srpm import SrpmResult
 
 
@@ -74,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _recipes(args: argparse.Namespace) -> int:
-    """Every recipe, a broken one listed as broken (exit 1) without hiding the others."""
+    """Every recipe, a broken one listed as broken (exit 2) without hiding the others."""
     broken = 0
     for entry in scan_recipes():
         if isinstance(entry, RecipeError):
@@ -84,7 +86,7 @@ def _recipes(args: argparse.Namespace) -> int:
         print(f"{entry.name:32} {entry.package}-{entry.version}  bug {entry.bug}  {entry.description}")
     if broken:
         print(f"netnsfix: error: {broken} recipe(s) in {specs_dir()} are broken (listed above)", file=sys.stderr)
-    return 1 if broken else 0
+    return Exit.ERROR if broken else Exit.OK
 
 
 class RichProgress:
@@ -122,18 +124,17 @@ def progress_for(stream: TextIO) -> Progress | None:
     return RichProgress(stream) if stream.isatty() else None
 
 
-def _resolved(args: argparse.Namespace, fetcher: Fetcher) -> tuple[Recipe, list[str | None], Path, str, Resolved]:
-    recipe = find_recipe(args.recipe)
-    mirrors = args.mirror or [None]
-    lock = args.lock or recipe.lock_path
-    existed = lock.exists()
-    resolved = locked_srpm(recipe, fetcher, mirrors[0], lock, args.refresh)
-    how = "reused" if existed and not args.refresh else "written"
-    return recipe, mirrors, lock, how, resolved
+def _resolved(args: argparse.Namespace, fetcher: Fetcher) -> tuple[Request, str, Resolved]:
+    request = request_of(args, find_recipe(args.recipe))
+    existed = request.lock.exists()
+    resolved = locked_srpm(request.recipe, fetcher, request.base, request.lock, request.refresh)
+    how = "reused" if existed and not request.refresh else "written"
+    return request, how, resolved
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    _recipe, _mirrors, lock, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
+    request, how, resolved = _resolved(args, Fetcher(Cache.default(), retries=args.retries))
+    lock = request.lock
     print(f"nevra   {resolved.nevra}")
     print(f"url     {resolved.url}")
     print(f"sha256  {resolved.sha256}")
@@ -144,30 +145,20 @@ def _resolve(args: argparse.Namespace) -> int:
 
 def _fetch(args: argparse.Namespace) -> int:
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    recipe, mirrors, _lock, _how, resolved = _resolved(args, fetcher)
-    path = fetch_locked(fetcher, recipe, resolved, mirrors, args.lock)
+    request, _how, resolved = _resolved(args, fetcher)
+    path = fetch_locked(fetcher, request.recipe, resolved, request.bases, request.lock)
     print(path)
     return 0
 
 
 def _srpm(args: argparse.Namespace) -> int:
-    from netnsfix.pipeline import OutputLayout
     from netnsfix.source.srpm import build_patched_srpm
 
-    recipe = find_recipe(args.recipe)
+    out_folder(args.out)
+    request = request_of(args, find_recipe(args.recipe))
+    request.layout.check()
     fetcher = Fetcher(Cache.default(), retries=args.retries, progress=progress_for(sys.stderr))
-    layout = OutputLayout(out_folder(args.out))
-    layout.check()
-    out = layout.srpm(recipe.name)
-    result = build_patched_srpm(
-        recipe,
-        fetcher,
-        out,
-        mirrors=args.mirror or [None],
-        lock_path=args.lock,
-        refresh=args.refresh,
-        gpgcheck=gpgcheck_of(args, recipe),
-    )
+    result = build_patched_srpm(request, fetcher)
     print_srpm_result(result)
     return 0
 

@@ -7,13 +7,12 @@ import json
 import tempfile
 from pathlib import Path
 
+from netnsfix.cli import Exit
 from netnsfix.errors import VerifyError
 from netnsfix.util.fsutil import atomic_write_text
 from netnsfix.verify import BUG_CHECKS, CHECKS, DEFAULT_CHECKS, VerifyResult, parse_checks, verify_binary
 from netnsfix.verify.junit import evidence_lines, to_junit
 from netnsfix.verify.report import BUGS, Status
-
-EXIT_EXPECTED, EXIT_UNEXPECTED, EXIT_NO_ANSWER = 0, 1, 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_report(result, args.expect_bug)
     if not result.answered:
-        return EXIT_NO_ANSWER
-    return EXIT_EXPECTED if result.as_expected(args.expect_bug) else EXIT_UNEXPECTED
+        return Exit.ERROR
+    return Exit.OK if result.as_expected(args.expect_bug) else Exit.RESULT
 
 
 STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.INFO: "cyan", Status.ERROR: "yellow"}

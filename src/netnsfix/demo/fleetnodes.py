@@ -30,9 +30,10 @@ from netnsfix.demo.archive import build_demo_archive
 from netnsfix.demo.binaries import build_demo_binary_repo
 from netnsfix.demo.signkey import demo_key
 from netnsfix.errors import CommandError, DemoError, EngineError
-from netnsfix.pipeline import OutputLayout, run_pipeline
+from netnsfix.pipeline import run_pipeline
 from netnsfix.publish.repository import publish
 from netnsfix.recipe import Recipe
+from netnsfix.source.request import Request
 from netnsfix.tools.debootstrap import ensure_debian_root
 from netnsfix.tools.engine import Container, ContainerOptions, Engine
 from netnsfix.util.command import run, streamed
@@ -106,17 +107,16 @@ def published_repo(recipe: Recipe, workdir: Path) -> PublishedRepo:
     key = demo_key()  # the demo archive's packages are signed with it, as in netnsfix demo
     source = build_demo_archive(workdir / "archive", signer=key)
     binaries = build_demo_binary_repo(workdir / "archive", signer=key)
-    layout = OutputLayout(workdir / "out")
     with serving(source.root) as served:
-        run_pipeline(
+        request = Request.of(
             recipe,
-            Fetcher(),
-            layout,
             mirrors=[served.url],
-            lock_path=workdir / "locks" / f"{recipe.name}.lock.json",
+            lock=workdir / "locks" / f"{recipe.name}.lock.json",
             gpgcheck=key.gpgcheck(),
+            out=workdir / "out",
         )
-    published = publish(layout.build(recipe.name), workdir / "repo")
+        run_pipeline(request, Fetcher())
+    published = publish(request.layout.build(recipe.name), workdir / "repo")
     return PublishedRepo(published.repo, find_glibc_rpm(binaries.root))
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.layout import repo_urls
 from netnsfix.archive.signature import GpgCheck
-from netnsfix.build.image import BuildImage
+from netnsfix.build.image import ImageRef
 from netnsfix.build.rebuild import BuildResult
 from netnsfix.demo.archive import build_demo_archive
 from netnsfix.demo.binaries import build_demo_binary_repo
@@ -38,9 +38,10 @@ from netnsfix.demo.ipvariants import build_named_variant
 from netnsfix.demo.signkey import demo_key
 from netnsfix.errors import DemoError
 from netnsfix.fleet.run import FleetRun
-from netnsfix.pipeline import OutputLayout, run_pipeline
+from netnsfix.pipeline import Hooks, run_pipeline
 from netnsfix.publish.repository import PublishResult, publish
 from netnsfix.recipe import Recipe
+from netnsfix.source.request import Request
 from netnsfix.source.srpm import SrpmResult
 from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
@@ -56,7 +57,7 @@ class DemoResult:
     workdir: Path
     mirror: str
     srpm: SrpmResult
-    image: BuildImage
+    image: ImageRef
     build: BuildResult
     published: PublishResult
     installed: Installed
@@ -78,14 +79,14 @@ def run_demo(
     force: bool = False,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,
-    gpgcheck: bool = True,
+    gpgcheck: GpgCheck | None = None,
     fleet: bool = False,
     fleet_shown: Callable[[FleetRun], None] = lambda _: None,
 ) -> DemoResult:
     """Run every stage for ``recipe`` against the demo archive, under ``workdir``.
 
-    The archive's packages are checked against the demo key (``gpgcheck``
-    False: not checked at all, as ``--no-gpgcheck``). With ``fleet``, Ansible is
+    The archive's packages are checked as ``gpgcheck`` says (default: against
+    the demo archive's key, which is made first; ``GpgCheck.off()`` as ``--no-gpgcheck``). With ``fleet``, Ansible is
     checked first (a missing one stops the demo before anything is built) and
     each fleet run's results go to ``fleet_shown`` as they come.
     """
@@ -101,28 +102,24 @@ def run_demo(
         source = build_demo_archive(workdir / "archive", signer=key)
         binaries = build_demo_binary_repo(workdir / "archive", signer=key)
         detail.append(f"{source.nevra} and {len(binaries.packages)} binary packages in {source.root}")
-    layout = OutputLayout(workdir / "out")
     with serving(source.root) as served:
         fetcher = fetcher or Fetcher()
-        built = run_pipeline(
+        request = Request.of(
             recipe,
-            fetcher,
-            layout,
             mirrors=[served.url],
-            lock_path=workdir / "locks" / f"{recipe.name}.lock.json",
+            lock=workdir / "locks" / f"{recipe.name}.lock.json",
+            gpgcheck=gpgcheck or key.gpgcheck(),
+            out=workdir / "out",
             force=force,
-            engine=engine,
-            timer=timer,
-            notify=notify,
-            log_sink=log_sink,
-            gpgcheck=key.gpgcheck() if gpgcheck else GpgCheck.off(),
         )
+        layout = request.layout
+        built = run_pipeline(request, fetcher, Hooks(engine=engine, timer=timer, notify=notify, log_sink=log_sink))
         with timer.stage("publish") as detail:
             published = publish(layout.build(recipe.name), workdir / "repo")
             detail.append(f"{len(published.added)} added, {len(published.unchanged)} unchanged in {published.repo}")
         with timer.stage("install with dnf") as detail:
             # the root starts empty: glibc and the rest come from the archive's binary repositories
-            binary_repos = repo_urls(recipe, served.url, "binary")
+            binary_repos = repo_urls(recipe, request.base, "binary")
             installed = install_from(workdir / "repo", [recipe.package], workdir / "dnf", dependencies=binary_repos)
             ours = [n for n in installed.packages if n.startswith(f"{recipe.package}-{recipe.version}-")]
             if not ours:

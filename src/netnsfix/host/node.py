@@ -61,5 +61,5 @@ def host_errors() -> Iterator[None]:
     """The library's errors as HostError (one line, exit 2), the cause kept."""
     try:
         yield
-    except NodeError as error:
-        raise HostError(str(error)) from error
+    except NodeError as error:  # the file (or folder) is the subject, the reason the problem
+        raise (HostError(error.path, error.reason) if error.path else HostError(error.reason)) from error

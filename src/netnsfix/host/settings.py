@@ -61,7 +61,7 @@ def load_settings(config: Path | None, overrides: Mapping[str, Any]) -> Settings
     except SettingsError as error:
         key = error.key or ""
         where = OPTIONS.get(key, f"--{key.replace('_', '-')}") if key in given else source
-        raise HostError(f"{where}: {error.reason}") from error
+        raise HostError(where, error.reason) from error
 
 
 def settings_from(raw: Mapping[str, Any], source: str) -> Settings:
@@ -69,4 +69,4 @@ def settings_from(raw: Mapping[str, Any], source: str) -> Settings:
     try:
         return validate(dict(raw), source)
     except SettingsError as error:
-        raise HostError(str(error)) from error
+        raise HostError(source, error.reason) from error

@@ -201,7 +201,7 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
     try:
         manifest = read_manifest(outdir)
     except NetnsfixError as error:
-        raise PublishError(str(error)) from None
+        raise PublishError(error.subject, error.problem) from error
     manifest_path = outdir / MANIFEST_NAME
     records = {record.path: record for record in manifest.outputs if record.kind in PACKAGE_KINDS}
     on_disk = sorted(
@@ -262,8 +262,7 @@ def _readable(path: Path) -> None:
     try:
         read_header(path)
     except NetnsfixError as error:
-        reason = str(error).removeprefix(f"{path}: ")
-        raise PublishError(f"{path}: not a readable RPM ({reason})") from None
+        raise PublishError(path, f"not a readable RPM ({error.problem})") from error
 
 
 def _read_checked(path: Path) -> tuple[bytes | None, str]:

@@ -23,7 +23,7 @@ def _run(argv: Sequence[str], what: str) -> str:
     try:
         done = run(argv, check=False)
     except CommandError as error:
-        raise SigningError(f"{error} (needed to {what})") from None
+        raise SigningError(f"{error} (needed to {what})") from error
     if done.returncode != 0:
         raise SigningError(f"{what} failed ({argv[0]} exit {done.returncode}): {last_line(done.stderr, '')}")
     return done.stdout

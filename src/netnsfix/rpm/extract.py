@@ -157,8 +157,8 @@ def _check_links(model: _Model) -> None:
             if str(reason) == "loop":
                 raise _Refused(
                     f"member {member.name!r} is a symlink that resolves through more than {MAX_HOPS} links"
-                ) from None
-            raise _Refused(f"member {member.name!r} is a symlink that resolves outside the destination") from None
+                ) from reason
+            raise _Refused(f"member {member.name!r} is a symlink that resolves outside the destination") from reason
 
 
 def _decide(stream: Iterator[Member]) -> _Model:
@@ -315,9 +315,9 @@ def extract(rpm_path: Path, dest: Path) -> tuple[Path, ...]:
             try:
                 _decide(members(_Tee(payload, spool), rpm_path))
             except _Refused as refusal:
-                raise UnpackError(f"{rpm_path}: {refusal}; nothing was extracted") from None
+                raise UnpackError(rpm_path, f"{refusal}; nothing was extracted") from refusal
             except UnpackError as error:
-                raise UnpackError(f"{error}; nothing was extracted") from None
+                raise UnpackError(error.subject, f"{error.problem}; nothing was extracted") from error
         spool.seek(0)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".unpack", dir=dest.parent))
@@ -330,7 +330,7 @@ def extract(rpm_path: Path, dest: Path) -> tuple[Path, ...]:
             except OSError as error:
                 raise UnpackError(
                     f"{rpm_path}: cannot write the payload into {tmp}: {error.strerror or error}; nothing was extracted"
-                ) from None
+                ) from error
             finally:
                 writer.close()
             if dest.exists():

@@ -274,31 +274,31 @@ def _check_structure(path: Path) -> None:
         with open(path, "rb") as stream:
             size = os.fstat(stream.fileno()).st_size
             if stream.read(4) != RPM_LEAD_MAGIC:
-                raise UnpackError(f"{path}: not an RPM (no RPM lead)")
+                raise UnpackError(path, "not an RPM (no RPM lead)")
             offset = LEAD_SIZE
             for which in ("signature", "main"):
                 stream.seek(offset)
                 intro = stream.read(_HEADER_INTRO.size)
                 if len(intro) < _HEADER_INTRO.size:
-                    raise UnpackError(f"{path}: truncated header: the file ends inside the RPM's {which} header")
+                    raise UnpackError(path, f"truncated header: the file ends inside the RPM's {which} header")
                 magic, entries, data = _HEADER_INTRO.unpack(intro)
                 if magic != HEADER_MAGIC:
-                    raise UnpackError(f"{path}: not an RPM: no {which} header at byte {offset}")
+                    raise UnpackError(path, f"not an RPM: no {which} header at byte {offset}")
                 if not (0 < entries <= _MAX_ENTRIES and 0 <= data <= _MAX_DATA):
-                    raise UnpackError(f"{path}: corrupt RPM {which} header ({entries} entries, {data} bytes of data)")
+                    raise UnpackError(path, f"corrupt RPM {which} header ({entries} entries, {data} bytes of data)")
                 offset += _HEADER_INTRO.size + 16 * entries + data
                 if offset > size:
                     raise UnpackError(
-                        f"{path}: truncated header: the RPM's {which} header needs {offset} bytes, the file has {size}"
+                        path, f"truncated header: the RPM's {which} header needs {offset} bytes, the file has {size}"
                     )
                 if which == "signature":
                     offset += (8 - offset % 8) % 8  # the signature header is padded to 8 bytes
     except FileNotFoundError:
-        raise UnpackError(f"{path}: no such file") from None
+        raise UnpackError(path, "no such file") from None
     except IsADirectoryError:
-        raise UnpackError(f"{path}: is a folder, not an RPM") from None
+        raise UnpackError(path, "is a folder, not an RPM") from None
     except PermissionError:
-        raise UnpackError(f"{path}: cannot be read (permission denied)") from None
+        raise UnpackError(path, "cannot be read (permission denied)") from None
 
 
 def read_header(path: Path) -> RpmHeader:
@@ -309,15 +309,15 @@ def read_header(path: Path) -> RpmHeader:
         with rpmfile.open(os.fspath(path)) as package:
             headers, payload_offset = package.headers, package.data_offset
     except OSError as error:
-        raise UnpackError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise UnpackError(path, f"cannot be read ({error.strerror or error})") from None
     except Exception:  # noqa: BLE001 - rpmfile raises bare Exceptions, assertions and struct errors
-        raise UnpackError(f"{path}: corrupt RPM header (its index does not match its data)") from None
+        raise UnpackError(path, "corrupt RPM header (its index does not match its data)") from None
     try:
         header = _header_of(headers, payload_offset)
     except _Malformed as error:
-        raise UnpackError(f"{path}: corrupt RPM header: {error}") from None
+        raise UnpackError(path, f"corrupt RPM header: {error}") from None
     except (TypeError, ValueError, IndexError):
-        raise UnpackError(f"{path}: corrupt RPM header (a value has the wrong type)") from None
+        raise UnpackError(path, "corrupt RPM header (a value has the wrong type)") from None
     if not header.name or not header.version:
-        raise UnpackError(f"{path}: the RPM header has no name or version")
+        raise UnpackError(path, "the RPM header has no name or version")
     return header

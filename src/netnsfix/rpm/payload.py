@@ -79,9 +79,7 @@ class MemberData:
         size = self.left if size is None or size < 0 else min(size, self.left)
         data = self._stream.read(size)
         if not data:
-            raise UnpackError(
-                f"{self._rpm}: the payload ends inside member {self._name!r} (a truncated or corrupt RPM)"
-            )
+            raise UnpackError(self._rpm, f"the payload ends inside member {self._name!r} (a truncated or corrupt RPM)")
         self.left -= len(data)
         return data
 
@@ -103,11 +101,11 @@ class Payload:
         try:
             return self._stream.read(size)
         except EOFError:
-            raise UnpackError(f"{self.rpm}: the payload ends early (a truncated or corrupt RPM)") from None
+            raise UnpackError(self.rpm, "the payload ends early (a truncated or corrupt RPM)") from None
         except (OSError, ValueError, lzma.LZMAError, zlib.error, zstandard.ZstdError) as error:
             raise UnpackError(
-                f"{self.rpm}: cannot extract the {self.compressor} payload: {type(error).__name__}: {error}"
-            ) from None
+                self.rpm, f"cannot extract the {self.compressor} payload: {type(error).__name__}: {error}"
+            ) from error
 
     def close(self) -> None:
         close = getattr(self._stream, "close", None)
@@ -129,16 +127,16 @@ def open_payload(rpm: Path, header: RpmHeader | None = None) -> Payload:
     rpm = Path(rpm)
     header = header or read_header(rpm)
     if header.payload_format != "cpio":
-        raise UnpackError(f"{rpm}: payload format {header.payload_format!r} is not supported (only cpio)")
+        raise UnpackError(rpm, f"payload format {header.payload_format!r} is not supported (only cpio)")
     compressor = header.payload_compressor
     if compressor not in SUPPORTED_COMPRESSORS:
         raise UnpackError(
-            f"{rpm}: payload compressor {compressor!r} is not supported ({', '.join(SUPPORTED_COMPRESSORS)} are)"
+            rpm, f"payload compressor {compressor!r} is not supported ({', '.join(SUPPORTED_COMPRESSORS)} are)"
         )
     try:
         raw = open(rpm, "rb")  # noqa: SIM115 - owned and closed by the Payload returned
     except OSError as error:
-        raise UnpackError(f"{rpm}: cannot be read ({error.strerror or error})") from None
+        raise UnpackError(rpm, f"cannot be read ({error.strerror or error})") from error
     raw.seek(header.payload_offset)
     stream: Readable
     if compressor == "xz":
@@ -160,7 +158,7 @@ def _read_exact(stream: Readable, count: int, rpm: Path) -> bytes:
     while len(data) < count:
         block = stream.read(count - len(data))
         if not block:
-            raise UnpackError(f"{rpm}: the payload ends early (a truncated or corrupt RPM)")
+            raise UnpackError(rpm, "the payload ends early (a truncated or corrupt RPM)")
         data += block
     return data
 
@@ -168,14 +166,14 @@ def _read_exact(stream: Readable, count: int, rpm: Path) -> bytes:
 def normalise(rpm: Path, name: str) -> str:
     """The member's relative path ("." for the archive's root), or UnpackError naming what is wrong with it."""
     if "\0" in name:
-        raise UnpackError(f"{rpm}: member {name!r} has a NUL byte in its name")
+        raise UnpackError(rpm, f"member {name!r} has a NUL byte in its name")
     stripped = name[2:] if name.startswith("./") else name
     if not stripped and name != "./":
-        raise UnpackError(f"{rpm}: a member has an empty name")
+        raise UnpackError(rpm, "a member has an empty name")
     if stripped.startswith("/"):
-        raise UnpackError(f"{rpm}: member {name!r} has an absolute path")
+        raise UnpackError(rpm, f"member {name!r} has an absolute path")
     if ".." in stripped.split("/"):
-        raise UnpackError(f"{rpm}: member {name!r} contains '..'")
+        raise UnpackError(rpm, f"member {name!r} contains '..'")
     return posixpath.normpath(stripped) if stripped else "."
 
 
@@ -192,40 +190,40 @@ def members(stream: Readable, rpm: Path) -> Iterator[Member]:
         if len(header) < CPIO_HEADER_SIZE:
             header += _read_exact(stream, CPIO_HEADER_SIZE - len(header), rpm) if header else b""
             if len(header) < CPIO_HEADER_SIZE:
-                raise UnpackError(f"{rpm}: the payload ends without a cpio trailer (a truncated or corrupt RPM)")
+                raise UnpackError(rpm, "the payload ends without a cpio trailer (a truncated or corrupt RPM)")
         magic = header[:6]
         if magic != CPIO_NEWC:
             if magic == b"07070X":
-                raise UnpackError(f"{rpm}: the payload is rpm's stripped cpio (large files), which is not supported")
-            raise UnpackError(f"{rpm}: the payload is not a cpio (newc) archive: magic {magic!r} at byte {consumed}")
+                raise UnpackError(rpm, "the payload is rpm's stripped cpio (large files), which is not supported")
+            raise UnpackError(rpm, f"the payload is not a cpio (newc) archive: magic {magic!r} at byte {consumed}")
         try:
             values = [int(header[6 + 8 * i : 14 + 8 * i], 16) for i in range(13)]
         except ValueError:
-            raise UnpackError(f"{rpm}: corrupt cpio header at byte {consumed} of the payload") from None
+            raise UnpackError(rpm, f"corrupt cpio header at byte {consumed} of the payload") from None
         ino, mode, _uid, _gid, nlink, mtime, size, _maj, _min, rdev_major, rdev_minor, namesize, _check = values
         if namesize < 1:
-            raise UnpackError(f"{rpm}: corrupt cpio header at byte {consumed} of the payload (no name)")
+            raise UnpackError(rpm, f"corrupt cpio header at byte {consumed} of the payload (no name)")
         raw_name = _read_exact(stream, namesize, rpm)
         consumed += CPIO_HEADER_SIZE + namesize
         _read_exact(stream, -consumed % 4, rpm)
         consumed += -consumed % 4
         if raw_name[-1:] != b"\0":
-            raise UnpackError(f"{rpm}: corrupt cpio header in the payload (a name without its NUL)")
+            raise UnpackError(rpm, "corrupt cpio header in the payload (a name without its NUL)")
         name = raw_name[:-1].decode("utf-8", "surrogateescape")
         if name == TRAILER:
             return
         path = normalise(rpm, name)
         if path != ".":
             if path in seen:
-                raise UnpackError(f"{rpm}: member {name!r} appears twice in the payload")
+                raise UnpackError(rpm, f"member {name!r} appears twice in the payload")
             seen.add(path)
         linkto = ""
         if stat.S_ISLNK(mode):
             if not 0 < size <= LINK_MAX:
-                raise UnpackError(f"{rpm}: member {name!r} is a symlink with a {size}-byte target")
+                raise UnpackError(rpm, f"member {name!r} is a symlink with a {size}-byte target")
             target = _read_exact(stream, size, rpm)
             if b"\0" in target:
-                raise UnpackError(f"{rpm}: member {name!r} is a symlink whose target has a NUL byte")
+                raise UnpackError(rpm, f"member {name!r} is a symlink whose target has a NUL byte")
             linkto = target.decode("utf-8", "surrogateescape")
         data = MemberData(stream, 0 if linkto else size, rpm, name)
         yield Member(

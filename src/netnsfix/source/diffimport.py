@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.errors import PatchError
-from netnsfix.source.patching import PatchReport, check_patch_text, source_tree
+from netnsfix.source.patching import PatchReport, SourceTree, check_patch_text, source_tree
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 # Suffixes people give the two copies they diff: ipnetns.c.orig, ipnetns.c.new, ipnetns.c~ ...
@@ -200,9 +200,9 @@ def _candidates(name: str) -> list[str]:
     return found
 
 
-def _resolve(section: _Section, tree: Path, origin: Path) -> tuple[str, bool, bool]:
+def _resolve(section: _Section, tree: SourceTree, origin: Path) -> tuple[str, bool, bool]:
     """The path in the tree both headers mean; whether the diff creates or deletes it."""
-    root = tree.resolve()
+    root = tree.folder.resolve()
 
     def inside(candidate: str) -> bool:
         path = (root / candidate).resolve()
@@ -231,17 +231,17 @@ def _resolve(section: _Section, tree: Path, origin: Path) -> tuple[str, bool, bo
             parent = (root / candidate).parent.resolve()
             if (parent == root or root in parent.parents) and parent.is_dir():
                 return candidate, True, False
-        raise PatchError(f"{origin}: creates {section.new_name}, but no folder for it exists in {tree}")
+        raise PatchError(f"{origin}: creates {section.new_name}, but no folder for it exists in {tree.name}")
     names = [section.old_name] + ([] if deleted else [section.new_name])
     resolved = {name: existing(name) for name in names}
     hits = {path for path in resolved.values() if path}
     if not hits:
         tried = " or ".join(dict.fromkeys(names))
         raise PatchError(
-            f"{origin}: names {tried}; no such file (with or without copy suffixes and leading folders) in {tree}"
+            f"{origin}: names {tried}; no such file (with or without copy suffixes and leading folders) in {tree.name}"
         )
     if len(hits) > 1:
-        raise PatchError(f"{origin}: the headers name two different files in {tree}: {' and '.join(sorted(hits))}")
+        raise PatchError(f"{origin}: the headers name two different files in {tree.name}: {' and '.join(sorted(hits))}")
     return hits.pop(), False, deleted
 
 

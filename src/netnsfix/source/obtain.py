@@ -9,18 +9,17 @@ stops here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.archive.fetch import Fetcher
 from netnsfix.archive.recipelock import fetch_locked, locked_srpm
 from netnsfix.archive.resolve import Resolved
-from netnsfix.archive.signature import GpgCheck, verify_packages
+from netnsfix.archive.signature import verify_packages
 from netnsfix.errors import SignatureError, UnpackError
-from netnsfix.recipe import Recipe
 from netnsfix.rpm.extract import extract, spec_of
 from netnsfix.rpm.header import RpmHeader, read_header
+from netnsfix.source.request import Request
 
 
 @dataclass(frozen=True)
@@ -35,27 +34,17 @@ class SourcePackage:
     folder: Path
 
 
-def obtain_source(
-    recipe: Recipe,
-    fetcher: Fetcher,
-    dest: Path,
-    mirrors: Sequence[str | None] = (None,),
-    lock_path: Path | None = None,
-    refresh: bool = False,
-    resolved: Resolved | None = None,
-    gpgcheck: GpgCheck | None = None,
-) -> SourcePackage:
-    """Resolve the recipe's SRPM against the first mirror (or its lock), fetch it from the mirrors in order,
-    and extract it into ``dest``.
+def obtain_source(request: Request, fetcher: Fetcher, dest: Path, resolved: Resolved | None = None) -> SourcePackage:
+    """Resolve the request's SRPM against its first base URL (or read its lock), fetch it from the bases in
+    order, check its signature against the request's policy, and extract it into ``dest``.
 
-    A caller that has resolved already passes ``resolved``. ``gpgcheck``: the
-    keys the SRPM must be signed with (default: the recipe's).
+    A caller that has resolved already passes ``resolved``.
     """
-    mirrors = tuple(mirrors) or (None,)
-    resolved = resolved or locked_srpm(recipe, fetcher, mirrors[0], lock_path, refresh)
-    srpm = fetch_locked(fetcher, recipe, resolved, mirrors, lock_path)
+    recipe = request.recipe
+    resolved = resolved or locked_srpm(recipe, fetcher, request.base, request.lock, request.refresh)
+    srpm = fetch_locked(fetcher, recipe, resolved, request.bases, request.lock)
     try:
-        verify_packages(gpgcheck or GpgCheck.of_recipe(recipe), [(resolved.file_name, srpm)])
+        verify_packages(request.gpgcheck, [(resolved.file_name, srpm)])
     except SignatureError:
         _read_header(srpm, resolved)  # a damaged file is named as damaged, not as "not signed"
         raise
@@ -73,4 +62,4 @@ def _read_header(srpm: Path, resolved: Resolved) -> RpmHeader:
     try:
         return read_header(srpm)
     except UnpackError as error:
-        raise UnpackError(f"{resolved.url}: {str(error).removeprefix(f'{srpm}: ')} (cached as {srpm})") from None
+        raise UnpackError(resolved.url, f"{error.problem} (cached as {srpm})") from error

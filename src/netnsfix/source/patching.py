@@ -94,19 +94,38 @@ class _Side:
     suffix_context: int
 
 
-def check_patch(patch: Path, tree: Path, strip: int = 1) -> PatchReport:
+@dataclass(frozen=True)
+class SourceTree:
+    """A folder of sources and the name errors give it: the folder itself, or ``TARBALL:TOP`` for a
+    tarball extracted into a temporary folder (which is gone by the time the user reads the error)."""
+
+    folder: Path
+    name: str
+
+    @classmethod
+    def of(cls, tree: Path | SourceTree) -> SourceTree:
+        return tree if isinstance(tree, SourceTree) else cls(tree, str(tree))
+
+    def show(self, rel: str) -> str:
+        """How errors name ``rel`` in the tree."""
+        return f"{self.name.rstrip('/')}/{rel}" if not self.name.endswith(":") else f"{self.name}{rel}"
+
+
+def check_patch(patch: Path, tree: Path | SourceTree, strip: int = 1) -> PatchReport:
     """Check every file and hunk of ``patch`` against ``tree`` at fuzz 0; change nothing."""
     report, _ = _plan(_read_patch(patch), patch, tree, strip)
     return report
 
 
-def check_patch_text(text: str, tree: Path, strip: int = 1, *, name: Path = Path("<patch>")) -> PatchReport:
+def check_patch_text(
+    text: str, tree: Path | SourceTree, strip: int = 1, *, name: Path = Path("<patch>")
+) -> PatchReport:
     """:func:`check_patch` for a patch held in memory; ``name`` stands for it in errors."""
     report, _ = _plan(text, name, tree, strip)
     return report
 
 
-def apply_patch(patch: Path, tree: Path, strip: int = 1) -> PatchReport:
+def apply_patch(patch: Path, tree: Path | SourceTree, strip: int = 1) -> PatchReport:
     """Check ``patch`` as :func:`check_patch` does, then write every changed file or none."""
     report, changes = _plan(_read_patch(patch), patch, tree, strip)
     _commit(changes)
@@ -114,14 +133,15 @@ def apply_patch(patch: Path, tree: Path, strip: int = 1) -> PatchReport:
 
 
 @contextlib.contextmanager
-def source_tree(path: Path) -> Iterator[Path]:
-    """Yield a folder holding the sources: ``path`` itself, or a tarball safely extracted.
+def source_tree(path: Path) -> Iterator[SourceTree]:
+    """Yield the sources: the folder ``path`` itself, or a tarball safely extracted.
 
     A tarball whose members all sit under one top folder (``iproute2-3.6.0/``)
-    yields that folder, so patches with one leading component apply at ``-p1``.
+    yields that folder, so patches with one leading component apply at ``-p1``;
+    errors name its files as members of the tarball (``TARBALL:TOP/FILE``).
     """
     if path.is_dir():
-        yield path
+        yield SourceTree.of(path)
         return
     if not path.is_file():
         raise PatchError(f"{path}: no such folder or tarball")
@@ -132,11 +152,7 @@ def source_tree(path: Path) -> Iterator[Path]:
         _extract(path, root)
         entries = list(root.iterdir())
         top = entries[0] if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() else root
-        try:
-            yield top
-        except PatchError as error:
-            # Name files as members of the tarball, not of a temporary folder that is about to vanish.
-            raise PatchError(str(error).replace(f"{root}/", f"{path}:")) from None
+        yield SourceTree(top, f"{path}:{top.relative_to(root).as_posix() if top != root else ''}")
 
 
 def _extract(tarball: Path, dest: Path) -> None:
@@ -213,14 +229,15 @@ def _parse(text: str, patch: Path) -> PatchSet:
     return patchset
 
 
-def _plan(text: str, patch: Path, tree: Path, strip: int) -> tuple[PatchReport, list[_Change]]:
+def _plan(text: str, patch: Path, given: Path | SourceTree, strip: int) -> tuple[PatchReport, list[_Change]]:
     """Match every hunk in memory; return the report and the files to write."""
+    tree = SourceTree.of(given)
     if strip < 0:
         raise PatchError(f"{patch}: strip count must be 0 or more, not {strip}")
-    if not tree.is_dir():
-        raise PatchError(f"{tree}: the source tree is not a folder")
+    if not tree.folder.is_dir():
+        raise PatchError(f"{tree.name}: the source tree is not a folder")
     patchset = _parse(text, patch)
-    root = tree.resolve()
+    root = tree.folder.resolve()
     files: list[str] = []
     checks: list[HunkCheck] = []
     texts: dict[str, _Text] = {}
@@ -290,15 +307,15 @@ def _strip_name(name: str, strip: int, patch: Path) -> str:
     return "/".join(kept)
 
 
-def _inside(root: Path, rel: str) -> Path:
+def _inside(root: Path, rel: str, tree: SourceTree) -> Path:
     """The real path of ``rel`` under ``root``; an error if a link leads outside."""
     path = (root / rel).resolve()
     if path != root and root not in path.parents:
-        raise PatchError(f"{root / rel}: a symlink leads out of the source tree")
+        raise PatchError(f"{tree.show(rel)}: a symlink leads out of the source tree")
     return path
 
 
-def _target(patched: PatchedFile, patch: Path, root: Path, tree: Path, strip: int) -> tuple[str, bool]:
+def _target(patched: PatchedFile, patch: Path, root: Path, tree: SourceTree, strip: int) -> tuple[str, bool]:
     """Which file in the tree a section patches (GNU patch's choice), and whether it is new."""
     old, new = patched.source_file, patched.target_file
     if old == DEV_NULL:
@@ -306,16 +323,16 @@ def _target(patched: PatchedFile, patch: Path, root: Path, tree: Path, strip: in
             raise PatchError(f"{patch}: both file names are /dev/null")
         rel = _strip_name(new, strip, patch)
         if os.path.lexists(root / rel):
-            raise PatchError(f"{patch}: creates {rel}, which already exists in {tree}")
-        _inside(root, str(Path(rel).parent))
+            raise PatchError(f"{patch}: creates {rel}, which already exists in {tree.name}")
+        _inside(root, str(Path(rel).parent), tree)
         return rel, True
     names = [_strip_name(old, strip, patch)]
     if new != DEV_NULL:
         names.append(_strip_name(new, strip, patch))
-    existing = [name for name in dict.fromkeys(names) if _inside(root, name).is_file()]
+    existing = [name for name in dict.fromkeys(names) if _inside(root, name, tree).is_file()]
     if not existing:
         shown = " or ".join(dict.fromkeys(names))
-        raise PatchError(f"{patch}: names {shown}, which does not exist in {tree}")
+        raise PatchError(f"{patch}: names {shown}, which does not exist in {tree.name}")
     # GNU patch prefers the name with the fewest components, then the shortest base name, then the shortest.
     return min(existing, key=lambda n: (n.count("/"), len(n.rsplit("/", 1)[-1]), len(n))), False
 
@@ -403,10 +420,10 @@ def _nearest_miss(work: _Text, side: _Side, guess: int) -> int:
 
 
 def _mismatch(
-    patch: Path, tree: Path, rel: str, number: int, header: str, work: _Text, side: _Side, guess: int, delta: int
+    patch: Path, tree: SourceTree, rel: str, number: int, header: str, work: _Text, side: _Side, guess: int, delta: int
 ) -> str:
     """One line: the patch, the file, the hunk and the first line that differs where the header points."""
-    where = f"{patch}: {tree / rel}: hunk #{number} {header} does not match at fuzz 0"
+    where = f"{patch}: {tree.show(rel)}: hunk #{number} {header} does not match at fuzz 0"
     start = _nearest_miss(work, side, guess)
     for i, expected in enumerate(side.old):
         at = start + i
@@ -452,6 +469,7 @@ def _commit(changes: list[_Change]) -> None:
 __all__ = [
     "HunkCheck",
     "PatchReport",
+    "SourceTree",
     "apply_patch",
     "check_patch",
     "check_patch_text",

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from netnsfix.archive.fetch import Fetcher
-from netnsfix.archive.recipelock import locked_day, locked_srpm
+from netnsfix.archive.recipelock import locked_srpm
 from netnsfix.archive.resolve import Resolved
 from netnsfix.archive.signature import GpgCheck
 from netnsfix.errors import SpecError
@@ -29,6 +29,7 @@ from netnsfix.manifest import MANIFEST_NAME, FileRecord, Manifest, reusable
 from netnsfix.recipe import Recipe
 from netnsfix.source.obtain import obtain_source
 from netnsfix.source.patching import HunkCheck, PatchReport, check_patch, source_tree
+from netnsfix.source.request import Request
 from netnsfix.source.specedit import SpecChange, add_patch, source0
 from netnsfix.tools.rpmbuild import day_start, run_rpmbuild
 from netnsfix.util.fsutil import atomic_copy
@@ -64,34 +65,27 @@ def build_epoch(day: datetime.date, changelog_times: Sequence[int] = ()) -> int:
     return day_start(max(int(midnight.timestamp()), *changelog_times))
 
 
-def build_patched_srpm(
-    recipe: Recipe,
-    fetcher: Fetcher,
-    out: Path,
-    *,
-    mirrors: Sequence[str | None] = (None,),
-    lock_path: Path | None = None,
-    refresh: bool = False,
-    day: datetime.date | None = None,
-    gpgcheck: GpgCheck | None = None,
-) -> SrpmResult:
-    """Obtain the recipe's SRPM, verify and add its patch, and write the patched SRPM and manifest to ``out``.
+def build_patched_srpm(request: Request, fetcher: Fetcher, *, day: datetime.date | None = None) -> SrpmResult:
+    """Obtain the request's SRPM, verify and add its patch, and write the patched SRPM and manifest to
+    its layout's srpm folder.
 
-    When ``out`` already holds the SRPM made from the same inputs (the
+    When that folder already holds the SRPM made from the same inputs (the
     archive's SRPM, the patch, the recipe), it is kept: rpmbuild stamps a new
     build time on every run, and a new SRPM would make every later stage
-    rebuild for nothing. ``gpgcheck``: the keys the archive's SRPM must be
-    signed with (default: the recipe's); a result made under another check
-    (say, ``--no-gpgcheck``) is not kept.
+    rebuild for nothing. The archive's SRPM must be signed as the request's
+    ``gpgcheck`` says; a result made under another check (say,
+    ``--no-gpgcheck``) is not kept. ``day``: the %changelog entry's day
+    (default: the day the lock was resolved).
     """
-    gpgcheck = gpgcheck or GpgCheck.of_recipe(recipe)
-    resolved = locked_srpm(recipe, fetcher, mirrors[0] if mirrors else None, lock_path, refresh)
+    recipe, gpgcheck = request.recipe, request.gpgcheck
+    out = request.layout.srpm(recipe.name)
+    resolved = locked_srpm(recipe, fetcher, request.base, request.lock, request.refresh)
     inputs = (
         FileRecord(path=resolved.url, sha256=resolved.sha256, size=resolved.size, kind="srpm"),
         FileRecord.of(recipe.patch, kind="patch"),
         FileRecord.of(recipe.path, kind="recipe"),
     )
-    previous = _previous(recipe, resolved, inputs, out, gpgcheck.label)
+    previous = _previous(recipe, resolved, inputs, out, gpgcheck)
     if previous is not None:
         return previous
     made = [folder for folder in (out, *out.parents) if not folder.exists()]
@@ -99,11 +93,12 @@ def build_patched_srpm(
     try:
         with tempfile.TemporaryDirectory(prefix=".srpm-", dir=out) as scratch:
             work = Path(scratch)
-            source = obtain_source(recipe, fetcher, work / "SOURCES", mirrors, resolved=resolved, gpgcheck=gpgcheck)
+            source = obtain_source(request, fetcher, work / "SOURCES", resolved=resolved)
             with source_tree(source0(source.spec)) as tree:
                 report = check_patch(recipe.patch, tree)
             shutil.copy2(recipe.patch, source.folder / recipe.patch.name)
-            entry_day = day or locked_day(lock_path or recipe.lock_path) or datetime.date.today()
+            locked_on = resolved.resolved_at.date() if resolved.resolved_at else None
+            entry_day = day or locked_on or datetime.date.today()
             change = add_patch(
                 source.spec,
                 recipe.patch.name,
@@ -174,12 +169,12 @@ def build_patched_srpm(
 
 
 def _previous(
-    recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path, gpgcheck: str
+    recipe: Recipe, resolved: Resolved, inputs: tuple[FileRecord, ...], out: Path, gpgcheck: GpgCheck
 ) -> SrpmResult | None:
     """The result already in ``out`` when it was made from exactly ``inputs``, under the same
     signature check, and is intact."""
     reuse = reusable(out, "srpm", inputs, recipe=recipe.name, needs=("srpm",))
-    if reuse.manifest is None or reuse.manifest.extra.get("gpgcheck") != gpgcheck:
+    if reuse.manifest is None or reuse.manifest.extra.get("gpgcheck") != gpgcheck.label:
         return None
     extra = reuse.manifest.extra
     try:

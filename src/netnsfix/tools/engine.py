@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, Any, TypeVar
 
-from netnsfix.errors import EngineError, NetnsfixError
+from netnsfix.errors import EngineDenied, EngineError, NetnsfixError
 
 ENGINE_HINT = "start it with 'scripts/engine start' (or 'systemctl start docker'), or set DOCKER_HOST"
 
@@ -39,8 +39,8 @@ def _call(what: str, action: Callable[[], T]) -> T:
         return action()
     except NetnsfixError:
         raise
-    except Exception as error:  # noqa: BLE001 - the SDK raises DockerException, requests and urllib3 errors
-        raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from None
+    except Exception as error:  # the SDK raises DockerException, requests and urllib3 errors
+        raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from error
 
 
 def _streamed(what: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -53,8 +53,8 @@ def _streamed(what: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
             return
         except NetnsfixError:
             raise
-        except Exception as error:  # noqa: BLE001 - as in _call
-            raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from None
+        except Exception as error:  # as in _call
+            raise EngineError(f"Docker engine: {what}: {_short(str(error))}") from error
         yield chunk
 
 
@@ -201,8 +201,8 @@ class Engine:
             found = self._client.images.get(ref)
         except ImageNotFound:
             return None
-        except Exception as error:  # noqa: BLE001 - the SDK raises APIError and requests errors
-            raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from None
+        except Exception as error:  # the SDK raises APIError and requests errors
+            raise EngineError(f"Docker engine: cannot look up {ref}: {error}") from error
         return Image(str(found.id), tuple(found.tags or ()), dict(found.labels or {}))
 
     def image_exists(self, ref: str) -> bool:
@@ -322,10 +322,25 @@ def connect(timeout: int = 120) -> Engine:
         client = docker.from_env(timeout=timeout)
         client.ping()
     except DockerException as error:
-        text = str(error)
-        if "Permission denied" in text:
-            raise EngineError(
+        if _caused_by(error, PermissionError):
+            raise EngineDenied(
                 f"Docker engine at {where}: permission denied; run as root or join the 'docker' group"
-            ) from None
-        raise EngineError(f"Docker engine at {where} is not answering ({_short(text)}); {ENGINE_HINT}") from None
+            ) from error
+        raise EngineError(f"Docker engine at {where} is not answering ({_short(str(error))}); {ENGINE_HINT}") from error
     return Engine(client, where)
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``kind`` is among what led to ``error``: its causes, contexts, and the exceptions
+    the SDK and requests keep in their arguments (a refused socket arrives as a PermissionError there)."""
+    seen: set[int] = set()
+    todo: list[object] = [error]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        if isinstance(item, kind):
+            return True
+        seen.add(id(item))
+        todo.extend((item.__cause__, item.__context__, *item.args))
+    return False

@@ -88,7 +88,7 @@ def make_server(
         server = http.server.ThreadingHTTPServer((host, port), handler)
     except (OSError, OverflowError) as error:  # a port in use, an address not on this machine
         reason = getattr(error, "strerror", None) or error
-        raise ServeError(f"{host} port {port}: cannot serve there: {reason}") from None
+        raise ServeError(f"{host} port {port}: cannot serve there: {reason}") from error
     server.daemon_threads = True
     return server
 

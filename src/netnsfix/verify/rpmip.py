@@ -40,8 +40,7 @@ def extract_ip(rpm: Path, dest: Path) -> tuple[Path, str]:
         try:
             files = extract(rpm, scratch / "root")
         except UnpackError as error:
-            reason = str(error).removeprefix(f"{rpm}: ")
-            raise VerifyError(f"{rpm}: cannot read the RPM: {reason}") from None
+            raise VerifyError(rpm, f"cannot read the RPM: {error.problem}") from error
         for name in CANDIDATES:
             found = _inside(scratch / "root", name)
             if found is not None:
