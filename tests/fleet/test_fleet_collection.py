@@ -89,6 +89,7 @@ def play(installed: Path, folder: Path, backend: str = "none", *extra: str) -> s
     )
 
 
+@pytest.mark.slow
 def test_the_installed_collection_is_the_source_tree_and_its_role_runs_from_an_own_playbook(
     installed, tmp_path
 ) -> None:
@@ -105,6 +106,7 @@ def test_the_installed_collection_is_the_source_tree_and_its_role_runs_from_an_o
     assert "node                       : ok=" in done.stdout and "failed=0" in done.stdout, done.stdout
 
 
+@pytest.mark.slow
 def test_argument_specs_refuse_a_backend_that_is_not_one_of_the_choices(installed, tmp_path) -> None:
     fresh = make_node_root(tmp_path / "fresh", plugin_ini=False)
     done = play(installed, tmp_path, backend="dnf")
@@ -116,6 +118,7 @@ def test_argument_specs_refuse_a_backend_that_is_not_one_of_the_choices(installe
     assert ours == theirs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("tags", "changed", "unchanged"),
     [
@@ -135,6 +138,7 @@ def test_tags_select_steps_inside_the_one_module_run(installed, tmp_path, tags, 
         assert after.get(path) == fresh.get(path), (tags, path)
 
 
+@pytest.mark.slow
 def test_ansible_lint_finds_nothing_in_the_collection_and_something_in_a_broken_copy(tmp_path) -> None:
     lint = HERE / "scripts" / "lint-collection"
     done = subprocess.run([str(lint)], capture_output=True, text=True)
