@@ -62,13 +62,12 @@ def run(params, runner, check_mode=False, diff_mode=False, step_names=None):
 
 def _present(steps, node, check_mode, diff_mode):
     # type: (tuple, Node, bool, bool) -> dict
-    runs = node.fs.systemd_runs()  # a root systemd does not run starts its units afresh: nothing is owed there
     if check_mode:
         plans = plan_steps(steps, node)
         owed = restart_marker.owed(node.fs)
-        owed += [unit for unit in restarts_of(steps, plans, node) if runs and unit not in owed]
+        owed += [unit for unit in restarts_of(steps, plans, node) if unit not in owed]
     else:
-        plans = apply_steps(steps, node, owe_restarts=runs)
+        plans = apply_steps(steps, node, owe_restarts=True)
         owed = restart_marker.owed(node.fs)
     result = dict(
         changed=any(changed(plan) for plan in plans),
@@ -95,10 +94,10 @@ def _absent(steps, node, force, check_mode, diff_mode):
         results = BackupStore(node.fs).preview(steps, node, force)[3]
         owed = restart_marker.owed(node.fs)
         for step in steps:
-            if node.fs.systemd_runs() and any(result.step == step.name for result in results):
+            if any(result.step == step.name for result in results):
                 owed += [unit for unit in step.restarts if unit not in owed]
     else:
-        results = undo_steps(steps, node, force=force, owe_restarts=node.fs.systemd_runs())
+        results = undo_steps(steps, node, force=force, owe_restarts=True)
         owed = restart_marker.owed(node.fs)
     files = []
     diffs = []

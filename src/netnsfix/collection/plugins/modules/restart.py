@@ -13,7 +13,8 @@ description:
   - Reads the units owed a restart from the marker the step modules write on the node
     (C(ROOT/var/lib/netnsfix/restart-owed.json), written before any file changes, so a run that
     failed or whose controller was killed still leaves them owed), adds O(units), and restarts each
-    one once with C(systemctl try-restart) after one C(systemctl daemon-reload).
+    one that runs once with C(systemctl try-restart), after one C(systemctl daemon-reload) (none when
+    no owed unit runs).
   - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
     ...): one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
     this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
@@ -22,7 +23,8 @@ description:
   - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
     a failed restart leaves it and every unit after it owed for the next run.
   - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
-    elsewhere it changes nothing and says so.
+    elsewhere (a folder, an image) nothing is owed: its units start with the new files when it boots, so
+    the marker is cleared (and C(ROOT/var/lib/netnsfix) removed when that leaves it empty).
 version_added: 0.1.0
 author: netnsfix
 options:
@@ -78,6 +80,7 @@ from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker impor
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 
 RUNNING = ("active", "activating", "reloading")
+MARKER_FOLDER = "/var/lib/netnsfix"
 
 
 def unit_states(module, units):
@@ -127,12 +130,21 @@ def main():
     if not units:
         module.exit_json(msg="no unit is owed a restart", **result)
     if not fs.systemd_runs():
-        module.exit_json(msg="not run: systemd does not run %s; owed: %s" % (fs.root, ", ".join(units)), **result)
-    if not module.check_mode:
+        # a root systemd does not run (a folder, an image) starts its units with the new files when it boots
+        if not module.check_mode:
+            try:
+                clear(fs, units)
+            except NodeError as error:
+                module.fail_json(msg=str(error), **result)
+            fs.rmdir(MARKER_FOLDER, links=False)  # only when empty: what apply made there is gone
+        msg = "not run: systemd does not run %s (its units start afresh when it boots); nothing owed there"
+        module.exit_json(msg=msg % fs.root, **result)
+    states = unit_states(module, units)
+    running = [unit for unit in units if states[unit][0] == "loaded" and states[unit][1] in RUNNING]
+    if running and not module.check_mode:  # only a unit that runs can be restarted, and only it needs the reload
         rc, _, err = module.run_command(["systemctl", "daemon-reload"])
         if rc != 0:
             module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
-    states = unit_states(module, units)
     for unit in units:
         load, active = states[unit]
         if load != "loaded":
