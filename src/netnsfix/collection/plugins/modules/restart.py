@@ -16,14 +16,14 @@ description:
     one that runs once with C(systemctl try-restart), after one C(systemctl daemon-reload) (none when
     no owed unit runs).
   - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
-    ...): one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
+    ...) gives one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
     this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
     (systemd 197 says C(LoadState=error) for it, later releases C(not-found)). A loaded unit that is not
     running is left stopped (try-restart).
   - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
     a failed restart leaves it and every unit after it owed for the next run.
   - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
-    elsewhere (a folder, an image) nothing is owed: its units start with the new files when it boots, so
+    elsewhere (a folder, an image) nothing is owed (its units start with the new files when it boots), so
     the marker is cleared (and C(ROOT/var/lib/netnsfix) removed when that leaves it empty).
 version_added: 0.1.0
 author: netnsfix
