@@ -95,6 +95,6 @@ def test_the_unpatched_ip_fails_the_node_in_one_line(engine, node_image: str, va
         (result,) = read_results(playbook(tmp_path, node.name), ["n1"])
     assert result.verdict == "FAIL", result
     assert result.message.startswith(
-        "verify: the fix on this node (Fedora 18's own tools only): FAIL mounts (netns, Bug 882047): /sys was replaced; "
+        "Verify | the fix on this node (Fedora 18's own tools only): FAIL mounts (netns, Bug 882047): /sys was replaced; "
     ), result.message
     assert any(line.startswith("FAIL mounts: /sys was replaced") for line in result.checks), result.checks
