@@ -37,6 +37,7 @@ from netnsfix.demo.nodefiles import (  # noqa: F401  (re-exported: the tests imp
     QUANTUM_CONF_PATH,
     QUANTUM_VERSIONS,
     RELEASED_LINE,
+    SYSTEMD_PC,
     UNIT_DIR,
     UNITS,
     grizzly_iptables_manager,
@@ -46,6 +47,7 @@ from netnsfix.demo.nodefiles import (  # noqa: F401  (re-exported: the tests imp
     nova_conf,
     ovs_plugin_ini,
     quantum_conf,
+    systemd_pc,
     unit_file,
 )
 

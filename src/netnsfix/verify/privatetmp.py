@@ -14,10 +14,15 @@ and rootwrap), whose ExecStart ensures its ``qrouter-...`` namespace with the
 ``ip`` under test (``ip netns add`` unless /run/netns/NAME exists, as the l3
 agent's ensure_namespace does) and stays up. It starts the unit, runs
 ``ip netns exec NAME readlink /proc/self/ns/net`` from outside, restarts the
-unit and tries again. Given a :class:`DropIn`, it is installed beside the unit
-first: the CLI passes the privatetmp step's own (``netnsfix.collection.plugins.module_utils.privatetmp``'s
-DROPIN_NAME and DROPIN, the very bytes ``netnsfix host apply privatetmp``
-writes; verify may not import host, so the bytes come in as data).
+unit and tries again. The unit is installed where a package puts it
+(/usr/lib/systemd/system). Given :class:`StepFiles`, the privatetmp step's own
+file for that unit goes beside it first, in the form the step writes for the
+harness's own systemd version (``systemctl --version`` in the container): a
+drop-in from systemd 198, below 198 the /etc/systemd/system unit that
+``.include``s the packaged one (the harness is Debian 12's systemd 252: the
+drop-in). The CLI passes ``wanted_file`` of
+``netnsfix.collection.plugins.module_utils.privatetmp``, the very function
+``netnsfix host apply privatetmp`` writes from (verify keeps no copy of the bytes).
 
 Positive evidence is required both ways: the unit's own mount table
 (/proc/MAINPID/mountinfo) must show an nsfs mount at /run/netns/NAME, so the
@@ -32,6 +37,7 @@ import io
 import re
 import tarfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +50,7 @@ from netnsfix.verify.systemd import INSIDE, copy_in
 from netnsfix.verify.systemd_image import booted, system_state
 
 UNIT = "netnsfix-quantum-agent.service"
+VENDOR_DIR = "/usr/lib/systemd/system"  # where a package installs units (the step's < 198 form .includes it)
 AGENT = "/opt/netnsfix-verify/quantum-agent"
 STATE = "/run/netnsfix-quantum-agent.state"
 # A unit shaped like Fedora 18's quantum-l3-agent.service (rdo-packages/neutron-distgit 31d4016): the same
@@ -159,18 +166,18 @@ def _describe_mount(line: str) -> str:
 
 
 @dataclass(frozen=True)
-class DropIn:
-    """A drop-in for the unit: its file name in ``UNIT.d/`` and its bytes."""
+class StepFiles:
+    """The privatetmp step's file for a unit: ``file_for(unit, systemd_version)`` -> (node path, bytes)."""
 
-    name: str
-    data: bytes
+    name: str  # what the result calls it ("the privatetmp step's files")
+    file_for: Callable[[str, int], tuple[str, bytes]]
 
 
 @dataclass(frozen=True)
 class PrivateTmpCheck:
     engine: Engine
     image: str
-    dropin: DropIn | None = None
+    dropin: StepFiles | None = None
     name: str = "privatetmp"
 
     def preflight(self, ip: Path) -> None:
@@ -185,7 +192,8 @@ class PrivateTmpCheck:
                 return CheckResult(self.name, Status.ERROR, f"systemd in {self.image} was {state} before the test")
             copy_in(container, ip, INSIDE)
             require_libraries(ip, _runner(container), INSIDE, f"image {self.image}")
-            install_unit(container, netns, self.dropin)
+            version = systemd_version(container)
+            installed = install_unit(container, netns, self.dropin, version)
             started = _systemctl(container, "daemon-reload") or _systemctl(container, "start", UNIT)
             if started:
                 return CheckResult(self.name, Status.ERROR, f"could not start the quantum-like unit: {started}")
@@ -194,7 +202,7 @@ class PrivateTmpCheck:
             if restarted:
                 return CheckResult(self.name, Status.ERROR, f"could not restart the quantum-like unit: {restarted}")
             second = observe(container, netns, "after restart", old=first.mainpid)
-        return judge(self.name, netns, first, second, self.dropin)
+        return judge(self.name, netns, first, second, self.dropin, installed)
 
 
 def _runner(container: Container) -> ShellRunner:
@@ -205,18 +213,30 @@ def _runner(container: Container) -> ShellRunner:
     return run
 
 
-def install_unit(container: Container, netns: str, dropin: DropIn | None) -> None:
-    """The agent script, the unit and (``dropin``) the privatetmp step's drop-in, put into the container."""
+def systemd_version(container: Container) -> int:
+    """The harness's own systemd version (the first line of ``systemctl --version``: ``systemd N``)."""
+    result = container.exec(["systemctl", "--version"])
+    found = re.match(r"systemd (\d+)\b", result.output.strip())
+    if result.exit_code != 0 or not found:
+        raise VerifyError(f"systemctl --version in {container.name} said {' '.join(result.output.split())[:120]!r}")
+    return int(found.group(1))
+
+
+def install_unit(container: Container, netns: str, dropin: StepFiles | None, version: int) -> str:
+    """The agent script, the unit as a package installs it and (``dropin``) the privatetmp step's file for the
+    harness's systemd ``version``, put into the container; the step's file's path ("" without one)."""
     files: list[tuple[str, bytes, int]] = [
         (AGENT, AGENT_TEXT.encode(), 0o755),
         (
-            f"/etc/systemd/system/{UNIT}",
+            f"{VENDOR_DIR}/{UNIT}",
             UNIT_TEXT.format(agent=AGENT, ip=INSIDE, netns=netns, state=STATE).encode(),
             0o644,
         ),
     ]
+    installed = ""
     if dropin is not None:
-        files.append((f"/etc/systemd/system/{UNIT}.d/{dropin.name}", dropin.data, 0o644))
+        installed, data = dropin.file_for(UNIT.removesuffix(".service"), version)
+        files.append((installed, data, 0o644))
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         folders: set[str] = set()
@@ -232,6 +252,7 @@ def install_unit(container: Container, netns: str, dropin: DropIn | None) -> Non
             tar.addfile(member, io.BytesIO(data))
     if not container.put_archive("/", buffer.getvalue()):
         raise VerifyError(f"could not copy the quantum-like unit into container {container.name}")
+    return f"systemd {version}: {installed}" if installed else f"systemd {version}"
 
 
 def _systemctl(container: Container, *args: str) -> str:
@@ -267,9 +288,14 @@ def observe(container: Container, netns: str, when: str, *, old: str) -> Look:
     )
 
 
-def judge(name: str, netns: str, first: Look, second: Look, dropin: DropIn | None) -> CheckResult:
+def judge(
+    name: str, netns: str, first: Look, second: Look, dropin: StepFiles | None, installed: str = ""
+) -> CheckResult:
     """Pass: exec from outside entered the unit's namespace both times; fail: it could not; else no answer."""
-    log = first.evidence() + second.evidence()
+    log: tuple[str, ...] = (
+        f"harness: {installed or 'systemd ?'}" + (f" ({dropin.name})" if dropin else " (unit as packaged)"),
+    )
+    log += first.evidence() + second.evidence()
     unit = f"the quantum-like unit ({'with ' + dropin.name if dropin else 'as packaged'})"
     evidence = CheckResult(name, Status.ERROR, "", log=log)
     for look in (first, second):
