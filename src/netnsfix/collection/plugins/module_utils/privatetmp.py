@@ -161,6 +161,8 @@ class PrivateTmp:
             path = fs.resolve(wanted.path)  # an absolute symlink is followed inside the root
             current = fs.read(path)
             if not uses_dropins(version):
+                if current is None and fs.read(fs.resolve(vendor_path(unit))) is None:
+                    continue  # the unit is not installed here: nothing to turn off, no override to write
                 finding = self._vendor_finding(node, unit, current)
                 if finding:
                     findings.append(finding)
@@ -184,8 +186,6 @@ class PrivateTmp:
         if current is not None and not ours:
             return "%s: not written by netnsfix; it replaces the packaged unit, so set PrivateTmp=false in it" % where
         if vendor is None:
-            if current is None:
-                return ""  # the unit is not installed here: nothing to turn off, nothing written
             return (
                 "%s includes %s, which is gone (package removed or the unit moved): systemd cannot load %s.service; "
                 "'netnsfix host undo privatetmp' removes the override" % (where, vendor_path(unit), unit)
@@ -194,7 +194,7 @@ class PrivateTmp:
         if ours and (value or "").lower() not in ("1", "yes", "true", "on"):
             return "%s: the packaged %s sets %s: the override is no longer needed (undo removes it)" % (
                 where,
-                fs.show(vendor_path(unit)),
+                vendor_path(unit),
                 "PrivateTmp=" + value if value else "no PrivateTmp",
             )
         return ""
