@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -251,6 +252,25 @@ def _netnsfix_images(client) -> set[str]:
     return {
         image.id for image in client.images.list() if any(tag.startswith(NETNSFIX_IMAGE_PREFIXES) for tag in image.tags)
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_gpg_agent_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's keyrings (all under pytest's temporary folder) leave no gpg-agent running: the library stops
+    the agent of every keyring it makes (demo/signkey.py), the fixtures those they make (gpgconf --kill all).
+    One left over is stopped here and reported as an error of the session's last teardown."""
+    from processkit import gpg_agents_under, stop_gpg_agents
+
+    base = tmp_path_factory.getbasetemp()
+    yield
+    left = gpg_agents_under(base)
+    deadline = time.monotonic() + 5  # an agent told to stop (gpgconf --kill) exits a moment later
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = gpg_agents_under(base)
+    if left:
+        stop_gpg_agents([home for _, home in left])
+        raise AssertionError(f"gpg-agent left running by the tests: {left} (stopped now)")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -61,3 +61,29 @@ def ignores(pid: int, signum: int) -> bool:
         if line.startswith("SigIgn:"):
             return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
     return False
+
+
+def gpg_agents_under(folder: Path) -> list[tuple[int, Path]]:
+    """Live gpg-agent daemons whose ``--homedir`` lies under ``folder``: (pid, homedir). Zombies (an agent
+    that exited but whose parent, PID 1 in a container, never reaped it) are not running and are left out."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state == "Z" or not argv or not argv[0].endswith(b"gpg-agent") or b"--homedir" not in argv:
+            continue
+        home = Path(argv[argv.index(b"--homedir") + 1].decode(errors="replace"))
+        if home.is_relative_to(folder):
+            found.append((int(entry.name), home))
+    return found
+
+
+def stop_gpg_agents(homes: list[Path]) -> None:
+    """``gpgconf --homedir HOME --kill all`` for each keyring: what gpg itself offers to end its daemons."""
+    for home in sorted(set(homes)):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)

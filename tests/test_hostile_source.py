@@ -97,7 +97,13 @@ def _recipe_folder(world: Path) -> None:
 
 CASES = [
     # -- recipes ---------------------------------------------------------------------------
-    Case("recipe-is-a-folder", ("resolve", "folder"), 2, r"folder\.toml: cannot read the recipe", _recipe_folder),
+    Case(
+        "recipe-is-a-folder",
+        ("resolve", "folder"),
+        2,
+        r"folder\.toml: cannot read the recipe: it is a folder, not a file",
+        _recipe_folder,
+    ),
     Case(
         "recipe-not-utf8",
         ("resolve", "latin1"),
@@ -233,7 +239,9 @@ CASES = [
         r"malformed lock: location '\.\./\.\./x' is not a path inside the repository",
         with_lock(lock_text("../../x")),
     ),
-    Case("lock-is-a-folder", ("fetch", "--lock", "{work}"), 2, r"work: malformed lock"),
+    Case(
+        "lock-is-a-folder", ("fetch", "--lock", "{work}"), 2, r"work: cannot read the lock: it is a folder, not a file"
+    ),
     Case(
         "lock-symlinked-elsewhere",
         ("fetch", "--lock", LOCK),

@@ -41,7 +41,7 @@ def test_loopback_is_fine():
 
 
 def test_the_fast_run_fails_unmarked_and_reaching_tests(tmp_path: Path) -> None:
-    for helper in ("conftest.py", "testkit.py"):
+    for helper in ("conftest.py", "testkit.py", "processkit.py"):
         shutil.copy(ROOT / "tests" / helper, tmp_path / helper)
     (tmp_path / "test_broken.py").write_text(BROKEN)
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    slow\n    engine\n    root\n")

@@ -87,7 +87,11 @@ def check_cache() -> Check:
         probe.unlink()
     except OSError as error:
         return Check(
-            "cache", False, f"{where}: {error.strerror}", "set NETNSFIX_CACHE to a writable folder", "downloads, images"
+            "cache",
+            False,
+            f"{where}: {error.strerror or error}",
+            "set NETNSFIX_CACHE to a writable folder",
+            "downloads, images",
         )
     return Check("cache", True, str(where))
 

@@ -18,7 +18,10 @@ from typing import Any
 
 from netnsfix import __version__
 from netnsfix.errors import ManifestError
+from netnsfix.util.confined import enclosing, inside
 from netnsfix.util.fsutil import atomic_write_text, sha256_file
+from netnsfix.util.inputfile import read_input_text
+from netnsfix.util.paths import cache_dir
 
 MANIFEST_NAME = "manifest.json"
 
@@ -64,8 +67,11 @@ class Manifest:
 def read_manifest(folder: Path) -> Manifest:
     """The manifest in ``folder``; :class:`ManifestError` naming the file when it is missing or not one."""
     path = folder / MANIFEST_NAME
+    text = read_input_text(
+        path, ManifestError, what="the manifest", missing=f"no manifest (is {folder} an output folder of netnsfix?)"
+    )
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         return Manifest(
             stage=data["stage"],
             recipe=data["recipe"],
@@ -75,11 +81,9 @@ def read_manifest(folder: Path) -> Manifest:
             tool_version=data.get("tool_version", ""),
             extra=data.get("extra", {}),
         )
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no manifest (is {folder} an output folder of netnsfix?)") from None
-    except OSError as error:  # unreadable (permissions, a folder in its place): one error naming the file
-        raise ManifestError(f"{path}: cannot read the manifest: {error.strerror or error}") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except KeyError as error:
+        raise ManifestError(f"{path}: not a netnsfix manifest: it lacks the field {error}") from None
+    except (ValueError, TypeError, AttributeError) as error:
         raise ManifestError(f"{path}: not a netnsfix manifest: {error}") from None
 
 
@@ -157,7 +161,18 @@ class OutputLayout:
         return self.root / recipe / "build"
 
     def check(self) -> None:
-        """Refuse a root that is itself a stage's folder: writing under it would nest a second tree."""
+        """Refuse a root that is itself a stage's folder (writing under it would nest a second tree), or that
+        lies in a yum repository or netnsfix's cache (what serve serves, what runs share)."""
+        repository = enclosing(self.root, "repodata/repomd.xml")
+        if repository is not None:
+            raise ManifestError(
+                f"{self.root}: is inside the yum repository {repository}; the outputs would be served with it: "
+                "give --out a folder of its own"
+            )
+        if inside(self.root, cache_dir()):
+            raise ManifestError(
+                f"{self.root}: is inside netnsfix's cache {cache_dir()}; give --out a folder of its own"
+            )
         for folder in (self.root, self.root.parent):
             if (folder / MANIFEST_NAME).is_file():
                 raise ManifestError(

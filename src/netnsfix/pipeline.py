@@ -26,9 +26,11 @@ from netnsfix.build.inputs import build_root_closure
 from netnsfix.build.rebuild import BuildResult, rebuild, up_to_date
 from netnsfix.build.reproduce import ReproCheck
 from netnsfix.build.reproduce import check_reproducible as check_reproducible_build
+from netnsfix.errors import BuildError
 from netnsfix.manifest import MANIFEST_NAME
 from netnsfix.source.request import Request
 from netnsfix.tools.engine import connect
+from netnsfix.util.inputfile import not_regular
 from netnsfix.util.timing import Span, StageTimer
 
 if TYPE_CHECKING:  # the srpm stage loads specfile and rpm: a no-op build with --srpm does without them
@@ -86,6 +88,9 @@ def source_rpm(request: Request, fetcher: Fetcher) -> SourceRpm:
     inputs are unchanged). The archive's SRPM must be signed as ``request.gpgcheck`` says; a given SRPM
     is the user's own file and is not checked."""
     if request.srpm is not None:
+        odd = not_regular(request.srpm)  # a FIFO or device is refused here, before anything waits on it
+        if odd is not None:
+            raise BuildError(f"--srpm {request.srpm}: {odd}")
         return SourceRpm(request.srpm, None)
     request.layout.check()
     from netnsfix.source.srpm import build_patched_srpm

@@ -14,12 +14,29 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import RecipeError
+from netnsfix.util.confined import control_character, unconfined_reason
 from netnsfix.util.paths import project_root
 from netnsfix.util.tomlfile import read_toml
+from netnsfix.util.urls import WEB, url_problem
 
 DEFAULT_RECIPE = "iproute-3.6.0-fc18"
 # rpm's Release may hold these (no '-', '/' or spaces); checked before anything is downloaded
-_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+$")
+_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+\Z")
+# the patch's file name goes into the spec's Patch tag and SOURCES as it is: no macro, no space
+_PATCH_FILE_NAME = re.compile(r"^[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*\Z")
+
+# Every key a recipe may hold (the README: recipes are strict); anything else is a typo or a trap.
+# A table's keys, by table ("" is the top level); "gpg.keys" is the list of [[gpg.keys]] tables.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "": frozenset({"description", "package", "archive", "patch", "release", "changelog", "gpg"}),
+    "package": frozenset({"name", "version"}),
+    "archive": frozenset({"base_url", "source_repos", "binary_repos"}),
+    "patch": frozenset({"file", "bug"}),
+    "release": frozenset({"suffix"}),
+    "changelog": frozenset({"author", "text"}),
+    "gpg": frozenset({"keys"}),
+    "gpg.keys": frozenset({"fingerprint", "file"}),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,40 @@ def specs_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / "specs"
 
 
+def _unknown_keys(data: dict[str, Any], path: Path) -> None:
+    """Refuse a key the recipe format does not have, naming it with its table."""
+    tables: list[tuple[str, Any]] = [("", data)]
+    for name in ("package", "archive", "patch", "release", "changelog", "gpg"):
+        tables.append((name, data.get(name)))
+    gpg = data.get("gpg")
+    if isinstance(gpg, dict) and isinstance(gpg.get("keys"), list):
+        tables += [("gpg.keys", entry) for entry in gpg["keys"]]
+    for table, node in tables:
+        if not isinstance(node, dict):
+            continue
+        for key in node:
+            if key not in KNOWN_KEYS[table]:
+                where = f"{table}.{key}" if table else key
+                known = ", ".join(sorted(KNOWN_KEYS[table]))
+                raise RecipeError(f"{path}: unknown key '{where}' (recipes are strict; known here: {known})")
+
+
+def _no_controls(node: Any, path: Path, where: str = "") -> None:
+    """No string value may hold a newline or another control character (each ends up on one line somewhere)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _no_controls(value, path, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for value in node:
+            _no_controls(value, path, where)
+    elif isinstance(node, str):
+        bad = control_character(node)
+        if bad is not None:
+            raise RecipeError(f"{path}: field '{where}' holds the control character {bad!r}; values are one line")
+        if node != node.strip():
+            raise RecipeError(f"{path}: field '{where}' {node!r} starts or ends with whitespace")
+
+
 def _field(data: dict[str, Any], path: Path, *keys: str, kind: type = str) -> Any:
     node: Any = data
     for key in keys:
@@ -92,12 +143,21 @@ def _gpg_keys(data: dict[str, Any], path: Path, base: Path) -> tuple[GpgKey, ...
 def load_recipe(path: Path, root: Path | None = None) -> Recipe:
     """Read and check one recipe file."""
     data = read_toml(path, RecipeError, missing="no such recipe", what=" the recipe")
+    _unknown_keys(data, path)
+    _no_controls(data, path)
     base = root or path.resolve().parent.parent
     patch = base / _field(data, path, "patch", "file")
     if not patch.resolve().is_relative_to((base / "patches").resolve()):
         raise RecipeError(f"{path}: patch file {patch} is outside {base / 'patches'}")
+    if patch.is_dir():
+        raise RecipeError(f"{path}: patch file {patch} is a folder, not a file")
     if not patch.is_file():
         raise RecipeError(f"{path}: patch file {patch} does not exist")
+    if not _PATCH_FILE_NAME.match(patch.name):
+        raise RecipeError(
+            f"{path}: patch file name {patch.name!r} may only hold letters, digits and . _ + ~ - "
+            "(it becomes the spec's Patch tag)"
+        )
     bug = _field(data, path, "patch", "bug", kind=int)
     if bug <= 0:
         raise RecipeError(f"{path}: field 'patch.bug' must be a bug number, not {bug}")
@@ -105,8 +165,16 @@ def load_recipe(path: Path, root: Path | None = None) -> Recipe:
     if not _RELEASE_SUFFIX.match(suffix):
         raise RecipeError(f"{path}: field 'release.suffix' {suffix!r} may only hold letters, digits and . _ + ~ ^")
     base_url = _field(data, path, "archive", "base_url")
-    if not re.match(r"^https?://[^/\s]+", base_url):
-        raise RecipeError(f"{path}: field 'archive.base_url' {base_url!r} is not an http:// or https:// URL")
+    problem = url_problem(base_url, WEB)
+    if problem is not None:
+        raise RecipeError(f"{path}: field 'archive.base_url' {base_url!r} {problem}")
+    for field_name in ("source_repos", "binary_repos"):
+        for repo in _field(data, path, "archive", field_name, kind=tuple):
+            reason = unconfined_reason(repo.strip("/"))
+            if reason is not None:
+                raise RecipeError(
+                    f"{path}: field 'archive.{field_name}' entry {repo!r} is not a path below the base URL: {reason}"
+                )
     if not isinstance(data.get("description", ""), str):
         raise RecipeError(f"{path}: field 'description' must be a str")
     return Recipe(

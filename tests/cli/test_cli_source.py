@@ -108,7 +108,7 @@ def test_a_wrong_checksum_in_the_lock_is_one_line_and_keeps_nothing(
 
 def test_bad_mirror_and_missing_recipe_are_one_line_errors(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "resolve", "--mirror", "ftp://x", "--lock", str(tmp_path / "l.json"))
-    assert code == 2 and err == "netnsfix: error: --mirror 'ftp://x': not an http:// or https:// URL\n"
+    assert code == 2 and err == "netnsfix: error: --mirror 'ftp://x': is not an http:// or https:// URL\n"
     code, _, err = run(capsys, "resolve", "no-such-recipe", "--lock", str(tmp_path / "l.json"))
     assert code == 2 and "no-such-recipe.toml: no such recipe (known: iproute-3.6.0-fc18" in err
     assert not (tmp_path / "l.json").exists()

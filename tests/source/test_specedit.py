@@ -213,3 +213,22 @@ def test_source0_is_the_tarball_beside_the_spec(demo_spec: Path, tmp_path: Path)
     )
     with pytest.raises(SpecError, match="has no Source tag"):
         source0(spec)
+
+
+def test_recipe_text_is_escaped_for_rpm_and_one_line(demo_spec: Path) -> None:
+    """%-macros in the changelog text and author become %% (rpm reads one literal %); a value that
+    cannot stand on one spec line, a trailing newline or a patch name with a macro is refused."""
+    before = demo_spec.read_bytes()
+    for overrides, message in (
+        ({"text": "x\n%post\ntouch /tmp/pwned"}, r"changelog text .* holds the control character '\\n'"),
+        ({"author": "a <a@b>\n"}, r"changelog author .* holds the control character '\\n'"),
+        ({"release_suffix": ".netnsfix1\n"}, r"release suffix '\.netnsfix1\\n' may only hold"),
+        ({"patch_name": "x%{lua:os.exit()}.patch"}, r"patch name 'x%\{lua:os\.exit\(\)\}\.patch' must be a plain"),
+    ):
+        with pytest.raises(SpecError, match=message):
+            edit(demo_spec, **overrides)
+        assert demo_spec.read_bytes() == before
+    edit(demo_spec, text="100% %{lua: os.exit()} %(id)", author="M %(id) <m@x>")
+    text = demo_spec.read_text()
+    assert "* Mon Dec 03 2012 M %%(id) <m@x> - 3.6.0-2.netnsfix1\n" in text
+    assert "- 100%% %%{lua: os.exit()} %%(id) (#882047)\n" in text

@@ -15,10 +15,10 @@ which, so only a generated archive needs :func:`package_location`.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
 from netnsfix.errors import FetchError
 from netnsfix.recipe import Recipe
+from netnsfix.util.urls import WEB, checked_url
 
 ARCHIVE_BASE_URL = "https://archives.fedoraproject.org/pub/archive/fedora/linux"
 
@@ -37,10 +37,7 @@ def base_url(recipe: Recipe, mirror: str | None = None) -> str:
     """The mirror when one is given, else the recipe's base URL; without a trailing slash."""
     if mirror is None:
         return recipe.base_url.rstrip("/")
-    parts = urlsplit(mirror)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FetchError(f"--mirror {mirror!r}: not an http:// or https:// URL")
-    return mirror.rstrip("/")
+    return checked_url(mirror, "--mirror", FetchError, WEB).rstrip("/")
 
 
 def repo_url(base: str, repo: str) -> str:

@@ -21,7 +21,10 @@ from netnsfix.archive.repodata import BytesSource
 from netnsfix.archive.resolve import Resolved, find_srpm, rebase, source_urls
 from netnsfix.errors import FetchError, RecipeError
 from netnsfix.recipe import Recipe
+from netnsfix.util.confined import control_character, unconfined_reason
 from netnsfix.util.fsutil import atomic_write_text
+from netnsfix.util.inputfile import read_input_text
+from netnsfix.util.urls import WEB, url_problem
 
 LOCK_FORMAT = 1
 GONE = (404, 410)  # HTTP statuses that mean the archive no longer has what the lock names
@@ -66,8 +69,18 @@ def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
     if values["size"] < 0:
         raise RecipeError(f"{path}: malformed lock: size is negative")
     location = values["location"]
-    if not location or location.startswith("/") or "://" in location or ".." in location.split("/"):
-        raise RecipeError(f"{path}: malformed lock: location {location!r} is not a path inside the repository")
+    reason = unconfined_reason(location)
+    if reason is not None:
+        raise RecipeError(
+            f"{path}: malformed lock: location {location!r} is not a path inside the repository ({reason})"
+        )
+    problem = url_problem(values["url"], WEB)
+    if problem is not None:
+        raise RecipeError(f"{path}: malformed lock: url {values['url']!r} {problem}")
+    for name in ("name", "version", "release", "arch", "nevra", "repo"):
+        bad = control_character(values[name])
+        if bad is not None:
+            raise RecipeError(f"{path}: malformed lock: field '{name}' holds the control character {bad!r}")
     if values["repo"] not in recipe.source_repos:
         raise RecipeError(
             f"{path}: lock names repository {values['repo']!r}, which recipe {recipe.name} no longer lists; "
@@ -83,11 +96,10 @@ def _check(path: Path, data: Any, recipe: Recipe) -> Resolved:
 
 def read_lock(path: Path, recipe: Recipe, mirror: str | None = None) -> Resolved:
     """The lock at ``path``, checked against the recipe, its URL rebuilt for ``mirror``."""
+    text = read_input_text(path, RecipeError, what="the lock", missing="no lock")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: no lock") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        data = json.loads(text)
+    except ValueError as error:
         raise RecipeError(f"{path}: malformed lock: {error}") from None
     return rebase(_check(path, data, recipe), recipe, mirror)
 

@@ -10,16 +10,16 @@ so a hostile repository cannot point a download or a lock elsewhere.
 from __future__ import annotations
 
 import bz2
-import gzip
 import hashlib
 import lzma
-import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from netnsfix.errors import RepodataError
+from netnsfix.util.confined import unconfined_reason
 
 NS_REPO = "http://linux.duke.edu/metadata/repo"
 NS_COMMON = "http://linux.duke.edu/metadata/common"
@@ -29,7 +29,7 @@ NS_RPM = "http://linux.duke.edu/metadata/rpm"
 class BytesSource(Protocol):
     """What the reader needs from the network: the bytes at a URL (see fetch.Fetcher)."""
 
-    def get_bytes(self, url: str) -> bytes: ...
+    def get_bytes(self, url: str, limit: int | None = None) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class RepomdRecord:
     checksum_type: str
     checksum: str
     size: int | None = None
+    open_size: int | None = None  # the decompressed size: a cap on decompression
 
 
 @dataclass(frozen=True)
@@ -105,47 +106,85 @@ class RepoIndex:
     packages: tuple[Package, ...]
 
 
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# Decompressed repodata is held in memory to be parsed: never more than repomd.xml's open-size
+# says, and never more than this (Fedora 18's largest primary.xml, Everything x86_64, is about
+# 60 MB; a gzip bomb of 1.5 MB would grow to gigabytes).
+OPEN_SIZE_LIMIT = 256 << 20
+REPOMD_LIMIT = 8 << 20  # repomd.xml lists a handful of files: a few kilobytes
+_BLOCK = 1 << 20
 
 
 def confined_href(href: str, source: str, what: str) -> str:
-    """``href`` when it is a relative path inside the repository; RepodataError otherwise."""
-    parts = href.split("/")
-    if (
-        not href
-        or href.startswith("/")
-        or _SCHEME.match(href)
-        or "\\" in href
-        or any(part in ("..", ".") for part in parts)
-        or any(ord(c) < 0x20 or c == "\x7f" for c in href)
-    ):
+    """``href`` when it is a relative path inside the repository (percent-decoded too); RepodataError otherwise."""
+    if unconfined_reason(href) is not None:
         raise RepodataError(f"{source}: {what} has location href {href!r}, which is not a path inside the repository")
     return href
 
 
-def _size(text: str | None, source: str, what: str) -> int | None:
+def _size(text: str | None, source: str, what: str, field: str = "size") -> int | None:
     if text is None or not text.strip():
         return None
     if not text.strip().isdigit():
-        raise RepodataError(f"{source}: {what} has size {text.strip()!r}, which is not a number of bytes")
+        raise RepodataError(f"{source}: {what} has {field} {text.strip()!r}, which is not a number of bytes")
     return int(text)
 
 
-def _decompress(data: bytes, href: str) -> bytes:
-    openers: dict[str, Callable[[bytes], bytes]] = {
-        ".gz": gzip.decompress,
-        ".xz": lzma.decompress,
-        ".bz2": bz2.decompress,
-    }
-    for suffix, opener in openers.items():
-        if href.endswith(suffix):
-            try:
-                return opener(data)
-            except (OSError, EOFError, lzma.LZMAError, ValueError) as error:
-                raise RepodataError(f"{href}: cannot decompress: {error}") from None
+def _decompressor(href: str) -> Callable[[], Any] | None:
+    if href.endswith(".gz"):
+        return lambda: zlib.decompressobj(wbits=47)  # a gzip (or zlib) header, as gzip.decompress reads
+    if href.endswith(".xz"):
+        return lzma.LZMADecompressor
+    if href.endswith(".bz2"):
+        return bz2.BZ2Decompressor
     if href.endswith(".zst"):
         raise RepodataError(f"{href}: zstd-compressed metadata is not supported (Fedora 18's repositories use gzip)")
-    return data
+    return None
+
+
+def _blocks(make: Callable[[], Any], data: bytes) -> Iterator[bytes]:
+    """The decompressed stream, ``_BLOCK`` bytes at a time: the caller can stop before it grows."""
+    decompressor = make()
+    pending = data
+    while True:
+        block = decompressor.decompress(pending, _BLOCK)
+        yield block
+        pending = getattr(decompressor, "unconsumed_tail", b"")
+        if decompressor.eof:
+            rest = decompressor.unused_data
+            if not rest.strip(b"\0"):
+                return
+            decompressor, pending = make(), rest  # a further member or stream, as gzip.decompress reads it
+        elif not block and not pending and getattr(decompressor, "needs_input", True):
+            raise EOFError("the compressed data ends before its end-of-stream marker")
+
+
+def _cap_text(open_size: int | None, limit: int) -> str:
+    if open_size is not None and open_size <= limit:
+        return f"the {open_size} bytes repomd.xml's open-size says"
+    return f"{limit} bytes, netnsfix's limit for repodata"
+
+
+def _decompress(
+    data: bytes, href: str, open_size: int | None = None, limit: int = OPEN_SIZE_LIMIT
+) -> bytes | bytearray:
+    """``data`` decompressed by its suffix, in blocks: more than repomd's open-size (or ``limit``) stops it at once."""
+    cap = min(open_size, limit) if open_size is not None else limit
+    make = _decompressor(href)
+    if make is None:
+        if len(data) > cap:
+            raise RepodataError(f"{href}: {len(data)} bytes, more than {_cap_text(open_size, limit)}")
+        return data
+    out = bytearray()
+    try:
+        for block in _blocks(make, data):
+            out += block
+            if len(out) > cap:
+                raise RepodataError(
+                    f"{href}: decompresses to more than {_cap_text(open_size, limit)}; refused (a compression bomb?)"
+                )
+    except (OSError, EOFError, lzma.LZMAError, ValueError, zlib.error) as error:
+        raise RepodataError(f"{href}: cannot decompress: {error}") from None
+    return out  # not copied to bytes: the parser reads a bytearray as it is, and a copy would double the peak
 
 
 @dataclass(frozen=True)
@@ -167,6 +206,7 @@ def parse_repomd(data: bytes, source: str) -> Repomd:
         if location is None or checksum is None or not location.get("href") or not checksum.text:
             raise RepodataError(f"{source}: <data type='{node.get('type')}'> lacks a location or checksum")
         size_node = node.find(f"{{{NS_REPO}}}size")
+        open_size_node = node.find(f"{{{NS_REPO}}}open-size")
         what = f"<data type='{node.get('type')}'>"
         records[node.get("type", "")] = RepomdRecord(
             type=node.get("type", ""),
@@ -174,6 +214,7 @@ def parse_repomd(data: bytes, source: str) -> Repomd:
             checksum_type=checksum.get("type", "sha256"),
             checksum=checksum.text.strip(),
             size=_size(size_node.text if size_node is not None else None, source, what),
+            open_size=_size(open_size_node.text if open_size_node is not None else None, source, what, "open-size"),
         )
     if "primary" not in records:
         raise RepodataError(f"{source}: no primary metadata listed")
@@ -199,7 +240,7 @@ def _dependencies(fmt: ET.Element | None, kind: str) -> tuple[Dependency, ...]:
     )
 
 
-def parse_primary(data: bytes, source: str, repo_url: str = "") -> tuple[Package, ...]:
+def parse_primary(data: bytes | bytearray, source: str, repo_url: str = "") -> tuple[Package, ...]:
     """Every package in primary.xml, with its dependencies and file provides."""
     try:
         root = ET.fromstring(data)
@@ -250,10 +291,10 @@ def load_repo(source: BytesSource, repo_url: str) -> RepoIndex:
     """Fetch repomd.xml and primary of the repository at ``repo_url``, checking primary's checksum."""
     base = repo_url.rstrip("/")
     repomd_url = f"{base}/repodata/repomd.xml"
-    repomd = parse_repomd(source.get_bytes(repomd_url), repomd_url)
+    repomd = parse_repomd(source.get_bytes(repomd_url, limit=REPOMD_LIMIT), repomd_url)
     primary = repomd.records["primary"]
     primary_url = f"{base}/{primary.href}"
-    raw = source.get_bytes(primary_url)
+    raw = source.get_bytes(primary_url, limit=OPEN_SIZE_LIMIT)
     try:
         digest = hashlib.new(primary.checksum_type, raw).hexdigest()
     except ValueError:
@@ -262,5 +303,5 @@ def load_repo(source: BytesSource, repo_url: str) -> RepoIndex:
         raise RepodataError(
             f"{primary_url}: {primary.checksum_type} is {digest}, but repomd.xml says {primary.checksum}"
         )
-    packages = parse_primary(_decompress(raw, primary.href), primary_url, base)
+    packages = parse_primary(_decompress(raw, primary_url, primary.open_size), primary_url, base)
     return RepoIndex(url=base, revision=repomd.revision, primary=primary, packages=packages)

@@ -35,6 +35,7 @@ from pathlib import Path
 from netnsfix.errors import CommandError, SignatureError
 from netnsfix.recipe import GpgKey, Recipe
 from netnsfix.util.command import CommandResult, last_line, run
+from netnsfix.util.inputfile import not_regular
 
 NO_GPGCHECK = "--no-gpgcheck"
 _SIGNATURE = re.compile(r"Signature, key ID ([0-9a-fA-F]+): (\w+)")
@@ -142,6 +143,9 @@ def _check_key_file(key: GpgKey, home: Path) -> None:
 
 def _primaries(file: Path, home: Path) -> list[str]:
     """The primary keys' fingerprints in a public key file, read by gpg without importing it anywhere."""
+    odd = not_regular(file)
+    if odd is not None:
+        raise SignatureError(f"{file}: {odd}: a public key file is what the packages' signatures are checked against")
     if not file.is_file():
         raise SignatureError(
             f"{file}: missing: this public key file is what the packages' signatures are checked against "

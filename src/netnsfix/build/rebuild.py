@@ -44,7 +44,9 @@ from netnsfix.tools.rpmbuild import (
     reproducible_env,
     rpm_version,
 )
+from netnsfix.util.confined import open_below, unconfined_reason
 from netnsfix.util.fsutil import atomic_copy, sha256_file
+from netnsfix.util.inputfile import not_regular
 
 LOG_NAME = "build.log"
 STAGE = "build"
@@ -197,6 +199,9 @@ def up_to_date(srpm: Path, image: BuildImage | PlannedImage, out: Path) -> Build
 
 
 def _srpm_sha256(srpm: Path) -> str:
+    odd = not_regular(srpm)
+    if odd is not None:
+        raise BuildError(f"{srpm}: {odd}")
     if not srpm.is_file():
         raise BuildError(f"{srpm}: no such source RPM")
     return sha256_file(srpm)
@@ -367,12 +372,17 @@ def _copy_rpms(container: Container, out: Path) -> list[Path]:
         for member in tar:
             if not member.isfile() or not member.name.endswith(".rpm"):
                 continue
-            target = out / Path(member.name).name
+            name = Path(member.name).name
+            if unconfined_reason(name) is not None:
+                raise BuildError(f"the build root wrote an RPM named {name!r}, which is not a plain file name")
+            target = out / name
             partial = target.with_name(f".{target.name}.partial")
             data = tar.extractfile(member)
             assert data is not None
             try:
-                with open(partial, "wb") as dest:
+                # no symlink planted at the temporary name is followed out of the build folder
+                fd = open_below(out, partial.name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                with open(fd, "wb") as dest:
                     while block := data.read(1 << 20):
                         dest.write(block)
                 partial.replace(target)

@@ -51,7 +51,17 @@ def run_dnf(
         "-y",
         *args,
     )
-    return run(argv, timeout=timeout, check=False)
+    try:
+        return run(argv, timeout=timeout, check=False)
+    finally:
+        stop_keyring_agents(cachedir)
+
+
+def stop_keyring_agents(cachedir: Path) -> None:
+    """dnf checks a repository's gpgkey with gpgme in a keyring of its own (CACHEDIR/REPO-HASH/pubring),
+    which starts a gpg-agent there that outlives dnf: stop it, as gpg offers (``gpgconf --kill all``)."""
+    for home in sorted(cachedir.glob("*/pubring")):
+        run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
 
 
 def install_from(repo: Path, packages: Sequence[str], base: Path, dependencies: Sequence[str] = ()) -> Installed:

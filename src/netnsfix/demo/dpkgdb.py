@@ -94,7 +94,7 @@ def read_status(root: Path) -> dict[str, DebPackage]:
     try:
         text = status.read_text(encoding="utf-8", errors="replace")
     except OSError as error:
-        raise CommandError(f"{status}: cannot read dpkg's status: {error.strerror}") from None
+        raise CommandError(f"{status}: cannot read dpkg's status: {error.strerror or error}") from None
     packages: dict[str, DebPackage] = {}
     for fields in _paragraphs(text):
         if "install ok installed" not in fields.get("Status", ""):

@@ -130,7 +130,7 @@ def build_aside(root: Path, packages: Sequence[cr.Package], revision: int | None
     try:
         aside.mkdir(parents=True)
     except OSError as error:
-        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror}") from None
+        raise PublishError(f"{aside}: cannot write the new repodata: {error.strerror or error}") from None
     ordered = sorted(packages, key=lambda pkg: pkg.location_href)
     xml_paths = {kind: aside / f"{kind}.xml.gz" for kind in ("primary", "filelists", "other")}
     db_paths = {kind: aside / f"{kind}.sqlite" for kind in ("primary", "filelists", "other")}
@@ -227,7 +227,7 @@ def swap_in(root: Path, aside: Path) -> None:
         os.rename(aside, repodata)
         shutil.rmtree(root / OLD)
     except OSError as error:
-        raise PublishError(f"{repodata}: cannot swap in the new repodata: {error.strerror}") from None
+        raise PublishError(f"{repodata}: cannot swap in the new repodata: {error.strerror or error}") from None
 
 
 def metadata_files(root: Path) -> Iterable[tuple[str, Path]]:

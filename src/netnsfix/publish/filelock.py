@@ -23,7 +23,7 @@ def ensure_repository_dir(repo: Path) -> None:
     try:
         repo.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise PublishError(f"{repo}: cannot create the repository folder: {error.strerror}") from None
+        raise PublishError(f"{repo}: cannot create the repository folder: {error.strerror or error}") from None
     if not repo.is_dir():
         raise PublishError(f"{repo}: not a folder")
     if not os.access(repo, os.W_OK):
@@ -38,7 +38,7 @@ def locked(repo: Path) -> Iterator[Path]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as error:
-        raise PublishError(f"{path}: cannot open the publish lock: {error.strerror}") from None
+        raise PublishError(f"{path}: cannot open the publish lock: {error.strerror or error}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield path

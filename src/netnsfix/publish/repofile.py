@@ -11,6 +11,9 @@ from __future__ import annotations
 import configparser
 from pathlib import Path
 
+from netnsfix.errors import PublishError
+from netnsfix.util.inputfile import read_input_text
+
 REPO_FILE = "netnsfix.repo"
 KEY_FILE = "RPM-GPG-KEY-netnsfix"
 SOURCE_DIR = "SRPMS"
@@ -20,14 +23,33 @@ def default_baseurl(repo: Path) -> str:
     return repo.resolve().as_uri()
 
 
+SECTIONS = ("netnsfix", "netnsfix-source")
+
+
 def read_baseurl(path: Path) -> str | None:
-    """The baseurl of an existing netnsfix.repo, so a later publish keeps what the operator chose."""
+    """The baseurl of an existing netnsfix.repo, so a later publish keeps what the operator chose (None: no file).
+
+    The file is what hosts copy to /etc/yum.repos.d, so it is read back strictly: a
+    section netnsfix does not write (an ``[evil]`` repository with ``gpgcheck=0``,
+    say) or a file that is not one is refused with one PublishError, never kept or
+    silently replaced; the caller checks the URL itself.
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    text = read_input_text(path, PublishError, what="the repository file")
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8")
-        return parser.get("netnsfix", "baseurl", fallback=None)
-    except configparser.Error:
-        return None
+        parser.read_string(text, source=str(path))
+    except configparser.Error as error:
+        first = str(error).splitlines()[0]
+        raise PublishError(f"{path}: not a repository file netnsfix wrote ({first}); move it away") from None
+    extra = [name for name in parser.sections() if name not in SECTIONS]
+    if extra:
+        raise PublishError(
+            f"{path}: has a section netnsfix does not write ([{extra[0]}]); hosts would read it too: "
+            "remove it (or the file) before publishing"
+        )
+    return parser.get("netnsfix", "baseurl", fallback=None)
 
 
 def render(baseurl: str, signed: bool) -> str:

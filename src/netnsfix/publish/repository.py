@@ -15,9 +15,11 @@ install never picks a source package; DIR/netnsfix.repo names both.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -30,8 +32,13 @@ import createrepo_c as cr
 from netnsfix.errors import NetnsfixError, PublishError
 from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
 from netnsfix.publish import createrepo, filelock, ownkey, repofile, signing
+from netnsfix.rpm.digests import verify_payload
+from netnsfix.util.confined import enclosing, open_below, overlap, real_folder_below, unconfined_reason
 from netnsfix.util.fsutil import atomic_write_bytes, sha256_file
+from netnsfix.util.inputfile import kind_of
+from netnsfix.util.paths import cache_dir
 from netnsfix.util.timing import StageTimer
+from netnsfix.util.urls import repo_url
 
 PACKAGE_KINDS = ("rpm", "srpm")
 IN_MEMORY_LIMIT = 16 << 20  # inputs up to this size are read once, checked, and written from memory
@@ -128,8 +135,12 @@ def publish(
     """
     steps = steps or PublishSteps()
     clock = StageTimer()
+    if baseurl is not None:
+        baseurl = repo_url(baseurl, "--baseurl", PublishError)
+    check_apart(outdir, repo)
     with clock.stage("check"):
         inputs = steps.read_inputs(outdir)
+        _repository_url(repo, baseurl)  # a .repo that hosts must not read is refused before anything is written
         named = steps.find_key(sign_key) if sign_key else None
     # netnsfix's own key is made (first time) only once the repository is known to be publishable
     signer = (lambda: named) if sign_key or not own_key else steps.own_key
@@ -162,7 +173,7 @@ def _publish_checked(
             key = signer()
             used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
-            url = baseurl or repofile.read_baseurl(repo / repofile.REPO_FILE) or repofile.default_baseurl(repo)
+            url = _repository_url(repo, baseurl)
         placed: list[Placement] = []
         with _undo_on_failure(placed):
             with clock.stage("place"):
@@ -198,6 +209,35 @@ def _publish_checked(
     )
 
 
+def check_apart(outdir: Path, repo: Path) -> None:
+    """The repository may not be the build folder, hold it, or lie inside it, another stage's folder or the cache:
+    publishing would then write into what it reads (or into what another stage keeps)."""
+    others = [(outdir, "the build folder"), (cache_dir(), "netnsfix's cache")]
+    clash = overlap(repo, others)
+    stage = enclosing(repo, MANIFEST_NAME)
+    if clash is None and stage is not None and _is_stage_folder(stage):
+        clash = f"is inside a stage's output folder {stage}"
+    if clash is not None:
+        raise PublishError(f"--repo {repo}: {clash}; publish into a folder of its own")
+
+
+def _repository_url(repo: Path, baseurl: str | None) -> str:
+    """The baseurl netnsfix.repo gets: --baseurl, else the one the file has (read back strictly), else file://DIR."""
+    kept = repofile.read_baseurl(repo / repofile.REPO_FILE)  # checked even with --baseurl: no [evil] is kept
+    if baseurl is not None:
+        return baseurl
+    if kept is not None:
+        return repo_url(kept, f"{repo / repofile.REPO_FILE}: baseurl", PublishError)
+    return repofile.default_baseurl(repo)
+
+
+def _is_stage_folder(folder: Path) -> bool:
+    try:
+        return read_manifest(folder).tool == "netnsfix"
+    except NetnsfixError:
+        return False
+
+
 def plan_repository(repo: Path, inputs: tuple[InputPackage, ...], replace: bool) -> list[TreePlan]:
     """Plans for DIR (binary RPMs) and DIR/SRPMS, after mending what a killed publish left."""
     source = repo / repofile.SOURCE_DIR
@@ -230,7 +270,7 @@ def _undo_on_failure(placed: list[Placement]) -> Iterator[None]:
 def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
     """Every RPM/SRPM of OUTDIR, each checked against manifest.json (presence, sha256, kind)."""
     if not outdir.is_dir():
-        raise PublishError(f"{outdir}: no such build output folder")
+        raise PublishError(f"{outdir}: {'not a folder' if outdir.exists() else 'no such build output folder'}")
     try:
         manifest = read_manifest(outdir)
     except NetnsfixError as error:
@@ -254,15 +294,24 @@ def read_inputs(outdir: Path) -> tuple[InputPackage, ...]:
         path = _inside(outdir, name, manifest_path)
         try:
             data, actual = _read_checked(path)
-        except (FileNotFoundError, IsADirectoryError):
+        except FileNotFoundError:
             raise PublishError(f"{path}: listed in {manifest_path} but missing") from None
+        except OSError as error:
+            raise PublishError(f"{path}: listed in {manifest_path}, but {error.strerror or error}") from None
         if actual != record.sha256:
             raise PublishError(f"{path}: sha256 {actual} differs from {manifest_path} ({record.sha256})")
         if data is not None and len(data) != record.size:
             raise PublishError(f"{path}: {len(data)} bytes, but {manifest_path} says {record.size}")
         _readable(path)
+        verify_digests(path)
         pkg = createrepo.package_from_file(path, href=name)
         item = InputPackage(path=path, record=record, pkg=pkg, data=data)
+        reason = unconfined_reason(item.href)
+        if reason is not None or item.href.count("/") != 2:
+            raise PublishError(
+                f"{path}: its header's name, version, release or arch would place it at {item.href!r}, "
+                f"which is not a file name in the repository ({reason or 'a / in a field'})"
+            )
         if item.is_source != (record.kind == "srpm"):
             raise PublishError(
                 f"{path}: {manifest_path} says {record.kind!r} but the file is "
@@ -298,22 +347,41 @@ def _readable(path: Path) -> None:
         raise PublishError(path, f"not a readable RPM ({error.problem})") from error
 
 
+def verify_digests(path: Path) -> None:
+    """The package's own digests (payload, header and payload, header) match its bytes: one PublishError if not.
+
+    The manifest's sha256 proves the file is the one listed, not that it is a whole package: an RPM whose
+    payload was altered with the manifest updated to match is caught here (see rpm/digests.py)."""
+    try:
+        verify_payload(path)
+    except NetnsfixError as error:
+        raise PublishError(f"{error}; refusing to publish it") from error
+
+
 def _read_checked(path: Path) -> tuple[bytes | None, str]:
-    """(bytes, sha256) of a small file in one read; (None, sha256) of a big one."""
-    with open(path, "rb") as stream:
-        if os.fstat(stream.fileno()).st_size > IN_MEMORY_LIMIT:
+    """(bytes, sha256) of a small file in one read; (None, sha256) of a big one. A FIFO, device or folder
+    listed as an RPM is refused at once (opened without blocking, checked on the open file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, f"it is {kind_of(info.st_mode)}, not a file", str(path))
+    os.set_blocking(fd, True)
+    with open(fd, "rb") as stream:
+        if info.st_size > IN_MEMORY_LIMIT:
             return None, sha256_file(path)
         data = stream.read()
     return data, hashlib.sha256(data).hexdigest()
 
 
-def _copy_checked(item: InputPackage, target: Path) -> None:
+def _copy_checked(item: InputPackage, target: Path, root: Path) -> None:
     """Write the input to ``target``, making sure it is the file the manifest names.
 
     Small files: the very bytes that were checked. Big ones: streamed and hashed again on
     the way, so a build output changed after the check is caught, not published.
     """
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    # a name in the repository, opened below it without following a symlink planted on the way
+    fd = open_below(root, os.path.relpath(target, root), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     digest = None
     with open(fd, "wb") as out:
         if item.data is not None:
@@ -448,7 +516,7 @@ def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -
     staged = tuple((temporary, plan.root / item.href) for item, temporary in zip(items, temporaries, strict=True))
     _as_publish_error(
         plan.root,
-        lambda: _make_folders({path.parent for path in temporaries}),
+        lambda: _make_folders(plan.root, {path.parent for path in temporaries}),
     )
     if key is None:
         packages = []
@@ -457,11 +525,11 @@ def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -
             pkg.location_href = item.href
             packages.append(pkg)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publish-copy")
-        writing = pool.submit(_copy_all, items, temporaries)
+        writing = pool.submit(_copy_all, items, temporaries, plan.root)
         pool.shutdown(wait=False)  # the thread ends with its one task; Placement.wait() joins it
         return Placement(plan.root, staged, tuple(packages), writing)
     try:
-        _as_publish_error(plan.root, lambda: _copy_all(items, temporaries))
+        _as_publish_error(plan.root, lambda: _copy_all(items, temporaries, plan.root))
         steps.sign_rpms(key, temporaries)
         packages = [
             createrepo.package_from_file(temporary, item.href)  # signing rewrote the header
@@ -473,11 +541,11 @@ def place(plan: TreePlan, key: signing.SigningKey | None, steps: PublishSteps) -
     return Placement(plan.root, staged, tuple(packages))
 
 
-def _copy_all(items: list[InputPackage], temporaries: list[Path]) -> None:
+def _copy_all(items: list[InputPackage], temporaries: list[Path], root: Path) -> None:
     """One file at a time: threads creating files in one folder only queue on its lock."""
     try:
         for item, temporary in zip(items, temporaries, strict=True):
-            _copy_checked(item, temporary)
+            _copy_checked(item, temporary, root)
     except BaseException:
         _unlink_all(temporaries)
         raise
@@ -487,12 +555,15 @@ def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
     try:
         action()
     except OSError as error:
-        raise PublishError(f"{error.filename or root}: cannot write into the repository: {error.strerror}") from None
+        raise PublishError(
+            f"{error.filename or root}: cannot write into the repository: {error.strerror or error}"
+        ) from None
 
 
-def _make_folders(folders: set[Path]) -> None:
+def _make_folders(root: Path, folders: set[Path]) -> None:
+    """Each folder below ``root`` made as a real folder: a symlink planted at Packages/x is refused, not followed."""
     for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
+        real_folder_below(root, os.path.relpath(folder, root))
 
 
 def _unlink_all(paths: list[Path]) -> None:
@@ -532,4 +603,4 @@ def _write_if_changed(path: Path, data: bytes) -> None:
     try:
         atomic_write_bytes(path, data)
     except OSError as error:
-        raise PublishError(f"{path}: cannot write: {error.strerror}") from None
+        raise PublishError(f"{path}: cannot write: {error.strerror or error}") from None

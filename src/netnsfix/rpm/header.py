@@ -29,6 +29,7 @@ from typing import Any
 import rpmfile
 
 from netnsfix.errors import UnpackError
+from netnsfix.util.inputfile import kind_of
 
 RPM_LEAD_MAGIC = b"\xed\xab\xee\xdb"
 LEAD_SIZE = 96  # rpm's struct rpmlead
@@ -271,8 +272,14 @@ def _rendered(headers: Mapping[Any, Any]) -> tuple[tuple[str, str], ...]:
 def _check_structure(path: Path) -> None:
     """The lead and both headers are where their sizes say, and the file is long enough for them."""
     try:
-        with open(path, "rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
+        # without blocking: a FIFO given as an RPM is refused at once, not waited on
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise UnpackError(f"{path}: is {kind_of(info.st_mode)}, not an RPM")
+            size = info.st_size
             if stream.read(4) != RPM_LEAD_MAGIC:
                 raise UnpackError(path, "not an RPM (no RPM lead)")
             offset = LEAD_SIZE

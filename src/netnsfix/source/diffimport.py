@@ -16,6 +16,7 @@ from pathlib import Path
 
 from netnsfix.errors import PatchError
 from netnsfix.source.patching import PatchReport, SourceTree, check_patch_text, source_tree
+from netnsfix.util.inputfile import read_input
 
 HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
 # Suffixes people give the two copies they diff: ipnetns.c.orig, ipnetns.c.new, ipnetns.c~ ...
@@ -62,12 +63,7 @@ class _Section:
 
 def import_pasted(pasted: Path, source: Path) -> ImportResult:
     """Read a pasted diff from ``pasted`` and make it a patch for ``source`` (folder or tarball)."""
-    try:
-        data = pasted.read_bytes()
-    except FileNotFoundError:
-        raise PatchError(f"{pasted}: no such file") from None
-    except OSError as error:
-        raise PatchError(f"{pasted}: cannot read: {error.strerror}") from None
+    data = read_input(pasted, PatchError, missing="no such file")  # a FIFO or a folder is refused at once
     return import_text(data.decode("utf-8", errors="surrogateescape"), source, origin=pasted)
 
 

@@ -23,6 +23,7 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk, PatchedFile
 
 from netnsfix.errors import PatchError, UnpackError
+from netnsfix.util.inputfile import read_input
 
 DEV_NULL = "/dev/null"
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz")
@@ -204,12 +205,8 @@ def _normalize(path: PurePosixPath) -> PurePosixPath | None:
 
 
 def _read_patch(patch: Path) -> str:
-    try:
-        return patch.read_text(**_ENCODING)
-    except FileNotFoundError:
-        raise PatchError(f"{patch}: no such patch") from None
-    except OSError as error:
-        raise PatchError(f"{patch}: cannot read the patch: {error.strerror}") from None
+    """The patch's text (a FIFO, device or folder refused at once; bytes that are not UTF-8 kept as they are)."""
+    return read_input(patch, PatchError, what="the patch", missing="no such patch").decode(**_ENCODING)
 
 
 def _parse(text: str, patch: Path) -> PatchSet:

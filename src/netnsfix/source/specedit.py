@@ -24,11 +24,14 @@ from specfile.options import Options
 from specfile.prep import AutopatchMacro, AutosetupMacro, PatchMacro, SetupMacro
 
 from netnsfix.errors import SpecError
+from netnsfix.rpm.spectext import spec_literal
 from netnsfix.util.fsutil import atomic_write_text
 
 STRIP = 1  # every netnsfix patch is made for patch -p1 (a/ and b/ prefixes)
 _DIST = re.compile(r"%(\{\??dist\}|dist\b)")
-_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+$")
+_RELEASE_SUFFIX = re.compile(r"^[A-Za-z0-9._+~^]+\Z")
+_PATCH_NAME_CHARS = r"[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*"  # a file name rpm and patch take as it is: no macro, no space
+_PATCH_NAME = re.compile(rf"^{_PATCH_NAME_CHARS}\Z")
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,22 @@ def add_patch(
     text: str,
     day: datetime.date,
 ) -> SpecChange:
-    """Add ``patch_name`` to ``spec`` (Patch tag, %prep, Release, %changelog) and save it atomically."""
-    if "/" in patch_name or not patch_name.strip():
-        raise SpecError(f"{spec}: patch name {patch_name!r} must be a plain file name (it sits in SOURCES)")
+    """Add ``patch_name`` to ``spec`` (Patch tag, %prep, Release, %changelog) and save it atomically.
+
+    Nothing from the recipe is ever code in the spec: the patch name and release
+    suffix must be plain (checked), the changelog's author and text are escaped
+    for rpm's macro language (``%`` -> ``%%``) after a check for what a spec line
+    cannot hold.
+    """
+    if not _PATCH_NAME.match(patch_name):
+        raise SpecError(
+            f"{spec}: patch name {patch_name!r} must be a plain file name (letters, digits and . _ + ~ -; "
+            "it sits in SOURCES)"
+        )
     if not _RELEASE_SUFFIX.match(release_suffix):
         raise SpecError(f"{spec}: release suffix {release_suffix!r} may only hold letters, digits and . _ + ~ ^")
+    author = spec_literal(author, "changelog author", spec)
+    text = spec_literal(text, "changelog text", spec)
     if isinstance(day, datetime.datetime):
         day = day.date()  # rpm 4.10 cannot parse a time of day in %changelog
     try:
@@ -127,7 +141,9 @@ def _edit(
     if "changelog" not in ids:
         specfile = Specfile(content=str(specfile).rstrip("\n") + "\n\n%changelog\n", sourcedir=spec.parent)
     entry = text if re.search(rf"#{bug}\b", text) else f"{text} (#{bug})"
-    lines = textwrap.wrap(entry, width=78, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False)
+    lines = textwrap.wrap(
+        entry, width=78, initial_indent="- ", subsequent_indent="  ", break_on_hyphens=False, break_long_words=False
+    )
     specfile.add_changelog_entry(lines, author=author, timestamp=day, evr=new_evr)
 
     change = SpecChange(spec, number, patch_line, prep_line, old_release, new_release, old_evr, new_evr)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -109,6 +110,11 @@ def build_patched_srpm(request: Request, fetcher: Fetcher, *, day: datetime.date
                 day=entry_day,
             )
             dist = dist_of(source.header.release, change.old_release)
+            if dist and not re.fullmatch(r"[A-Za-z0-9._+~^]+", dist):  # it becomes --define 'dist DIST'
+                raise SpecError(
+                    f"{source.srpm}: its release {source.header.release!r} gives the dist tag {dist!r}, "
+                    "which may only hold letters, digits and . _ + ~ ^"
+                )
             built = work / "SRPMS"
             epoch = build_epoch(entry_day, source.header.changelog_times)
             for path in (source.spec, *source.folder.iterdir()):

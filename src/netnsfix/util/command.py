@@ -95,7 +95,7 @@ def run(
             raise CommandError(f"{name}: cannot run in {cwd}: no such folder") from None
         if "/" not in args[0] and shutil.which(args[0], path=(env or os.environ).get("PATH")) is None:
             raise NotInstalled(f"{args[0]}: not installed ({install_hint(args[0])})") from None
-        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror}") from None
+        raise CommandError(f"{_cannot(what, args[0])}: {error.strerror or error}") from None
     except subprocess.TimeoutExpired:
         raise CommandTimeout(f"{name}: no answer after {timeout:g} s") from None
     except OSError as error:  # not executable, wrong architecture, ...

@@ -11,20 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix.errors import NetnsfixError
+from netnsfix.util.inputfile import read_input_text
 
 
 def read_toml(path: Path, error: type[NetnsfixError], *, missing: str = "missing", what: str = "") -> dict[str, Any]:
     """``path``'s tables, or one ``error`` naming the file: missing, unreadable, not UTF-8, not valid TOML.
 
-    ``what`` names the file's kind in the "cannot read" message (" the recipe").
+    ``what`` names the file's kind in the messages (" the recipe"); a folder, FIFO or device is refused at once.
     """
+    text = read_input_text(path, error, what=what.strip(), missing=missing)  # a FIFO or a folder is refused at once
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise error(f"{path}: {missing}") from None
-    except UnicodeDecodeError as problem:
-        raise error(f"{path}: not UTF-8 text ({problem.reason} at byte {problem.start})") from None
-    except OSError as problem:  # a folder, unreadable
-        raise error(f"{path}: cannot read{what}: {problem.strerror or problem}") from None
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as problem:
         raise error(f"{path}: not valid TOML: {problem}") from None
