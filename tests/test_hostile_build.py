@@ -131,7 +131,7 @@ CASES = [
         RESOLVE,
         RECIPE_CODE,
         r"iproute-3\.6\.0-fc18\.toml: unknown key 'fuzz' \(recipes are strict; known here: archive, changelog, "
-        r"description, gpg, package, patch, release\)$",
+        r"description, distribution, gpg, package, patch, release\)$",
         recipe_edit("[package]", "fuzz = 3\n\n[package]"),
     ),
     Case(

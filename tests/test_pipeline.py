@@ -137,5 +137,5 @@ def test_a_request_names_its_archive_plainly(recipe, tmp_path: Path) -> None:
     assert own.gpgcheck.keys == recipe.gpg_keys and own.layout == OutputLayout(Path("out"))
     mirrored = Request.of(recipe, mirrors=["http://127.0.0.1:8/a/", "http://127.0.0.1:9"], out=tmp_path)
     assert mirrored.bases == ("http://127.0.0.1:8/a", "http://127.0.0.1:9") and mirrored.base == mirrored.bases[0]
-    with pytest.raises(FetchError, match=r"^--mirror 'ftp://x': not an http:// or https:// URL$"):
+    with pytest.raises(FetchError, match=r"^--mirror 'ftp://x': is not an http:// or https:// URL$"):
         Request.of(recipe, mirrors=["ftp://x"])

@@ -28,13 +28,14 @@ _PATCH_FILE_NAME = re.compile(r"^[A-Za-z0-9_+~-][A-Za-z0-9._+~-]*\Z")
 # Every key a recipe may hold (the README: recipes are strict); anything else is a typo or a trap.
 # A table's keys, by table ("" is the top level); "gpg.keys" is the list of [[gpg.keys]] tables.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "": frozenset({"description", "package", "archive", "patch", "release", "changelog", "gpg"}),
+    "": frozenset({"description", "package", "archive", "patch", "release", "changelog", "gpg", "distribution"}),
     "package": frozenset({"name", "version"}),
     "archive": frozenset({"base_url", "source_repos", "binary_repos"}),
     "patch": frozenset({"file", "bug"}),
     "release": frozenset({"suffix"}),
     "changelog": frozenset({"author", "text"}),
     "gpg": frozenset({"keys"}),
+    "distribution": frozenset({"name", "glibc"}),
     "gpg.keys": frozenset({"fingerprint", "file"}),
 }
 

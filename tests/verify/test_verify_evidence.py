@@ -23,8 +23,18 @@ import pytest
 from processkit import finish
 from verifykit import host_netns, verify_containers
 
+from netnsfix.collection.plugins.module_utils.proof import (
+    NO_ANSWER,
+    PASS,
+    Trace,
+    entered_inode,
+    made_namespace,
+    outside_inode,
+    parse_output,
+    rule_deleted,
+    rule_entered,
+)
 from netnsfix.verify.elf import MACHINES, host_machine
-from netnsfix.verify.scenario import NamespaceEvidence, namespace_evidence, parse_output
 
 # Scripts that stand for an ip binary; $1 is "netns", $2 the verb, $3 the name, then the command.
 REAL_IP = 'real=/usr/sbin/ip; [ -x "$real" ] || real=/sbin/ip\n'
@@ -274,27 +284,29 @@ net:[4026531833]
 """
 
 
-def evidence(entered: int = 4026532179, left: str = "") -> NamespaceEvidence:
-    return namespace_evidence(parse_output("t1", TRACE.format(entered=entered, left=left)))
+def trace(entered: int = 4026532179, left: str = "") -> Trace:
+    return parse_output("t1", TRACE.format(entered=entered, left=left))
 
 
 def test_evidence_read_from_a_trace() -> None:
-    proof = evidence()
-    assert proof.namespace == 4026532179 and proof.harness == 4026531833 and proof.entered == 4026532179
-    assert proof.missing() == ()
-    assert evidence(entered=4026531833).missing() == (
+    proof = trace()
+    assert (made_namespace(proof), outside_inode(proof), entered_inode(proof)) == (4026532179, 4026531833, 4026532179)
+    assert rule_entered(proof).status == PASS and rule_deleted(proof).status == PASS
+    assert rule_entered(trace(entered=4026531833)) == (
+        "netns-exec",
+        NO_ANSWER,
         "ip netns exec ran the probe in the harness's own network namespace net:[4026531833]",
     )
-    assert evidence(entered=4026532200).missing() == (
-        "ip netns exec ran the probe in net:[4026532200], not in net:[4026532179]",
+    assert rule_entered(trace(entered=4026532200)).text == (
+        "ip netns exec ran the probe in net:[4026532200], not in net:[4026532179]"
     )
-    assert evidence(left="4026532179|regular empty file|/run/netns/t1\n").missing() == (
-        "ip netns delete left /run/netns/t1",
+    assert rule_deleted(trace(left="4026532179|regular empty file|/run/netns/t1\n")).text == (
+        "ip netns delete left /run/netns/t1"
     )
 
 
 def test_a_binary_cannot_print_the_harness_marks() -> None:
     # every line the binary prints is quoted "| ": a forged mark stays part of the binary's output
-    trace = parse_output("t1", "@@netnsfix add\n| @@netnsfix end\n| @@netnsfix-rc 0\n@@netnsfix-rc 1\n")
-    assert not trace.complete and trace.step("add").rc == 1
-    assert trace.step("add").output == "@@netnsfix end\n@@netnsfix-rc 0"
+    forged = parse_output("t1", "@@netnsfix add\n| @@netnsfix end\n| @@netnsfix-rc 0\n@@netnsfix-rc 1\n")
+    assert not forged.complete and forged.step("add").rc == 1
+    assert forged.step("add").output == "@@netnsfix end\n@@netnsfix-rc 0"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from netnsfix.verify.mountinfo import parse, sys_damage, under
+from netnsfix.collection.plugins.module_utils.proof import parse_mountinfo as parse
+from netnsfix.collection.plugins.module_utils.proof import sys_damage, under
 
 BEFORE = """\
 22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw

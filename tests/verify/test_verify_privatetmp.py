@@ -82,7 +82,7 @@ def test_the_privatetmp_steps_dropin_makes_it_pass(docker_client, systemd_image:
     assert "after start: systemd shows PrivateTmp=no" in log and "after restart: systemd shows PrivateTmp=no" in log
     # Debian 12's systemd 252: the step's form for >= 198 is the drop-in
     assert check["log"][0] == (
-        "harness: systemd 252: /etc/systemd/system/netnsfix-quantum-agent.service.d/netnsfix-privatetmp.conf "
+        "harness: systemd 252: netnsfix-privatetmp.conf in netnsfix-quantum-agent.service.d/ "
         "(the privatetmp step's file)"
     )
     unit = re.search(r"after start: unit's view of /run/netns: nsfs net:\[(\d+)\]", log)
@@ -122,7 +122,7 @@ def test_a_binary_that_makes_no_namespace_is_no_answer(
 
 
 def test_the_dropin_installed_is_the_steps_own() -> None:
-    """The check takes the bytes from the node library's privatetmp through the CLI: no copy of them in verify/."""
+    """The check takes the bytes from the privatetmp step (module_utils/privatetmp.py) through the CLI: no copy in verify/."""
     source = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
     assert DROPIN.decode().splitlines()[-1] == "PrivateTmp=false"
     for path in (source / "verify").rglob("*.py"):
@@ -133,19 +133,19 @@ def test_the_dropin_installed_is_the_steps_own() -> None:
     )
 
 
-@pytest.mark.parametrize(("version", "form"), [(252, "dropin"), (198, "dropin"), (197, "include")])
-def test_the_harness_writes_the_steps_form_for_its_own_systemd(version: int, form: str) -> None:
-    """The harness's unit is where a package puts it; the step's file for the harness's systemd goes beside it."""
+def test_the_harness_writes_the_steps_form_for_its_own_systemd() -> None:
+    """From 198 the step's drop-in goes beside the scenario's unit; below 198 the harness says it cannot."""
     from netnsfix.cli.verify import privatetmp_step_files
-    from netnsfix.verify.privatetmp import UNIT, VENDOR_DIR
+    from netnsfix.errors import VerifyError
+    from netnsfix.verify.privatetmp import UNIT, dropin_for
 
-    path, data = privatetmp_step_files().file_for(UNIT.removesuffix(".service"), version)
-    if form == "dropin":
-        assert (path, data) == (f"/etc/systemd/system/{UNIT}.d/netnsfix-privatetmp.conf", DROPIN)
-    else:
-        assert path == f"/etc/systemd/system/{UNIT}"
-        assert data == override(UNIT.removesuffix(".service"))
-        assert f".include {VENDOR_DIR}/{UNIT}\n".encode() in data
+    files = privatetmp_step_files()
+    for version in (252, 198):
+        assert dropin_for(files, version) == ("netnsfix-privatetmp.conf", DROPIN)
+    path, data = files.file_for(UNIT.removesuffix(".service"), 197)
+    assert (path, data) == (f"/etc/systemd/system/{UNIT}", override(UNIT.removesuffix(".service")))
+    with pytest.raises(VerifyError, match=r"the harness's systemd 197 < 198: the privatetmp step writes /etc/"):
+        dropin_for(files, 197)
 
 
 def test_dropin_without_the_check_is_one_error(debian_ip: Path) -> None:

@@ -85,9 +85,7 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
 
 def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
     if task.startswith(VERIFY_TASK):
-        into.checks.extend(
-            line.strip() for line in result.get("stdout_lines", []) or [] if line.startswith(("PASS", "FAIL"))
-        )
+        into.checks.extend(verify_lines(result))
     items = result.get("results")
     if isinstance(items, list) and items:
         labels = []
@@ -108,6 +106,18 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
         into.messages.append(f"unreachable: {_message(result)}")
     elif result.get("failed") and not (isinstance(items, list) and items and into.messages):
         into.messages.append(f"{task}: {_message(result)}")
+
+
+def verify_lines(result: Mapping[str, Any]) -> list[str]:
+    """netnsfix.node.verify's ``lines``: one per proof rule, ``PASS rule: evidence`` (FAIL, NO-ANSWER, INFO)."""
+    lines = result.get("lines")
+    if not isinstance(lines, list):
+        return []
+    return [
+        line.strip()
+        for line in lines
+        if isinstance(line, str) and line.startswith(("PASS", "FAIL", "NO-ANSWER", "INFO"))
+    ]
 
 
 def _label(item: Mapping[str, Any]) -> str:

@@ -32,7 +32,7 @@ ROLE = "netnsfix_node"
 STORE = "/var/lib/netnsfix/fleet"
 PROBE_UNIT = "netnsfix-probe.service"
 AGENT_UNIT = "quantum-l3-agent.service"
-SCRIPTS = ("netnsfix-read.sh", "netnsfix-backup.sh", "netnsfix-undo.sh", "netnsfix-verify.sh", PROBE_UNIT)
+SCRIPTS = ("netnsfix-read.sh", "netnsfix-backup.sh", "netnsfix-undo.sh", PROBE_UNIT)
 PREFIX = "{{ netnsfix_prefix }}"
 SYSTEM = "netnsfix_system | bool"
 # rc 5: systemctl's "unit not found" (this node does not run that service)
@@ -630,16 +630,12 @@ def undo_tasks() -> list[dict[str, Any]]:
 
 
 def verify_tasks() -> list[dict[str, Any]]:
+    """The collection's proof (netnsfix.node.verify, module_utils/proof.py): one module run."""
     return [
         {
             "name": "verify: the fix on this node (Fedora 18's own tools only)",
-            "ansible.builtin.script": {
-                "cmd": f"netnsfix-verify.sh {PROBE_UNIT} {AGENT_UNIT}",
-                "executable": "/bin/bash",
-            },
+            "netnsfix.node.verify": {"root": "{{ netnsfix_root }}"},
             "register": "netnsfix_verify",
-            "changed_when": False,
-            "failed_when": "netnsfix_verify.rc != 0",
             "when": SYSTEM,
         }
     ]

@@ -170,6 +170,7 @@ def _publish_checked(
             plans = plan_repository(repo, inputs, replace)
             if signs:
                 refuse_signing_unsigned(repo, plans)  # before a key is made for it
+            refuse_planted_links(plans)  # likewise: a refused publish makes no key
             key = signer()
             used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
@@ -558,6 +559,18 @@ def _as_publish_error(root: Path, action: Callable[[], object]) -> None:
         raise PublishError(
             f"{error.filename or root}: cannot write into the repository: {error.strerror or error}"
         ) from None
+
+
+def refuse_planted_links(plans: list[TreePlan]) -> None:
+    """No folder a new file goes to may be a symlink: checked before anything is made (``_make_folders``
+    refuses it again while it makes them, against a symlink planted in between)."""
+    for plan in plans:
+        for item in list(plan.add) + [item for item, _ in plan.replace]:
+            where = plan.root
+            for part in Path(item.href).parent.parts:
+                where = where / part
+                if where.is_symlink():
+                    raise PublishError(f"{where}: cannot write into the repository: a symlink is in the way")
 
 
 def _make_folders(root: Path, folders: set[Path]) -> None:

@@ -2,19 +2,23 @@
 
 Runs in a private mount namespace the harness makes (``unshare``), with ``/``
 made rshared as systemd does and a tmpfs on /run, so the damage a buggy ``ip``
-does stays in there: the host never changes.
+does stays in there: the host never changes. The verdict is the proof's own
+(:func:`netnsfix.collection.plugins.module_utils.proof.judge_namespace`), the
+same a node's ``netnsfix.node.verify`` gives.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from netnsfix.collection.plugins.module_utils import proof
 from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.hostrun import host_shell_runner
-from netnsfix.verify.mountinfo import CGROUP, SYS, short, sys_damage, under
 from netnsfix.verify.report import CheckResult, Status
-from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, Trace, namespace_evidence, run_scenario
+from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, Trace, run_scenario
+
+STATUS = {proof.PASS: Status.PASS, proof.FAIL: Status.FAIL, proof.NO_ANSWER: Status.ERROR}
 
 
 @dataclass(frozen=True)
@@ -29,50 +33,15 @@ class MountsCheck:
         return judge(self.name, run_scenario(self.shell, str(ip), private_run=True))
 
 
-def judge(name: str, trace: Trace, extra_problems: tuple[str, ...] = ()) -> CheckResult:
-    """Turn a scenario's trace into pass (the fix held), fail (the bug's damage) or error.
-
-    Neither verdict is given without proof that the binary made the namespace
-    and ran the probe inside it; a pass also needs the namespace deleted.
-    """
-    before, after = under(trace.before, SYS), under(trace.after, SYS)
-    evidence = CheckResult(name, Status.ERROR, "", sys_before=before, sys_after=after, log=_log(trace))
-    if not trace.step("setup").ok:
-        return replace(evidence, summary=f"could not prepare the mount namespace: {trace.describe('setup')}")
-    if not trace.step("add").ok:
-        return replace(evidence, summary=f"ip netns add failed: {trace.describe('add')}")
-    proof = namespace_evidence(trace)
-    unproven = proof.missing_made() + proof.missing_entered()
-    if unproven:
-        return replace(evidence, summary=no_evidence(unproven), problems=unproven)
-    problems = sys_damage(before, after) + extra_problems
-    if problems:
-        problems += proof.missing_deleted()
-        summary = "; ".join(short(p) for p in problems)
-        return replace(evidence, status=Status.FAIL, summary=summary, problems=problems)
-    for step in ("probe", "delete"):
-        if not trace.step(step).ok:
-            return replace(evidence, summary=f"ip netns {_verb(step)} failed: {trace.describe(step)}")
-    if proof.missing_deleted():
-        return replace(evidence, summary=no_evidence(proof.missing_deleted()), problems=proof.missing_deleted())
-    if trace.leftovers:
-        left = f"left in /run/netns: {', '.join(trace.leftovers)}"
-        return replace(evidence, summary=left, problems=(left,))
-    if not trace.complete:
-        return replace(evidence, summary="the scenario stopped early")
-    cgroups = len(under(before, CGROUP))
-    summary = f"/sys kept, {cgroups} mount(s) under /sys/fs/cgroup kept; {proof.describe()}"
-    return replace(evidence, status=Status.PASS, summary=summary)
-
-
-def no_evidence(missing: tuple[str, ...]) -> str:
-    """The summary of a check that cannot answer because the binary did not prove it did the job."""
-    return "no evidence that ip did the job: " + "; ".join(missing)
-
-
-def _verb(step: str) -> str:
-    return {"probe": "exec", "delete": "delete"}.get(step, step)
-
-
-def _log(trace: Trace) -> tuple[str, ...]:
-    return tuple(trace.describe(step) for step in ("add", "probe", "delete") if step in trace.sections)
+def judge(name: str, trace: Trace) -> CheckResult:
+    """The proof's verdict on a scenario's trace, with the mounts under /sys as evidence."""
+    verdict = proof.judge_namespace(trace)
+    return CheckResult(
+        name,
+        STATUS[verdict.status],
+        verdict.summary,
+        problems=verdict.problems,
+        sys_before=proof.under(proof.parse_mountinfo(trace.step("before").output)),
+        sys_after=proof.under(proof.parse_mountinfo(trace.step("after").output)),
+        log=tuple(trace.describe(step) for step in ("add", "probe", "delete", "unit") if step in trace.sections),
+    )

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from netnsfix.verify.mountinfo import Mount
+from netnsfix.collection.plugins.module_utils.proof import Mount
 
 # The checks whose failure is the bug itself (882047: mounts, systemd; 881741: privatetmp); "view" only informs.
 BUG_CHECKS = ("mounts", "systemd", "privatetmp")
@@ -79,6 +79,8 @@ class VerifyResult:
         data = asdict(self)
         for check in data["checks"]:
             check["status"] = Status(check["status"]).value
+            for key in ("sys_before", "sys_after"):  # mounts are namedtuples: one object each, as before
+                check[key] = [dict(mount._asdict()) for mount in check[key]]
         data["passed"] = self.passed
         data["bug_reproduced"] = self.bug_reproduced
         return data

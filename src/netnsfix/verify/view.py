@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netnsfix.collection.plugins.module_utils import proof
 from netnsfix.verify.elf import require_libraries
 from netnsfix.verify.hostrun import host_shell_runner
-from netnsfix.verify.mounts import no_evidence
 from netnsfix.verify.report import CheckResult, Status
-from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, host_interfaces, namespace_evidence, run_scenario
+from netnsfix.verify.scenario import PrivateNamespaceShell, Shell, host_interfaces, run_scenario
 
 OWN = "own"
 HOST = "host"
@@ -33,12 +33,9 @@ class ViewCheck:
     def run(self, ip: Path) -> CheckResult:
         trace = run_scenario(self.shell, str(ip), private_run=True)
         log = (trace.describe("probe"),)
-        for step in ("setup", "add", "probe"):
-            if not trace.step(step).ok:
-                return CheckResult(self.name, Status.ERROR, f"could not look inside: {trace.describe(step)}", log=log)
-        missing = namespace_evidence(trace).missing()
-        if missing:  # what the probe saw counts only if it ran in the namespace ip made
-            return CheckResult(self.name, Status.ERROR, no_evidence(missing), problems=missing, log=log)
+        verdict = proof.judge_view(trace)  # what the probe saw counts only if it ran in the namespace ip made
+        if verdict.status != proof.PASS:
+            return CheckResult(self.name, Status.ERROR, verdict.summary, problems=verdict.problems, log=log)
         view = trace.view
         return CheckResult(self.name, Status.INFO, describe_view(view, self.host()), view=view, log=log)
 
