@@ -800,6 +800,7 @@ def look_evidence(trace, when):
         return trace.text(when + "." + name)
 
     exec_step = trace.step(when + ".exec")
+    readlink, devices = exec_answer(exec_step.output)
     return (
         "%s: systemd shows %s for %s (%s, MainPID %s, agent %s)"
         % (
@@ -813,8 +814,14 @@ def look_evidence(trace, when):
         "%s: unit's view of /run/netns: %s" % (when, describe_mount_line(_last(text("unit-view")))),
         "%s: outside view of /run/netns: %s; file: %s"
         % (when, describe_mount_line(_last(text("outside-view"))), text("file") or "-"),
-        "%s: outside ip netns exec ... readlink /proc/self/ns/net exited %s: %s (outside shell: %s)"
-        % (when, exec_step.rc, _one_line(exec_step.output), text("outside-netns") or "?"),
+        "%s: outside ip netns exec ... readlink /proc/self/ns/net exited %s: %s (outside shell: %s)%s"
+        % (
+            when,
+            exec_step.rc,
+            _one_line(readlink if exec_step.rc == 0 and readlink else exec_step.output),
+            text("outside-netns") or "?",
+            "; its /proc/net/dev: %s" % ", ".join(devices) if exec_step.rc == 0 and devices else "",
+        ),
     )
 
 
