@@ -100,8 +100,8 @@ def test_demo_fleet_plans_applies_plans_and_verifies_on_two_nodes(
     assert all(row[0] == "up to date" and row[2] == "0" for row in replan.values()), out
     assert all(row[0] == "PASS" for row in verify.values()), out
     for name in NODES:
-        assert f"{name}: PASS mounts-after: /sys and /sys/fs/cgroup" in out, out
-        assert f"{name}: PASS agent-netns-restart" in out, out
+        assert f"{name}: PASS mounts: /sys kept" in out, out
+        assert f"{name}: PASS agent-netns-exec-restart" in out, out
     assert "FAIL" not in out.split("$ netnsfix fleet verify")[1]
     assert "+libvirt_vif_driver = nova.virt.libvirt.vif.LibvirtHybridOVSBridgeDriver" in out  # plan's diffs
     summary = "fleet       network1, compute1: plan would change (exit 1) -> apply changed -> plan up to date (exit 0)"

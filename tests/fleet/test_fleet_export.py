@@ -65,7 +65,9 @@ def folders(tmp_path: Path) -> dict[str, Path]:
         "n1": make_node_root(tmp_path / "n1", plugin_ini=True),
         "n2": make_node_root(tmp_path / "n2", plugin_ini=False),
     }
-    local = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    # a folder has no ovsdb of its own: the file steps only, chosen as an operator would (netnsfix_steps)
+    steps = 'netnsfix_steps=\'["privatetmp", "iptables_path", "vif_driver", "quantum_config"]\''
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable} {steps}"
     (tmp_path / "inventory.ini").write_text(
         f"[network]\nn1 {local} netnsfix_root={roots['n1']}\n[compute]\nn2 {local} netnsfix_root={roots['n2']}\n"
     )
@@ -81,28 +83,63 @@ def fleet(capsys, tmp_path: Path, repo: Path, action: str, *extra: str) -> tuple
     return code, out, err
 
 
-def test_export_writes_a_project_laid_out_as_ansible_galaxy_init_does(folders, tmp_path, repo, capsys) -> None:
+def collection_tree() -> dict[str, bytes]:
+    """The collection as it is in the source tree (what netnsfix ships), without Python's caches."""
+    root = SRC / "collection"
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+
+
+def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_data(
+    folders, tmp_path, repo, capsys
+) -> None:
     out = tmp_path / "project"
     code, text, _ = fleet(capsys, tmp_path, repo, "export", "-o", str(out))
     assert code == 0, text
-    role = out / "roles" / "netnsfix_node"
-    for folder in ("tasks", "handlers", "defaults", "files", "templates", "meta", "vars"):
-        assert (role / folder).is_dir(), folder
+    copied = out / "collections" / "ansible_collections" / "netnsfix" / "node"
+    exported = {str(path.relative_to(copied)): path.read_bytes() for path in copied.rglob("*") if path.is_file()}
+    assert exported == collection_tree()  # the role, the modules, the library: byte for byte, nothing more
+    assert not (out / "roles").exists()  # no role generated beside it
     for name in ("ansible.cfg", "site.yml", "verify.yml", "undo.yml", "README.md", "group_vars/all.yml"):
         assert (out / name).is_file(), name
     for path in out.rglob("*.yml"):
         yaml.safe_load(path.read_text())  # every YAML file parses
+    assert (out / "files" / "netnsfix.repo").read_bytes() == (repo / "netnsfix.repo").read_bytes()
     host = yaml.safe_load((out / "host_vars" / "n1.yml").read_text())
-    assert host["netnsfix_role"] == "network"
-    assert {b["name"] for b in host["netnsfix_steps"]["ovs-bridges"]["bridges"]} == {"br-int", "br-ex", "br-eth2"}
-    assert yaml.safe_load((out / "group_vars" / "all.yml").read_text())["ansible_python_interpreter"] == (
-        "/usr/bin/python2.7"
-    )
-    dropin = role / "files" / "privatetmp" / "etc/systemd/system/quantum-l3-agent.service.d/netnsfix-privatetmp.conf"
-    assert dropin.read_bytes() == DROPIN
-    readme = (out / "README.md").read_text()
-    for module in ("community.general.ini_file", "openvswitch.openvswitch.openvswitch_bridge", "ansible.builtin.copy"):
-        assert f"`{module}`" in readme
+    assert host == {
+        "netnsfix_settings": {
+            "role": "network",
+            "public_nic": "eth1",
+            "private_nic": "eth2",
+            "physnets": ["physnet1", "physnet2:100:199"],
+            "iscsi_ip_address": "192.168.1.101",
+            "ovs_wait": True,
+        }
+    }
+    assert yaml.safe_load((out / "host_vars" / "n2.yml").read_text())["netnsfix_settings"]["role"] == "compute"
+    group = yaml.safe_load((out / "group_vars" / "all.yml").read_text())
+    assert group["ansible_python_interpreter"] == "/usr/bin/python2.7" and group["netnsfix_pkg_backend"] == "none"
+    assert set(group["netnsfix_package"]) == {"name", "nevra", "url", "sha256"}
+    site = yaml.safe_load((out / "site.yml").read_text())
+    assert site == [
+        {
+            "name": "netnsfix: the fixed iproute and the companion steps",
+            "hosts": "all",
+            "gather_facts": False,
+            "force_handlers": True,
+            "roles": [{"role": "netnsfix.node.node"}],
+        }
+    ]
+    verify = yaml.safe_load((out / "verify.yml").read_text())
+    assert verify[0]["tasks"][0]["ansible.builtin.include_role"] == {
+        "name": "netnsfix.node.node",
+        "tasks_from": "verify",
+    }
+    config = (out / "ansible.cfg").read_text()
+    assert "collections_path = ./collections" in config and "pipelining = True" in config
     # a second export replaces the first; a folder that is not an export is refused
     assert fleet(capsys, tmp_path, repo, "export", "-o", str(out))[0] == 0
     other = tmp_path / "other"
@@ -150,7 +187,8 @@ def test_a_file_that_is_not_the_release_fails_that_node_and_the_other_finishes(f
     code, out, _ = fleet(capsys, tmp_path, repo, "apply")
     assert code == 1, out
     assert re.search(r"^n2 +FAIL ", out, re.M) and re.search(r"^n1 +changed ", out, re.M), out
-    assert "lines 264-275 are not the release's" in out and "line 270: expected" in out, out
+    module = f"{folders['n2']}/usr/lib/python2.7/site-packages/quantum/agent/linux/iptables_manager.py"
+    assert f"{module}: line 270: expected" in out and "found ' # edited by hand'" in out, out  # one line
     assert "nothing was changed" in out
     assert snapshot(folders["n2"]) == before
 
@@ -192,11 +230,12 @@ PROSE = {"summary", "DOCUMENTATION", "EXAMPLES", "RETURN"}
 
 
 def _literals() -> list[tuple[str, str | bytes]]:
-    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, the CLI's help).
+    """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, module docs, the CLI's help).
 
     demo/nodefiles.py is left out: it is the released node files (the fixture these tests' node roots are made
     from, moved into the library for the demo's fleet nodes), which hold the released and the set-up values as
-    the packages and setup scripts wrote them, not netnsfix's fixes.
+    the packages and setup scripts wrote them, not netnsfix's fixes. The collection's own tests/ (the library's
+    unit tests, which ship with it) check the values; they do not hold a second copy for any code to use.
     """
     found = []
     for path in SRC.rglob("*.py"):
@@ -231,7 +270,7 @@ def _literals() -> list[tuple[str, str | bytes]]:
     ],
 )
 def test_each_fix_value_is_written_once_in_the_source(value: str | bytes) -> None:
-    """No fix value twice: the host steps hold them; the role gets them from the steps' descriptions."""
+    """No fix value twice: the node library holds them; netnsfix host and the role's modules run it."""
     holders = [
         (path, text)
         for path, text in _literals()
@@ -262,3 +301,18 @@ def test_doctor_reports_ansible_present_missing_and_wrong(tmp_path, monkeypatch)
     (fake / "ansible-playbook").chmod(0o755)
     wrong = doctor_check()
     assert not wrong.ok and "ansible-core 2.18.3 is not 2.16.x" in wrong.detail
+
+
+def test_plan_diffs_show_no_secret_from_the_context_lines() -> None:
+    """cinder.conf's sql_connection (its database password) sits right above where iscsi_ip_address goes."""
+    from netnsfix.collection.plugins.module_utils.quantum_config import CINDER_CONF
+    from netnsfix.demo.nodefiles import CINDER_CONF as RELEASED_CINDER
+
+    last = "rootwrap_config = /etc/cinder/rootwrap.conf\n"  # [DEFAULT]'s last option: the new key goes after it
+    after = RELEASED_CINDER.replace(last, last + "iscsi_ip_address = 192.168.1.101\n")
+    result = {"changed": True, "diff": [{"before": RELEASED_CINDER, "after": after, "before_header": CINDER_CONF}]}
+    (node,) = read_results({"plays": [{"tasks": [{"task": {"name": "Steps"}, "hosts": {"n1": result}}]}]}, ("n1",))
+    (diff,) = node.diffs
+    assert "+iscsi_ip_address = 192.168.1.101" in diff
+    assert "mysql://cinder:cinder@" in RELEASED_CINDER and "cinder:cinder" not in diff, diff
+    assert " sql_connection = ***" in diff

@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action.add_argument("--project", metavar="DIR", type=Path, help="an exported project (else export on the fly)")
         _sources(action, required=False)
         action.add_argument("--limit", metavar="HOSTS", help="only these hosts (Ansible's --limit)")
-        action.add_argument("--forks", metavar="N", type=int, help="nodes worked on at once (default: 10)")
+        action.add_argument(
+            "--forks", metavar="N", type=int, help="nodes worked on at once (default: the node count, at least 10)"
+        )
         action.set_defaults(handler=_action, action=name)
 
 
@@ -52,7 +54,7 @@ def _export(args: argparse.Namespace) -> int:
     fleet = load_fleet(args.inventory, args.site)
     package = read_package(args.repo, repo_url=args.repo_url)
     done = export_project(fleet, package, args.output)
-    print(f"wrote {done.path}: site.yml, verify.yml, undo.yml, role netnsfix_node for {len(done.nodes)} nodes")
+    print(f"wrote {done.path}: site.yml, verify.yml, undo.yml, collection netnsfix.node for {len(done.nodes)} nodes")
     print(f"  package {package.nevra} from {package.url}")
     print(f"  run: cd {done.path} && ansible-playbook -i {done.inventory.name} site.yml --check --diff")
     return 0
@@ -103,7 +105,9 @@ def table(done: FleetRun) -> str:
             lines += [f"{node.node}: {check}" for check in node.checks]
         if done.action == "plan":
             lines += [f"--- {node.node}\n{diff.rstrip()}" for diff in node.diffs]
-    lines.append(f"{done.action}: {len(done.nodes)} nodes in {done.seconds:.1f} s")
+    runs = sorted({node.modules for node in done.nodes})
+    spread = f"{runs[0]}" if len(runs) == 1 else f"{runs[0]}-{runs[-1]}"
+    lines.append(f"{done.action}: {len(done.nodes)} nodes in {done.seconds:.1f} s, {spread} module runs per node")
     return "\n".join(lines)
 
 

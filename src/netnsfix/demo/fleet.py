@@ -35,12 +35,11 @@ NETWORK, COMPUTE = "network1", "compute1"
 NODES = (NETWORK, COMPUTE)
 PREFIX = "netnsfix-demofleet"
 REPO_IN_NODE = "/srv/netnsfix-repo"
-# The nodes' settings: rpm as on Fedora 18 (the node's own yum is not there), OVS's userspace datapath (this
-# kernel has no openvswitch module); eth1/eth2 are veth pairs made in each node, standing for its NICs.
+# The nodes' settings: rpm as on Fedora 18 (the node's own yum is not there); eth1/eth2 are veth pairs made in
+# each node, standing for its NICs.
 SITE = f"""\
 [fleet]
 pkg_backend = "rpm"
-ovs_datapath = "netdev"
 
 [defaults]
 private_nic = "eth2"

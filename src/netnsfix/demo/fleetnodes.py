@@ -128,12 +128,9 @@ def find_glibc_rpm(binaries_root: Path) -> Path:
     return glibc[0]
 
 
-def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
-    """The node image's tag, made from the cached root the first time."""
+def ensure_base_image(engine: Engine) -> str:
+    """The node's root as debootstrapped (Python 2.7, systemd, OVS, rpm; not yet prepared): imported once."""
     root = ensure_debian_root(PACKAGES, extra_suites=EXTRA_SUITES)
-    tag = f"{REPOSITORY}:{root.key}-{sha256_file(glibc_rpm)[:12]}"
-    if engine.image_exists(tag):
-        return tag
     base = f"{REPOSITORY}-base:{root.key}"
     if not engine.image_exists(base):
         repository, _, version = base.partition(":")
@@ -143,6 +140,15 @@ def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
         except CommandError as error:
             engine.remove_image_quietly(base)
             raise EngineError(f"{root.path}: {error}") from None
+    return base
+
+
+def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
+    """The node image's tag, made from the cached root the first time."""
+    base = ensure_base_image(engine)
+    tag = f"{REPOSITORY}:{base.partition(':')[2]}-{sha256_file(glibc_rpm)[:12]}"
+    if engine.image_exists(tag):
+        return tag
     name = f"netnsfix-fleetprep-{uuid.uuid4().hex[:8]}"
     with engine.create(base, ["/bin/sh", "-c", PREPARE], name=name, labels={OWNER_LABEL: "netnsfix-fleetprep"}) as box:
         box.put_archive("/tmp", _tar({"glibc.rpm": (glibc_rpm.read_bytes(), 0o644)}))
@@ -222,3 +228,32 @@ def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
             info.mode = mode
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Python27Run:
+    """What the node's Python 2.7 said: its exit code and its output (stdout and stderr together)."""
+
+    code: int
+    output: str
+
+
+def run_python27(engine: Engine, files: dict[str, bytes], argv: tuple[str, ...], timeout: float = 600.0) -> Python27Run:
+    """Run ``python2.7 ARGV`` in a throwaway container of the node's root (no network) with ``files`` under /work.
+
+    This is the Python 2.7 a fleet node runs modules with (bullseye's 2.7.18, see the module docstring):
+    what compiles and passes here is what the node gets. The container is removed whatever happens.
+    """
+    image = ensure_base_image(engine)
+    name = f"netnsfix-python27-{uuid.uuid4().hex[:8]}"
+    command = ["/usr/bin/python2.7", *argv]
+    labels = {OWNER_LABEL: "netnsfix-python27", PID_LABEL: str(os.getpid())}
+    with engine.create(image, command, name=name, working_dir="/work", labels=labels) as box:
+        box.put_archive("/", _tar({f"work/{path}": (data, 0o644) for path, data in files.items()}))
+        box.start()
+        deadline = time.monotonic() + timeout
+        while box.status() in ("created", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if box.status() in ("created", "running"):
+            raise EngineError(f"python2.7 {' '.join(argv)}: still running after {timeout:.0f} s")
+        return Python27Run(box.wait(), box.logs())

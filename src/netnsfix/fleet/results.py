@@ -1,7 +1,7 @@
 """ansible-playbook's json callback document, read into one result per node.
 
 Counts come from the document's ``stats``; what changed, the diffs, the first
-failure and the verify script's lines come from the task results. A node that
+failure and verify's check lines come from the task results. A node that
 appears in no stats (it could not be reached before any task) still gets a
 row, so no node goes unnamed.
 """
@@ -9,11 +9,19 @@ row, so no node goes unnamed.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-VERIFY_TASK = "verify: the fix on this node"
+CHECK_MARKS = ("PASS", "FAIL", "NO-ANSWER", "INFO")
+# Actions that Ansible runs on the controller alone: no module reaches the node for them.
+CONTROLLER_ACTIONS = frozenset(
+    {
+        "add_host", "assert", "debug", "fail", "group_by", "import_role", "import_tasks", "include_role",
+        "include_tasks", "include_vars", "meta", "pause", "set_fact", "set_stats", "validate_argument_spec",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,7 @@ class NodeResult:
     diffs: tuple[str, ...] = ()
     message: str = ""
     checks: tuple[str, ...] = ()  # verify's PASS/FAIL lines
+    modules: int = 0  # module runs on the node (see module_runs)
 
     @property
     def success(self) -> bool:
@@ -58,6 +67,7 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
             for host, result in (task.get("hosts") or {}).items():
                 _task_result(collected.setdefault(host, _Collect([], [], [], [])), name, result)
     stats = document.get("stats", {}) or {}
+    runs = module_runs(document)
     names = sorted(set(nodes) | set(stats) | set(collected))
     results = []
     for node in names:
@@ -78,14 +88,14 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
                 diffs=tuple(seen.diffs),
                 message=seen.messages[0] if seen.messages else ("not reached" if node not in stats else ""),
                 checks=tuple(seen.checks),
+                modules=runs.get(node, 0),
             )
         )
     return tuple(results)
 
 
 def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
-    if task.startswith(VERIFY_TASK):
-        into.checks.extend(verify_lines(result))
+    into.checks.extend(verify_lines(result))  # whatever the task's name: an operator may rename it
     items = result.get("results")
     if isinstance(items, list) and items:
         labels = []
@@ -100,7 +110,7 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
         if labels:
             into.changes.append(f"{task}: {', '.join(labels)}")
     elif result.get("changed"):
-        into.changes.append(task)
+        into.changes.append(_what_changed(task, result))
         into.diffs.extend(_diffs(result, task))
     if result.get("unreachable"):
         into.messages.append(f"unreachable: {_message(result)}")
@@ -113,11 +123,25 @@ def verify_lines(result: Mapping[str, Any]) -> list[str]:
     lines = result.get("lines")
     if not isinstance(lines, list):
         return []
-    return [
-        line.strip()
-        for line in lines
-        if isinstance(line, str) and line.startswith(("PASS", "FAIL", "NO-ANSWER", "INFO"))
-    ]
+    return [line.strip() for line in lines if isinstance(line, str) and line.startswith(CHECK_MARKS)]
+
+
+def _what_changed(task: str, result: Mapping[str, Any]) -> str:
+    """The task, then what the collection's modules say they did: files and actions, commands, restarts."""
+    parts = []
+    for entry in result.get("files") or []:
+        if isinstance(entry, Mapping):
+            parts.append(f"{entry.get('path', '?')} {entry.get('action', 'changed')}")
+    parts += [str(command) for command in result.get("commands") or []]
+    restarted = result.get("restarted")
+    if isinstance(restarted, list) and restarted:
+        parts.append(f"restarted {', '.join(map(str, restarted))}")
+        for key, words in (("not_loaded", "not loaded here"), ("not_running", "not running")):
+            if isinstance(result.get(key), list) and result[key]:
+                parts.append(f"{words}: {', '.join(map(str, result[key]))}")
+    elif isinstance(result.get("restart"), list) and result["restart"]:
+        parts.append(f"restart owed: {', '.join(map(str, result['restart']))}")
+    return f"{task}: {'; '.join(parts)}" if parts else task
 
 
 def _label(item: Mapping[str, Any]) -> str:
@@ -134,8 +158,19 @@ def _message(result: Mapping[str, Any]) -> str:
     return " ".join(text.split())
 
 
+# An INI line whose value is a secret (a password, a token, a database URL with its password): plan's diffs show
+# three lines of context around each change, and nova/quantum/cinder keep such lines beside the keys netnsfix sets.
+SECRET_LINE = re.compile(
+    r"^([-+ ][ \t]*[#;]?[ \t]*\w*(?:password|passwd|secret|token|connection)\w*[ \t]*[=:]).*$", re.I
+)
+
+
+def _masked(line: str) -> str:
+    return SECRET_LINE.sub(r"\1 ***", line.rstrip("\n")) + "\n"
+
+
 def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
-    """Unified diffs of a result; a header naming a file of the exported role shows ``task`` (the destination)."""
+    """Unified diffs of a result, the value of any secret-looking INI line in them shown as ``***``."""
     raw = result.get("diff")
     entries = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
     out = []
@@ -149,7 +184,26 @@ def _diffs(result: Mapping[str, Any], task: str) -> list[str]:
         if not isinstance(before, str) or not isinstance(after, str) or before == after:
             continue
         headers = [str(entry.get(key, task)) for key in ("before_header", "after_header")]
-        headers = [task if "/roles/netnsfix_node/" in header else header for header in headers]
         lines = difflib.unified_diff(before.splitlines(True), after.splitlines(True), headers[0], headers[1])
-        out.append("".join(line if line.endswith("\n") else line + "\n" for line in lines))
+        out.append("".join(_masked(line) for line in lines))
     return out
+
+
+def module_runs(document: Mapping[str, Any]) -> dict[str, int]:
+    """How many modules each node ran (loop items count one each; skipped tasks and controller actions none)."""
+    runs: dict[str, int] = {}
+    for play in document.get("plays", []) or []:
+        for task in play.get("tasks", []) or []:
+            for host, result in (task.get("hosts") or {}).items():
+                runs.setdefault(host, 0)
+                if not isinstance(result, Mapping):
+                    continue
+                action = str(result.get("action", "")).rsplit(".", 1)[-1]
+                if action in CONTROLLER_ACTIONS:
+                    continue
+                items = result.get("results")
+                if isinstance(items, list):
+                    runs[host] += sum(1 for item in items if isinstance(item, Mapping) and not item.get("skipped"))
+                elif not result.get("skipped"):
+                    runs[host] += 1
+    return runs

@@ -64,8 +64,12 @@ def run_action(action: str, inputs: Inputs) -> FleetRun:
     if inputs.project is not None:
         if not (inputs.project / MARKER).is_file():
             raise FleetError(f"{inputs.project}: not a project netnsfix fleet export wrote")
-        fleet = load_fleet(inputs.inventory, inputs.site)  # the inventory must still parse, every host a role
-        return _run(action, inputs, inputs.project, tuple(n.name for n in fleet.nodes))
+        if not inputs.inventory.is_file():
+            raise FleetError(f"{inputs.inventory}: inventory missing")
+        # the nodes export wrote settings for; ansible-playbook parses the inventory before any node is
+        # contacted (unparsed is failed), and a host without settings fails the role's argument specs
+        nodes = tuple(sorted(path.stem for path in (inputs.project / "host_vars").glob("*.yml")))
+        return _run(action, inputs, inputs.project, nodes)
     if inputs.repo is None:
         raise FleetError("give --project DIR (from netnsfix fleet export) or --repo DIR (a published repository)")
     fleet = load_fleet(inputs.inventory, inputs.site)

@@ -3,8 +3,8 @@
 A node's settings are the ones ``netnsfix host --config`` takes, checked by
 the same code: the site file's ``[defaults]``, then the node's Ansible group
 (``network``, ``compute`` or ``controller`` give the role), then its own
-``[nodes.NAME]`` table. Fleet-wide choices (how the package is installed,
-Open vSwitch's datapath) sit in ``[fleet]``.
+``[nodes.NAME]`` table. The fleet-wide choice (how the package is installed)
+sits in ``[fleet]``.
 """
 
 from __future__ import annotations
@@ -13,25 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from netnsfix.collection.plugins.module_utils.settings import physnet_text
 from netnsfix.errors import FleetError, HostError
 from netnsfix.fleet import ansible
 from netnsfix.host.settings import ROLES, HostSettings, settings_from
 from netnsfix.util.tomlfile import read_toml
 
 PKG_BACKENDS = ("yum", "rpm", "none")
-DATAPATHS = ("system", "netdev")
-FLEET_KEYS = {"pkg_backend": PKG_BACKENDS, "ovs_datapath": DATAPATHS}
+FLEET_KEYS = {"pkg_backend": PKG_BACKENDS}
 SITE_TABLES = {"fleet", "defaults", "nodes"}
 
 
 @dataclass(frozen=True)
 class FleetOptions:
     """``pkg_backend``: yum (a real Fedora 18 node), rpm (rpm -U of the downloaded package) or none
-    (the repository file only: a folder or image whose packages are installed some other way);
-    ``ovs_datapath``: system (the kernel module) or netdev (userspace, where the kernel has none)."""
+    (the repository file only: a folder or image whose packages are installed some other way)."""
 
     pkg_backend: str = "yum"
-    ovs_datapath: str = "system"
 
 
 @dataclass(frozen=True)
@@ -125,3 +123,20 @@ def _groups_of(listing: dict[str, Any]) -> dict[str, set[str]]:
     for host in listing.get("_meta", {}).get("hostvars", {}):
         members.setdefault(str(host), {"all"})
     return members
+
+
+def node_settings(node: FleetNode) -> dict[str, Any]:
+    """The node's checked settings as the role's ``netnsfix_settings`` (unset ones left out)."""
+    settings = node.settings
+    found: dict[str, Any] = {
+        "role": settings.role,
+        "public_nic": settings.public_nic,
+        "private_nic": settings.private_nic,
+        "private_bridge": settings.private_bridge,
+        "physnets": [physnet_text(p) for p in settings.physnets],
+        "bridge_mappings": [f"{physnet}:{bridge}" for physnet, bridge in settings.bridge_mappings],
+        "iscsi_ip_address": settings.iscsi_ip_address,
+        "ovs_db": settings.ovs_db,
+        "ovs_wait": settings.ovs_wait,
+    }
+    return {key: value for key, value in found.items() if value not in (None, [])}

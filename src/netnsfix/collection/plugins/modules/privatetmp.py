@@ -10,8 +10,8 @@ DOCUMENTATION = r"""
 module: privatetmp
 short_description: Drop-ins with PrivateTmp=false for the four quantum units (Bug 881741)
 description:
-  - With a private /tmp, C(ip netns exec) fails after a quantum agent restarts (RTNETLINK answers: Invalid
-    argument); a drop-in per unit turns it off and survives package updates. Runs C(systemctl daemon-reload)
+  - With a private /tmp, C(ip netns exec) fails after a quantum agent restarts (C(RTNETLINK answers - Invalid
+    argument)); a drop-in per unit turns it off and survives package updates. Runs C(systemctl daemon-reload)
     where systemd runs the root.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host privatetmp --root) runs on the controller).

@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# The role's one restart handler: every unit owed a restart, once, if systemd has loaded it.
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: restart
+short_description: Restart each unit a netnsfix step left owed a restart, once
+description:
+  - Reads the units owed a restart from the marker the step modules write on the node
+    (C(ROOT/var/lib/netnsfix/restart-owed.json), written before any file changes, so a run that
+    failed or whose controller was killed still leaves them owed), adds O(units), and restarts each
+    one that runs once with C(systemctl try-restart), after one C(systemctl daemon-reload) (none when
+    no owed unit runs).
+  - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
+    ...) gives one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
+    this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
+    (systemd 197 says C(LoadState=error) for it, later releases C(not-found)). A loaded unit that is not
+    running is left stopped (try-restart).
+  - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
+    a failed restart leaves it and every unit after it owed for the next run.
+  - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
+    elsewhere (a folder, an image) nothing is owed (its units start with the new files when it boots), so
+    the marker is cleared (and C(ROOT/var/lib/netnsfix) removed when that leaves it empty).
+version_added: 0.1.0
+author: netnsfix
+options:
+  root:
+    description: The node's root; only C(/) (the running system) has units to restart.
+    type: path
+    default: /
+  units:
+    description: Units (without C(.service)) to restart besides the ones the marker lists.
+    type: list
+    elements: str
+    default: []
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - Needs systemd's C(systemctl) on the node (Fedora 18 has systemd 197).
+"""
+
+EXAMPLES = r"""
+- name: Restart the units owed a restart
+  netnsfix.node.restart:
+    root: /
+"""
+
+RETURN = r"""
+restarted:
+  description: The units restarted (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+not_loaded:
+  description: Owed units systemd has not loaded on this node (no such unit); not restarted.
+  returned: always
+  type: list
+  elements: str
+not_running:
+  description: Owed units that are loaded but not running; left as they are.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: One line saying what was done.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear, owed
+from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
+
+RUNNING = ("active", "activating", "reloading")
+MARKER_FOLDER = "/var/lib/netnsfix"
+
+
+def unit_states(module, units):
+    # type: (AnsibleModule, list[str]) -> dict[str, tuple[str, str]]
+    """(LoadState, ActiveState) of each UNIT.service, from one plain `systemctl show U1 U2 ...` (no -p: every
+    systemd prints every property, one block per unit in the order asked, blocks split by an empty line)."""
+    rc, out, err = module.run_command(["systemctl", "show"] + [unit + ".service" for unit in units])
+    if rc != 0:
+        module.fail_json(msg="systemctl show: exit %d: %s" % (rc, " ".join(err.split())))
+    blocks = [block for block in out.split("\n\n") if block.strip()]
+    if len(blocks) != len(units):
+        module.fail_json(msg="systemctl show: %d units asked, %d answered" % (len(units), len(blocks)))
+    states = {}
+    for index, unit in enumerate(units):
+        found = {}
+        for line in blocks[index].splitlines():
+            key, _, value = line.partition("=")
+            if key in ("Id", "Names", "LoadState", "ActiveState"):
+                found[key] = value.strip()
+        names = found.get("Names", "").split()
+        names.append(found.get("Id", ""))
+        if unit + ".service" not in names:  # an alias answers with its unit's Id, and lists the alias in Names
+            module.fail_json(msg="systemctl show: asked for %s.service, answered for %s" % (unit, names[-1]))
+        states[unit] = (found.get("LoadState", ""), found.get("ActiveState", ""))
+    return states
+
+
+def main():
+    # type: () -> None
+    module = AnsibleModule(
+        argument_spec=dict(
+            root=dict(type="path", default="/"),
+            units=dict(type="list", elements="str", default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    fs = RootFS(module.params["root"])
+    try:
+        marked = owed(fs)
+    except NodeError as error:
+        module.fail_json(msg=str(error))
+    units = []  # type: list[str]
+    for unit in list(marked) + list(module.params["units"]):
+        if unit not in units:
+            units.append(unit)
+    result = dict(changed=False, restarted=[], not_loaded=[], not_running=[], owed=units)  # type: dict
+    if not units:
+        module.exit_json(msg="no unit is owed a restart", **result)
+    if not fs.systemd_runs():
+        # a root systemd does not run (a folder, an image) starts its units with the new files when it boots
+        if not module.check_mode:
+            try:
+                clear(fs, units)
+            except NodeError as error:
+                module.fail_json(msg=str(error), **result)
+            fs.rmdir(MARKER_FOLDER, links=False)  # only when empty: what apply made there is gone
+        msg = "not run: systemd does not run %s (its units start afresh when it boots); nothing owed there"
+        module.exit_json(msg=msg % fs.root, **result)
+    states = unit_states(module, units)
+    running = [unit for unit in units if states[unit][0] == "loaded" and states[unit][1] in RUNNING]
+    if running and not module.check_mode:  # only a unit that runs can be restarted, and only it needs the reload
+        rc, _, err = module.run_command(["systemctl", "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
+    for unit in units:
+        load, active = states[unit]
+        if load != "loaded":
+            result["not_loaded"].append(unit)
+        elif active not in RUNNING:
+            result["not_running"].append(unit)
+        else:
+            if not module.check_mode:
+                rc, _, err = module.run_command(["systemctl", "try-restart", unit + ".service"])
+                if rc != 0:
+                    result["msg"] = "systemctl try-restart %s.service: exit %d: %s" % (unit, rc, " ".join(err.split()))
+                    module.fail_json(**result)
+            result["restarted"].append(unit)
+            result["changed"] = True
+        if not module.check_mode:
+            try:
+                clear(fs, [unit])
+            except NodeError as error:
+                result["msg"] = str(error)
+                module.fail_json(**result)
+    parts = []
+    for key, words in (("restarted", "restarted"), ("not_loaded", "not loaded"), ("not_running", "not running")):
+        if result[key]:
+            parts.append("%s: %s" % (words, ", ".join(result[key])))
+    if module.check_mode and result["restarted"]:
+        parts[0] = "would be " + parts[0]
+    module.exit_json(msg="; ".join(parts), **result)
+
+
+if __name__ == "__main__":
+    main()
