@@ -33,11 +33,14 @@ UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", 
 VENDOR_DIR = "/usr/lib/systemd/system"  # %{_unitdir}, where openstack-quantum installs the units
 ETC_DIR = "/etc/systemd/system"
 DROPIN_NAME = "netnsfix-privatetmp.conf"
-HEADER = (
+DROPIN = (
     b"# Written by netnsfix (Red Hat Bug 881741): with a private /tmp, 'ip netns exec'\n"
     b"# fails after the agent restarts (RTNETLINK answers: Invalid argument).\n"
+    b"[Service]\n"
+    b"PrivateTmp=false\n"
 )
-DROPIN = HEADER + b"[Service]\nPrivateTmp=false\n"
+HEADER = DROPIN[: DROPIN.index(b"[Service]")]  # the two comment lines both forms start with
+SETTING = DROPIN[len(HEADER) :]  # [Service] PrivateTmp=false, written once
 DROPINS_SINCE = 198  # the first systemd that reads NAME.service.d/*.conf
 FEDORA18 = 197  # what a node that says nothing about its systemd runs (Fedora 18's release)
 PKGCONFIG = "/usr/share/pkgconfig/systemd.pc"  # Fedora's systemd package ships it, with "Version: N"
@@ -69,8 +72,7 @@ def override(unit):
         + b"# systemd < 198 (Fedora 18 ships 197) reads no NAME.service.d/*.conf drop-ins, so this unit\n"
         + b"# replaces the packaged one: it includes it and turns PrivateTmp off. Remove it to undo.\n"
         + (".include %s\n" % vendor_path(unit)).encode("ascii")
-        + b"[Service]\n"
-        + b"PrivateTmp=false\n"
+        + SETTING
     )
 
 
