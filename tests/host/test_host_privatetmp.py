@@ -225,3 +225,25 @@ def test_the_step_verifies_with_systemds_own_answer_where_systemd_runs(root, mon
     answers["PrivateTmp"] = "PrivateTmp=no"
     apply_steps((step,), node)
     assert (root / OVERRIDES[0]).read_bytes() == override(UNITS[0])
+
+
+def test_a_systemd_pc_link_is_read_inside_the_root(root, tmp_path, capsys) -> None:
+    """A hostile root's systemd.pc -> /somewhere is read as ROOT/somewhere, never the machine's file."""
+    outside = tmp_path / "outside.pc"
+    outside.write_text("Version: 250\n")
+    pc = root / SYSTEMD_PC.lstrip("/")
+    pc.parent.mkdir(parents=True)
+    pc.symlink_to(outside)  # absolute: restarts at the root, where nothing is
+    assert cli(capsys, "host", "apply", "privatetmp", "--root", str(root))[0] == 0
+    assert (root / OVERRIDES[0]).read_bytes() == override(UNITS[0]), "197 (the root says nothing), not 250"
+
+
+def test_a_fifo_for_systemd_pc_is_refused_without_hanging(root, capsys) -> None:
+    import os
+
+    pc = root / SYSTEMD_PC.lstrip("/")
+    pc.parent.mkdir(parents=True)
+    os.mkfifo(pc)  # (snapshot() would block reading it: nothing here reads it but the step)
+    code, out, err = cli(capsys, "host", "apply", "privatetmp", "--root", str(root))
+    assert code == 2 and out == "" and str(pc) in err and len(err.splitlines()) == 1, err
+    assert not (root / OVERRIDES[0]).exists()
