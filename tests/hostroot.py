@@ -37,6 +37,7 @@ from netnsfix.demo.nodefiles import (  # noqa: F401  (re-exported: the tests imp
     QUANTUM_CONF_PATH,
     QUANTUM_VERSIONS,
     RELEASED_LINE,
+    SYSTEMD_PC,
     UNIT_DIR,
     UNITS,
     grizzly_iptables_manager,
@@ -46,6 +47,7 @@ from netnsfix.demo.nodefiles import (  # noqa: F401  (re-exported: the tests imp
     nova_conf,
     ovs_plugin_ini,
     quantum_conf,
+    systemd_pc,
     unit_file,
 )
 
@@ -70,7 +72,7 @@ def snapshot(root: Path) -> dict[str, tuple[str, object, int]]:
 
 
 @contextmanager
-def running_ovsdb(folder: Path) -> Iterator[str]:
+def running_ovsdb(folder: Path, schema: str = SCHEMA) -> Iterator[str]:
     """A private ovsdb-server (Debian's openvswitch-switch) on a socket in ``folder``; yields its address.
 
     The server is this process's child, with its own database, socket, control
@@ -79,7 +81,8 @@ def running_ovsdb(folder: Path) -> Iterator[str]:
     """
     folder.mkdir(parents=True, exist_ok=True)
     db, sock = folder / "conf.db", folder / "db.sock"
-    subprocess.run(["ovsdb-tool", "create", str(db), SCHEMA], check=True, capture_output=True)
+    if not db.exists():
+        subprocess.run(["ovsdb-tool", "create", str(db), schema], check=True, capture_output=True)
     server = subprocess.Popen(
         [
             "ovsdb-server",
@@ -99,7 +102,8 @@ def running_ovsdb(folder: Path) -> Iterator[str]:
                 raise RuntimeError(f"ovsdb-server did not start: {(folder / 'ovsdb.log').read_text(errors='replace')}")
             time.sleep(0.02)
         address = f"unix:{sock}"
-        subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", "init"], check=True, capture_output=True)
+        if schema == SCHEMA:
+            subprocess.run(["ovs-vsctl", f"--db={address}", "--no-wait", "init"], check=True, capture_output=True)
         yield address
     finally:
         stop(server)  # SIGTERM, killed if it does not exit within 10 s

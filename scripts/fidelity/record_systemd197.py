@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
-from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME, override
+from netnsfix.demo.nodefiles import UNITS, unit_file
 
 PROJECT = Path(__file__).resolve().parents[2]
 IMAGE = "netnsfix-systemd-fidelity"
@@ -38,19 +38,6 @@ BOOT_OPTIONS = [
     "container=docker",
 ]
 MISSING = "netnsfix-absent.service"
-
-
-def override(unit: str) -> bytes:
-    """The /etc/systemd/system unit the privatetmp step should write where systemd < 198 (see README)."""
-    return (
-        b"# Written by netnsfix (Red Hat Bug 881741): with a private /tmp, 'ip netns exec'\n"
-        b"# fails after the agent restarts (RTNETLINK answers: Invalid argument).\n"
-        b"# systemd < 198 (Fedora 18 ships 197) reads no NAME.service.d/*.conf drop-ins, so this unit\n"
-        b"# replaces the packaged one: it includes it and turns PrivateTmp off. Remove it to undo.\n"
-        + f".include {UNIT_DIR}/{unit}.service\n".encode()
-        + b"[Service]\n"
-        b"PrivateTmp=false\n"
-    )
 
 
 def write_cases(cases: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from testkit import ROOT
 from unitdump import DumpError, UnitDump, answers, parse_dumps, read_dumps, sections
 
-from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME, override
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, unit_file
 
 FIXTURES = ROOT / "tests" / "fixtures" / "systemd197"
@@ -40,10 +40,12 @@ def test_the_recorded_inputs_are_the_released_units_and_the_steps_own_files() ->
         assert (CASES / "b-dropin" / "etc" / f"{unit}.service.d" / DROPIN_NAME).read_bytes() == DROPIN
         copy = (CASES / "d-copy" / "etc" / f"{unit}.service").read_text()
         assert copy == vendor.replace("PrivateTmp=true\n", "PrivateTmp=false\n")
-        override = (CASES / "c-include" / "etc" / f"{unit}.service").read_text().splitlines()
-        body = [line for line in override if not line.startswith("#")]
+        written = (CASES / "c-include" / "etc" / f"{unit}.service").read_bytes()
+        assert written == override(unit), "case c-include is what the privatetmp step writes below systemd 198"
+        lines = written.decode().splitlines()
+        body = [line for line in lines if not line.startswith("#")]
         assert body == [f".include {UNIT_DIR}/{unit}.service", "[Service]", "PrivateTmp=false"]
-        assert override[: len(override) - 3] and all(line.startswith("# ") for line in override[:-3])
+        assert lines[: len(lines) - 3] and all(line.startswith("# ") for line in lines[:-3])
     # case a adds nothing to /etc (git keeps no empty folder, so a clone may lack cases/a-vendor)
     assert [p for p in (CASES / "a-vendor").rglob("*") if not p.is_dir()] == []
 
@@ -114,6 +116,70 @@ def test_a_missing_unit_is_load_state_error_and_restarting_it_exits_6(tag: str) 
     assert said["test -e /usr/bin/systemd-run"] == ([], 1)
 
 
+def step_parts(tag: str) -> dict[str, str]:
+    return sections((FIXTURES / tag / "step.txt").read_text())
+
+
+def shown(part: str) -> dict[str, str]:
+    """PrivateTmp per unit in a part of step.txt (each ``systemctl show`` answered with exit 0)."""
+    said = answers(part)
+    result = {}
+    for service in SERVICES:
+        output, code = said[f"systemctl show -p PrivateTmp -p FragmentPath {service}"]
+        assert code == 0, (service, output)
+        result[service] = next(line.removeprefix("PrivateTmp=") for line in output if line.startswith("PrivateTmp="))
+    return result
+
+
+@pytest.mark.parametrize("tag", ["v197", "v198"])
+def test_booted_systemd_takes_what_host_apply_wrote_and_undo_gives_it_back(tag: str) -> None:
+    """scripts/fidelity/record-privatetmp-step: 'netnsfix host apply privatetmp --root' on a Fedora 18 root
+    (v197: a root that says nothing, so 197; v198: its systemd.pc says 198), the files in the booted system."""
+    parts = step_parts(tag)
+    text = (FIXTURES / tag / "step.txt").read_text()
+    assert answers(text)["systemctl --version"][0][0] == f"systemd {tag[1:]}"
+    assert shown(parts["as packaged"]) == dict.fromkeys(SERVICES, "yes")
+    assert answers(parts["as packaged"])["library verify (PrivateTmp step)"][1] == 1
+    applied = answers(parts["apply on the host"])
+    form = ".service" if tag == "v197" else ".service.d/netnsfix-privatetmp.conf"
+    assert [line for line in applied["netnsfix host apply privatetmp --root ROOT"][0] if "created" in line] == [
+        f"  created /etc/systemd/system/{service.removesuffix('.service')}{form}" for service in SERVICES
+    ]
+    booted = parts["the step's files in the booted system"]
+    assert shown(booted) == dict.fromkeys(SERVICES, "no")
+    where = "/etc/systemd/system" if tag == "v197" else UNIT_DIR  # the override takes the packaged unit's place
+    for service in SERVICES:
+        assert (
+            f"FragmentPath={where}/{service}"
+            in answers(booted)[f"systemctl show -p PrivateTmp -p FragmentPath {service}"][0]
+        )
+    assert answers(booted)["library verify (PrivateTmp step)"] == (["passed"], 0)
+    assert answers(booted)["netnsfix host plan privatetmp --root ROOT"] == (
+        ["privatetmp: ok", "plan: nothing to change (1 step(s) ok)"],
+        0,
+    )
+    assert shown(parts["undo"]) == dict.fromkeys(SERVICES, "yes")
+
+
+def test_under_197_the_libraries_verify_catches_the_dropin_that_197_ignores() -> None:
+    """The verify can fail for real: the >= 198 form forced onto the booted 197, systemd still says yes."""
+    part = step_parts("v197")["the wrong mechanism: the drop-ins (the step's form for >= 198) under 197"]
+    assert shown(part) == dict.fromkeys(SERVICES, "yes")
+    lines, code = answers(part)["library verify (PrivateTmp step, systemd_version=198)"]
+    assert code == 1 and lines[0].startswith(
+        "quantum-dhcp-agent.service: systemd shows 'PrivateTmp=yes', not PrivateTmp=no, after daemon-reload"
+    )
+
+
+def test_the_step_writes_what_the_recording_ran() -> None:
+    """step.txt's diffs are the library's bytes today (a changed override would need a new recording)."""
+    for tag, wanted in (("v197", override), ("v198", lambda unit: DROPIN)):
+        part = step_parts(tag)["apply on the host"]  # the plan's output up to the apply (it has a "$ " line)
+        plan = part.split("$ netnsfix host apply", 1)[0].splitlines()
+        added = "".join(line[1:] + "\n" for line in plan if line.startswith("+") and not line.startswith("+++"))
+        assert added == "".join(wanted(unit).decode() for unit in UNITS), tag
+
+
 DUMP = (
     "## quantum-server.service exit 0\n"
     "## stderr: Loaded units and determined initial transaction in TIME.\n"
@@ -163,9 +229,11 @@ if os.environ.get("NETNSFIX_SYSTEMD197") == "1":
     @pytest.mark.slow
     @pytest.mark.engine
     def test_rerunning_the_recording_gives_the_committed_fixtures(tmp_path: Path) -> None:
-        """Asked for with NETNSFIX_SYSTEMD197=1 after scripts/fidelity/systemd197 built v197 and v198."""
+        """Asked for with NETNSFIX_SYSTEMD197=1 after scripts/fidelity/systemd197 built v197 and v198 (both
+        recorders: record-systemd197, record-privatetmp-step, the booted run of the step's own files)."""
         out = tmp_path / "systemd197"
         subprocess.run([str(ROOT / "scripts" / "fidelity" / "record-systemd197"), str(out)], check=True)
+        subprocess.run([str(ROOT / "scripts" / "fidelity" / "record-privatetmp-step"), str(out)], check=True)
         recorded = sorted(p.relative_to(FIXTURES) for p in FIXTURES.rglob("*") if p.is_file())
         assert recorded == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
         for name in recorded:

@@ -64,7 +64,7 @@ def test_plan_apply_apply_plan_undo(node, ovsdb, capsys) -> None:
     code, out, _ = cli(capsys, "host", "undo", "--root", str(root))
     assert code == 0
     assert "restored /etc/nova/nova.conf" in out
-    assert "removed /etc/systemd/system/quantum-server.service.d/netnsfix-privatetmp.conf" in out
+    assert "removed /etc/systemd/system/quantum-server.service" in out  # systemd 197: the /etc unit
     assert snapshot(root) == before, "undo did not restore the root exactly"
     assert vsctl(ovsdb, "list-br") == [], "undo left bridges behind"
 
@@ -84,9 +84,7 @@ def test_backups_hold_the_originals_with_mode(node, capsys) -> None:
     entry = next(e for e in journal["files"] if e["path"] == "/etc/quantum/quantum.conf")
     assert entry["existed"] and entry["mode"] == 0o640
     assert (root / "etc/quantum/quantum.conf").stat().st_mode & 0o777 == 0o640
-    created = next(
-        e for e in journal["files"] if e["path"].endswith("quantum-l3-agent.service.d/netnsfix-privatetmp.conf")
-    )
+    created = next(e for e in journal["files"] if e["path"] == "/etc/systemd/system/quantum-l3-agent.service")
     assert not created["existed"]
 
 
@@ -112,7 +110,7 @@ def test_undo_of_one_step_keeps_the_others(node, capsys) -> None:
     code, out, _ = cli(capsys, "host", "undo", "vif-driver", "--root", str(root))
     assert code == 0 and "restored /etc/nova/nova.conf" in out
     assert (root / "etc/nova/nova.conf").read_bytes() == before["etc/nova/nova.conf"][1]
-    assert (root / "etc/systemd/system/quantum-server.service.d/netnsfix-privatetmp.conf").exists()
+    assert (root / "etc/systemd/system/quantum-server.service").exists()
     cli(capsys, "host", "undo", "--root", str(root))
     assert snapshot(root) == before
 

@@ -82,13 +82,40 @@ def test_a_nic_already_on_another_bridge_is_an_error(root, ovsdb, capsys) -> Non
     assert vsctl(ovsdb, "list-br") == ["br-old"]
 
 
-def test_missing_nics_and_a_missing_server_are_clear_errors(root, tmp_path, capsys) -> None:
+def test_missing_nics_are_a_clear_error(root, tmp_path, capsys) -> None:
     code, _, err = cli(capsys, "host", "plan", *opts(root, f"unix:{tmp_path}/none.sock", "--private-nic", "em2"))
     assert code == 2 and "public_nic is not set" in err
-    code, _, err = cli(capsys, "host", "plan", *opts(root, f"unix:{tmp_path}/none.sock", *NETWORK))
-    assert code == 2 and f"cannot read the bridges from ovsdb at unix:{tmp_path}/none.sock" in err
+
+
+def test_a_stopped_ovsdb_is_a_finding_and_the_file_steps_still_run(root, tmp_path, capsys, need_tool) -> None:
+    """Fedora starts no service by default: a real ovsdb-server, stopped; the node's file steps still apply."""
+    need_tool("ovsdb-server", "ovsdb-tool", "ovs-vsctl")
+    folder = tmp_path / "ovs"
+    with running_ovsdb(folder) as address:
+        pass  # made, then stopped (SIGTERM): what a node where nobody ran 'systemctl start openvswitch' has
+    argv = ["--root", str(root), "--ovs-db", address, "--ovs-no-wait", *NETWORK]
+    code, out, err = cli(capsys, "host", "apply", *argv)
+    assert code == 0, err
+    finding = f"ovs-bridges: NOTE ovsdb not running: no ovsdb-server answers at {address} (ovs-vsctl: {address}: "
+    assert finding in out and "database connection failed" in out
+    assert "ovs-bridges: nothing to change (see NOTE)" in out
+    for step in ("privatetmp", "iptables-path", "vif-driver", "quantum-config"):
+        assert f"{step}: changed" in out, out
+    code, out, _ = cli(capsys, "host", "plan", *argv)
+    assert code == 0 and finding in out and "plan: nothing to change" in out
+    with running_ovsdb(folder) as again:  # started: the bridges are planned again
+        code, out, _ = cli(capsys, "host", "plan", *opts(root, again, *NETWORK))
+        assert code == 1 and "NOTE" not in out and "--may-exist add-br br-int" in out
+
+
+def test_an_ovsdb_that_answers_wrongly_is_still_an_error(root, tmp_path, capsys, need_tool) -> None:
+    """Only "nobody answers" is a finding: a running server without the Open_vSwitch database fails the run."""
+    need_tool("ovsdb-server", "ovsdb-tool", "ovs-vsctl")
+    with running_ovsdb(tmp_path / "ovs", schema="/usr/share/openvswitch/local-config.ovsschema") as address:
+        code, _, err = cli(capsys, "host", "plan", *opts(root, address, *NETWORK))
+    assert code == 2 and f"cannot read the bridges from ovsdb at {address}" in err
 
 
 def test_without_ovs_db_a_root_uses_its_own_socket(root, capsys) -> None:
-    code, _, err = cli(capsys, "host", "plan", "ovs-bridges", "--root", str(root), *NETWORK)
-    assert code == 2 and f"ovsdb at unix:{root}/var/run/openvswitch/db.sock" in err
+    code, out, _ = cli(capsys, "host", "plan", "ovs-bridges", "--root", str(root), *NETWORK)
+    assert code == 0 and f"ovsdb not running: no ovsdb-server answers at unix:{root}/var/run/openvswitch/db.sock" in out

@@ -1,8 +1,11 @@
-"""The privatetmp drop-ins as a real systemd sees them (the harness's systemd container).
+"""The privatetmp drop-ins as a real systemd sees them (the harness's systemd container, Debian 12's 252).
 
-The unit files and the drop-ins netnsfix wrote into a Fedora 18 root are copied
-into a booted container; after ``systemctl daemon-reload`` systemd must list
-the drop-in in ``systemctl cat`` and run the agents with PrivateTmp off.
+The unit files and the drop-ins netnsfix wrote into a Fedora 18 root whose
+systemd.pc says 252 (the harness's own systemd: the step writes drop-ins from
+198) are copied into a booted container; after ``systemctl daemon-reload``
+systemd must list the drop-in in ``systemctl cat`` and run the agents with
+PrivateTmp off. The < 198 form (the .include unit) is proven on systemd 197
+itself: tests/fidelity (step.txt, recorded by scripts/fidelity/record-privatetmp-step).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from hostroot import cli, make_fedora18_root
+from hostroot import cli, make_node_root
 
 from netnsfix.collection.plugins.module_utils.privatetmp import UNITS
 from netnsfix.verify.systemd_image import booted, ensure_systemd_image
@@ -36,7 +39,7 @@ def run(container, *argv: str) -> str:
 
 
 def test_systemd_runs_the_agents_without_private_tmp(engine, tmp_path, capsys) -> None:
-    root = make_fedora18_root(tmp_path / "root")
+    root = make_node_root(tmp_path / "root", systemd=252)
     assert cli(capsys, "host", "apply", "privatetmp", "--root", str(root))[0] == 0
     image = ensure_systemd_image(engine)
     with booted(engine, image, name_prefix="netnsfix-test-host") as container:

@@ -24,8 +24,8 @@ def interpreter() -> str | None:
     return next((p for p in found if p and Path(p).exists()), None) or shutil.which("python2.7")
 
 
-def unittest_run(python: str, folder: Path) -> subprocess.CompletedProcess[str]:
-    argv = [python, "-B", "-m", "unittest", "discover", "-s", str(folder), "-p", "test_proof.py"]
+def unittest_run(python: str, folder: Path, pattern: str = "test_proof.py") -> subprocess.CompletedProcess[str]:
+    argv = [python, "-B", "-m", "unittest", "discover", "-s", str(folder), "-p", pattern]
     return subprocess.run(argv, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(SRC)})
 
 
@@ -43,6 +43,13 @@ def test_the_proof_rules_pass_under_python27(python27: str) -> None:
     done = unittest_run(python27, NODE_TESTS)
     assert done.returncode == 0 and "\nOK" in done.stderr, done.stderr
     assert "Ran 26 tests" in done.stderr, done.stderr
+
+
+def test_the_old_kernel_rules_pass_under_python27(python27: str) -> None:
+    """tests/node/test_proof_kernel36.py (kernel 3.6's answers, simulated) on a node's Python too."""
+    done = unittest_run(python27, NODE_TESTS, "test_proof_kernel36.py")
+    assert done.returncode == 0 and "\nOK" in done.stderr, done.stderr
+    assert "Ran 11 tests" in done.stderr, done.stderr
 
 
 def test_a_broken_expectation_fails_the_run(python27: str, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from verifykit import verify_containers
 
-from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
+from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, override
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -80,6 +80,11 @@ def test_the_privatetmp_steps_dropin_makes_it_pass(docker_client, systemd_image:
     assert check["status"] == "pass", check
     log = "\n".join(check["log"])
     assert "after start: systemd shows PrivateTmp=no" in log and "after restart: systemd shows PrivateTmp=no" in log
+    # Debian 12's systemd 252: the step's form for >= 198 is the drop-in
+    assert check["log"][0] == (
+        "harness: systemd 252: netnsfix-privatetmp.conf in netnsfix-quantum-agent.service.d/ "
+        "(the privatetmp step's file)"
+    )
     unit = re.search(r"after start: unit's view of /run/netns: nsfs net:\[(\d+)\]", log)
     outside = re.search(r"after start: outside view of /run/netns: nsfs net:\[(\d+)\]", log)
     assert unit and outside and unit.group(1) == outside.group(1), log
@@ -123,9 +128,24 @@ def test_the_dropin_installed_is_the_steps_own() -> None:
     for path in (source / "verify").rglob("*.py"):
         assert "PrivateTmp=false" not in path.read_text(), path
     assert (
-        "from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME"
+        "from netnsfix.collection.plugins.module_utils.privatetmp import wanted_file"
         in (source / "cli" / "verify.py").read_text()
     )
+
+
+def test_the_harness_writes_the_steps_form_for_its_own_systemd() -> None:
+    """From 198 the step's drop-in goes beside the scenario's unit; below 198 the harness says it cannot."""
+    from netnsfix.cli.verify import privatetmp_step_files
+    from netnsfix.errors import VerifyError
+    from netnsfix.verify.privatetmp import UNIT, dropin_for
+
+    files = privatetmp_step_files()
+    for version in (252, 198):
+        assert dropin_for(files, version) == ("netnsfix-privatetmp.conf", DROPIN)
+    path, data = files.file_for(UNIT.removesuffix(".service"), 197)
+    assert (path, data) == (f"/etc/systemd/system/{UNIT}", override(UNIT.removesuffix(".service")))
+    with pytest.raises(VerifyError, match=r"the harness's systemd 197 < 198: the privatetmp step writes /etc/"):
+        dropin_for(files, 197)
 
 
 def test_dropin_without_the_check_is_one_error(debian_ip: Path) -> None:

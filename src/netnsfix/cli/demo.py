@@ -50,9 +50,8 @@ def _demo(args: argparse.Namespace) -> int:
     from netnsfix.archive.fetch import Fetcher
     from netnsfix.cli.fleet import table
     from netnsfix.cli.source import progress_for
-    from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
+    from netnsfix.cli.verify import privatetmp_step_files
     from netnsfix.demo.run import run_demo
-    from netnsfix.verify.privatetmp import DropIn
 
     recipe = find_recipe(args.recipe)
     # off says so loudly; else None: the demo archive's own key (made by the demo itself)
@@ -63,7 +62,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.workdir.resolve(),
         fetcher=Fetcher(progress=progress_for(sys.stderr)),
         force=args.force,
-        privatetmp_dropin=DropIn(DROPIN_NAME, DROPIN),
+        privatetmp_dropin=privatetmp_step_files(),
         notify=_say,
         log_sink=log_sink,
         gpgcheck=gpgcheck,
@@ -96,7 +95,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"privatetmp  Bug 881741, quantum-like unit: as packaged {packaged.status}"
             f"{' (caught)' if result.privatetmp_packaged.bug_reproduced else ''}, "
-            f"with {DROPIN_NAME} {dropin.status} ({packaged.seconds + dropin.seconds:.1f} s)"
+            f"with the step's file {dropin.status} ({packaged.seconds + dropin.seconds:.1f} s)"
         )
     if result.fleet is not None:
         runs = " -> ".join(f"{run.action} {_outcome(run)}" for run in result.fleet.runs)

@@ -85,6 +85,13 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
         const=False,
         help="do not wait for ovs-vswitchd (an ovsdb-server alone)",
     )
+    parser.add_argument(
+        "--systemd-version",
+        metavar="N",
+        type=int,
+        help="the node's systemd version (default: asked from the node; a --root's usr/share/pkgconfig/systemd.pc, "
+        "else 197, Fedora 18's): privatetmp writes an /etc/systemd/system unit below 198, a drop-in from 198",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -98,6 +105,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         "iscsi_ip_address",
         "ovs_db",
         "ovs_wait",
+        "systemd_version",
     )
     return load_settings(args.config, {key: getattr(args, key) for key in keys})
 
@@ -113,9 +121,19 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _findings(plan: StepPlan) -> None:
+    for finding in plan.findings:
+        print(f"{plan.step}: NOTE {finding}")
+
+
+def _unchanged(plan: StepPlan) -> str:
+    return "nothing to change (see NOTE)" if plan.findings else "ok"
+
+
 def _show(plan: StepPlan) -> None:
+    _findings(plan)
     if not changed(plan):
-        print(f"{plan.step}: ok")
+        print(f"{plan.step}: {_unchanged(plan)}")
         return
     print(f"{plan.step}: would change {len(plan.files)} file(s), run {sum(c.run for c in plan.commands)} command(s)")
     for change in plan.files:
@@ -141,8 +159,9 @@ def _apply(args: argparse.Namespace) -> int:
     with host_errors():
         plans = apply_steps(select_steps(args.steps), _node(args))
     for plan in plans:
+        _findings(plan)
         if not changed(plan):
-            print(f"{plan.step}: ok")
+            print(f"{plan.step}: {_unchanged(plan)}")
             continue
         print(f"{plan.step}: changed")
         for change in plan.files:

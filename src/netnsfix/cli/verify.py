@@ -6,6 +6,7 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netnsfix.cli import Exit
 from netnsfix.errors import VerifyError
@@ -13,6 +14,9 @@ from netnsfix.util.fsutil import atomic_write_text
 from netnsfix.verify import BUG_CHECKS, CHECKS, DEFAULT_CHECKS, VerifyResult, parse_checks, verify_binary
 from netnsfix.verify.junit import evidence_lines, to_junit
 from netnsfix.verify.report import BUGS, Status
+
+if TYPE_CHECKING:  # the harness's privatetmp loads the Docker SDK: only when the check runs
+    from netnsfix.verify.privatetmp import StepFiles
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,10 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.privatetmp_dropin:
         if "privatetmp" not in checks:
             raise VerifyError("--privatetmp-dropin needs the privatetmp check (--checks privatetmp)")
-        from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN, DROPIN_NAME
-        from netnsfix.verify.privatetmp import DropIn
-
-        dropin = DropIn(DROPIN_NAME, DROPIN)
+        dropin = privatetmp_step_files()
     if args.rpm is not None:
         from netnsfix.verify.rpmip import extract_ip
 
@@ -130,3 +131,15 @@ def verdict(result: VerifyResult, expect_bug: bool) -> str:
     if expect_bug:
         return f"{bugs} reproduced, as expected" if result.bug_reproduced else f"expected {bugs}, but it did not show"
     return "fixed: every check passed" if result.passed else f"NOT fixed: {bugs} shows"
+
+
+def privatetmp_step_files() -> StepFiles:
+    """The privatetmp step's own file for the harness's unit and systemd, from the node library (no copy)."""
+    from netnsfix.collection.plugins.module_utils.privatetmp import wanted_file
+    from netnsfix.verify.privatetmp import StepFiles
+
+    def file_for(unit: str, version: int) -> tuple[str, bytes]:
+        wanted = wanted_file(unit, version)
+        return wanted.path, wanted.content
+
+    return StepFiles("the privatetmp step's file", file_for)

@@ -10,7 +10,7 @@ code look-ups; /work/notes/issue10-facts.md lists the revisions).
 
 The API, for the host-step tests, the Ansible role's tests and ``netnsfix demo --fleet``'s nodes:
 
-``make_node_root(path, *, quantum="2012.2", plugin_ini=True, nova="node-setup")``
+``make_node_root(path, *, quantum="2012.2", plugin_ini=True, nova="node-setup", systemd=None)``
     writes a node root under ``path`` and returns it.
 
     - ``quantum``: ``"2012.2"`` is openstack-quantum 2012.2-1, what Fedora 18
@@ -24,6 +24,10 @@ The API, for the host-step tests, the Ansible role's tests and ``netnsfix demo -
       ``"node-setup"`` (after quantum-node-setup --plugin openvswitch: the
       quantum keys, and no libvirt_vif_driver at all, Bug 885932) or
       ``"server-setup"`` (quantum-server-setup also wrote the hybrid driver).
+    - ``systemd``: None writes no usr/share/pkgconfig/systemd.pc (the root says
+      nothing about its systemd, so the privatetmp step takes Fedora 18's 197);
+      a number writes that file with ``Version: N`` (``systemd_pc``), as a node
+      whose systemd was updated (Fedora 18's updates reached 201) would have it.
 
 ``make_fedora18_root(path)`` is ``make_node_root(path)`` with the defaults.
 The shapes themselves: ``iptables_manager(quantum)``, ``unit_file(unit, quantum)``,
@@ -543,7 +547,49 @@ def _write(root: Path, node_path: str, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def make_node_root(root: Path, *, quantum: str = "2012.2", plugin_ini: bool = True, nova: str = "node-setup") -> Path:
+SYSTEMD_PC = "/usr/share/pkgconfig/systemd.pc"
+
+
+def systemd_pc(version: int) -> str:
+    """systemd's pkg-config file as its package installs it: src/core/systemd.pc.in at tag v197 (Makefile.am:
+    pkgconfigdatadir=$(datadir)/pkgconfig), with Fedora's configure paths filled in."""
+    return (
+        "#  This file is part of systemd.\n"
+        "#\n"
+        "#  systemd is free software; you can redistribute it and/or modify it\n"
+        "#  under the terms of the GNU Lesser General Public License as published by\n"
+        "#  the Free Software Foundation; either version 2.1 of the License, or\n"
+        "#  (at your option) any later version.\n"
+        "\n"
+        "prefix=/usr\n"
+        "exec_prefix=/usr\n"
+        "systemdutildir=/usr/lib/systemd\n"
+        "systemdsystemunitdir=/usr/lib/systemd/system\n"
+        "systemdsystempresetdir=/usr/lib/systemd/system-preset\n"
+        "systemduserunitdir=/usr/lib/systemd/user\n"
+        "systemduserpresetdir=/usr/lib/systemd/user-preset\n"
+        "systemdsystemconfdir=/etc/systemd/system\n"
+        "systemduserconfdir=/etc/systemd/user\n"
+        "systemdsystemunitpath=${systemdsystemconfdir}:/etc/systemd/system:/run/systemd/system:"
+        "/usr/local/lib/systemd/system:${systemdsystemunitdir}:/usr/lib/systemd/system:/lib/systemd/system\n"
+        "systemduserunitpath=${systemduserconfdir}:/etc/systemd/user:/run/systemd/user:/usr/local/lib/systemd/user:"
+        "/usr/local/share/systemd/user:${systemduserunitdir}:/usr/lib/systemd/user:/usr/share/systemd/user\n"
+        "\n"
+        "Name: systemd\n"
+        "Description: systemd System and Service Manager\n"
+        "URL: http://www.freedesktop.org/wiki/Software/systemd\n"
+        f"Version: {version}\n"
+    )
+
+
+def make_node_root(
+    root: Path,
+    *,
+    quantum: str = "2012.2",
+    plugin_ini: bool = True,
+    nova: str = "node-setup",
+    systemd: int | None = None,
+) -> Path:
     """Write a Fedora 18 node's files under ``root`` (created) and return it; see the module docstring."""
     if quantum not in QUANTUM_VERSIONS:
         raise ValueError(f"quantum must be one of {QUANTUM_VERSIONS}")
@@ -562,6 +608,8 @@ def make_node_root(root: Path, *, quantum: str = "2012.2", plugin_ini: bool = Tr
     _write(root, CINDER_CONF_PATH, CINDER_CONF, 0o640)
     _write(root, MODULE, iptables_manager(quantum))
     _write(root, "/usr/lib/python2.7/site-packages/quantum/__init__.py", "")
+    if systemd is not None:
+        _write(root, SYSTEMD_PC, systemd_pc(systemd))
     return root
 
 

@@ -47,7 +47,7 @@ from netnsfix.tools.engine import connect
 from netnsfix.util.httpserve import serving
 from netnsfix.util.timing import Span, StageTimer
 from netnsfix.verify import DEFAULT_CHECKS, VerifyResult, verify_binary
-from netnsfix.verify.privatetmp import DropIn
+from netnsfix.verify.privatetmp import StepFiles
 
 Notify = Callable[[str], None]
 
@@ -75,7 +75,7 @@ def run_demo(
     *,
     fetcher: Fetcher | None = None,
     checks: Sequence[str] = DEFAULT_CHECKS,
-    privatetmp_dropin: DropIn | None = None,
+    privatetmp_dropin: StepFiles | None = None,
     force: bool = False,
     notify: Notify = lambda _: None,
     log_sink: Notify = lambda _: None,

@@ -18,7 +18,7 @@ from netnsfix.verify.report import BUG_CHECKS, CheckResult, Status, VerifyResult
 
 if TYPE_CHECKING:  # the engine seam loads the Docker SDK: only the systemd check needs it
     from netnsfix.tools.engine import Engine
-    from netnsfix.verify.privatetmp import DropIn
+    from netnsfix.verify.privatetmp import StepFiles
 
 CHECKS = ("mounts", "view", "systemd", "privatetmp")
 DEFAULT_CHECKS = ("mounts", "view", "systemd")  # Bug 882047's; privatetmp is asked for by name
@@ -53,7 +53,7 @@ def verify_binary(
     *,
     client: Engine | None = None,
     label: str | None = None,
-    dropin: DropIn | None = None,
+    dropin: StepFiles | None = None,
 ) -> VerifyResult:
     """Verify the ``ip`` binary at ``ip`` with the named checks.
 

@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """Record what ``netnsfix host plan/apply --root`` produces on every released node shape (golden files).
 
-Run once with main's code at 931a53a (the configupdater/unidiff implementation,
-before the node library replaced it): ``.venv/bin/python tests/node/golden/record.py``.
+First recorded with main's code at 931a53a (the configupdater/unidiff implementation,
+before the node library replaced it); re-recorded (issue 18) with the node library
+when the privatetmp step learnt systemd 197: the recorded roots say nothing about
+their systemd, so they are Fedora 18's 197 and get /etc/systemd/system units that
+``.include`` the packaged ones instead of drop-ins; every other file and line of
+output was compared equal to the 931a53a recording before it was replaced. The
+``-systemd198`` shapes have a usr/share/pkgconfig/systemd.pc saying 198 and keep
+the drop-ins. Run: ``.venv/bin/python tests/node/golden/record.py``.
 For each shape tests/hostroot.py can make (quantum 2012.2 / 2012.2.1, plugin.ini
 made by quantum-server-setup or not, nova.conf packaged / node-setup /
 server-setup, cinder's iscsi_ip_address set or not, network or compute role)
@@ -36,12 +42,17 @@ ISCSI = "192.168.1.101"
 
 
 def shapes() -> list[dict[str, object]]:
-    return [
-        {"quantum": q, "plugin_ini": p, "nova": n, "iscsi": i, "role": r}
+    released = [
+        {"quantum": q, "plugin_ini": p, "nova": n, "iscsi": i, "role": r, "systemd": None}
         for q, p, n, i, r in itertools.product(
             QUANTUM_VERSIONS, (True, False), NOVA_STATES, (None, ISCSI), ("network", "compute")
         )
     ]
+    updated = [  # a node whose systemd was updated past 197: drop-ins
+        {"quantum": q, "plugin_ini": True, "nova": "node-setup", "iscsi": None, "role": r, "systemd": 198}
+        for q, r in itertools.product(QUANTUM_VERSIONS, ("network", "compute"))
+    ]
+    return released + updated
 
 
 def shape_name(shape: dict[str, object]) -> str:
@@ -51,7 +62,7 @@ def shape_name(shape: dict[str, object]) -> str:
         nova=shape["nova"],
         iscsi="iscsi" if shape["iscsi"] else "no_iscsi",
         role=shape["role"],
-    )
+    ) + (f"-systemd{shape['systemd']}" if shape.get("systemd") else "")
 
 
 def options(root: Path, shape: dict[str, object]) -> list[str]:
@@ -64,8 +75,13 @@ def options(root: Path, shape: dict[str, object]) -> list[str]:
 
 
 def make_root(folder: Path, shape: dict[str, object]) -> Path:
+    systemd = shape.get("systemd")
     return make_node_root(
-        folder / "root", quantum=str(shape["quantum"]), plugin_ini=bool(shape["plugin_ini"]), nova=str(shape["nova"])
+        folder / "root",
+        quantum=str(shape["quantum"]),
+        plugin_ini=bool(shape["plugin_ini"]),
+        nova=str(shape["nova"]),
+        systemd=None if systemd is None else int(str(systemd)),
     )
 
 

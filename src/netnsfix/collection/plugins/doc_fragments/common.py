@@ -19,7 +19,8 @@ options:
       - The node's settings, checked before anything is read.
       - C(role) (network, compute or controller; default network), C(public_nic), C(private_nic),
         C(private_bridge), C(physnets) (list of NAME or NAME:FIRST:LAST; default physnet1, physnet2:100:199),
-        C(bridge_mappings) (list of PHYSNET:BRIDGE), C(iscsi_ip_address), C(ovs_db), C(ovs_wait) (default true).
+        C(bridge_mappings) (list of PHYSNET:BRIDGE), C(iscsi_ip_address), C(ovs_db), C(ovs_wait) (default true),
+        C(systemd_version) (default asked from the node; privatetmp's form follows it).
     type: dict
     default: {}
   state:

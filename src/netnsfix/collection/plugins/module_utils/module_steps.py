@@ -80,6 +80,9 @@ def _present(steps, node, check_mode, diff_mode):
         steps=dict((plan.step, changed(plan)) for plan in plans),
         restart=owed,
     )
+    findings = ["%s: %s" % (plan.step, finding) for plan in plans for finding in plan.findings]
+    if findings:
+        result["warnings"] = findings  # exit_json shows them as the task's warnings
     if diff_mode:
         result["diff"] = [
             _file_diff(change.path, change.before, change.after) for plan in plans for change in plan.files

@@ -15,11 +15,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from .errors import NodeError, SettingsError
 from .plan import Bridge, Desired, Node, StepPlan, command, desired, verify_by_replanning
 from .settings import INTEGRATION_BRIDGE, PUBLIC_BRIDGE, Settings, private_bridge_name
 
 DB_SOCKET = "/var/run/openvswitch/db.sock"
+# ovs-vsctl's words when no ovsdb-server answers (vsctl_fatal "%s: database connection failed (%s)"):
+# the socket is missing or nobody listens. Fedora does not start services by default.
+NOT_RUNNING = re.compile(r"database connection failed \((No such file or directory|Connection refused)\)")
 RESTART = ("quantum-openvswitch-agent",)
 
 
@@ -59,12 +64,21 @@ def wanted_bridges(settings):
     return result
 
 
+class NotRunning(Exception):
+    """No ovsdb-server answers at the address: a finding for this node, not a failure of the whole run."""
+
+
 def current_state(node, db):
     # type: (Node, str | None) -> dict
-    """Every bridge in ovsdb with its ports."""
+    """Every bridge in ovsdb with its ports; :class:`NotRunning` when no ovsdb-server answers."""
     rc, out, err = node.runner(list(vsctl(node, db, ("list-br",))))
     if rc != 0:
         where = db or "ovs-vsctl's default socket"
+        if NOT_RUNNING.search(str(err)):
+            raise NotRunning(
+                "ovsdb not running: no ovsdb-server answers at %s (%s); bridges not planned, start openvswitch "
+                "and run again" % (where, " ".join(str(err).split()))
+            )
         raise NodeError(
             "ovs-bridges: cannot read the bridges from ovsdb at %s (%s); is openvswitch running? (--ovs-db)"
             % (where, " ".join(str(err).split()))
@@ -96,7 +110,10 @@ class OvsBridges:
         # type: (Node) -> StepPlan
         wanted = [(bridge.name, bridge.port) for bridge in self.desired(node.settings).bridges]
         db = ovs_db(node)
-        state = current_state(node, db)
+        try:
+            state = current_state(node, db)
+        except NotRunning as finding:
+            return StepPlan(self.name, (), (), (str(finding),))
         owner = dict((port, bridge) for bridge, ports in state.items() for port in ports)
         commands = []
         for bridge, nic in wanted:

@@ -30,7 +30,19 @@ Desired = namedtuple("Desired", ["step", "files", "ini", "patches", "bridges", "
 FileChange = namedtuple("FileChange", ["path", "before", "after", "mode"])
 # A command a step needs; ``undo`` reverses it; ``run`` False where it cannot apply (``note`` says why).
 Command = namedtuple("Command", ["argv", "undo", "run", "note"])
-StepPlan = namedtuple("StepPlan", ["step", "files", "commands"])
+
+
+class StepPlan(namedtuple("StepPlan", ["step", "files", "commands", "findings"])):
+    """One step's plan; ``findings``: lines the operator must read that no change of this step answers
+    (an ovsdb that is not running, a vendor unit that changed under an override)."""
+
+    __slots__ = ()
+
+    def __new__(cls, step, files, commands, findings=()):
+        # type: (str, tuple, tuple, tuple) -> StepPlan
+        return super(StepPlan, cls).__new__(cls, step, tuple(files), tuple(commands), tuple(findings))
+
+
 # The node the steps work on: its confined root (rootfs.RootFS), its settings, the runner (argv -> rc, out, err).
 Node = namedtuple("Node", ["fs", "settings", "runner"])
 

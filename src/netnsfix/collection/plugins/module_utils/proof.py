@@ -17,9 +17,19 @@ observation was not asked for). A pass needs positive evidence: the namespace
 really made (a file bound to a network namespace), ``ip netns exec`` really
 entered it (the probe's inode equal to it and not the outside shell's), only
 a fresh namespace's interfaces inside, /sys and /sys/fs/cgroup unchanged, the
-probe unit started. A later rule (kernels < 3.8 with no ``net:[inode]``
-readlink, ``proc``-type namespace mounts before 3.19) is one more function in
-the rule tuples below.
+probe unit started.
+
+Old kernels (Fedora 18 released with 3.6.10): before 3.8 ``/proc/self/ns/net``
+is no ``net:[inode]`` symlink (readlink fails), and before 3.19 a namespace
+file bound at /run/netns/NAME is a ``proc`` mount, not ``nsfs``. There, with
+the kernel's own version (``uname -r``) as the reason, the proof takes other
+positive evidence: the ``proc`` bind mount at /run/netns/NAME (made), and a
+marker, a veth pair ``nnfXXXXXXXXa``/``b`` (iproute 3.6's ``ip link add ...
+type veth peer name ...``) that one ``ip netns exec NAME`` creates inside:
+the probe run by a second ``ip netns exec NAME`` must list both in its
+/proc/net/dev while the outside's /proc/net/dev lists neither (entered the
+namespace made, not the outside's nor some fresh one). The mount rules read
+mountinfo, which every kernel has. On a newer kernel nothing of this is asked.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -147,6 +157,24 @@ def ns_inode(text):
     return None
 
 
+def kernel_version(text):
+    # type: (str) -> tuple | None
+    """``3.6.10-4.fc18.x86_64`` -> (3, 6) (None when ``uname -r`` said nothing readable)."""
+    parts = text.strip().split(".")
+    if len(parts) < 2 or not parts[0].isdigit():
+        return None
+    minor = ""
+    for char in parts[1]:
+        if not char.isdigit():
+            break
+        minor += char
+    return (int(parts[0]), int(minor)) if minor else None
+
+
+NS_SYMLINKS_SINCE = (3, 8)  # /proc/PID/ns/* became net:[inode] symlinks (proc_ns_follow_link)
+NSFS_SINCE = (3, 19)  # namespace files moved from proc to their own nsfs
+
+
 def _one_line(text, limit=300):
     # type: (str, int) -> str
     return " ".join(text.split())[:limit] or "no output"
@@ -199,6 +227,24 @@ class Trace(collections.namedtuple("Trace", "netns sections")):
         # type: () -> tuple
         """What the probe's /proc/net/dev listed (the network namespace it ran in, whatever /sys shows)."""
         return tuple(sorted(name for name in self.probe_lines("dev ") if name))
+
+    @property
+    def kernel(self):
+        # type: () -> tuple | None
+        """The kernel's (major, minor) from ``uname -r`` (None when not asked or unreadable)."""
+        return kernel_version(self.text("kernel"))
+
+    @property
+    def marker(self):
+        # type: () -> tuple
+        """The veth pair's two names the scenario makes inside on a kernel < 3.8."""
+        stem = "nnf" + self.netns.rsplit("-", 1)[-1][:8]
+        return (stem + "a", stem + "b")
+
+    def old_kernel(self, since):
+        # type: (tuple) -> bool
+        """The kernel said it is older than ``since`` (an unknown kernel is not old: no evidence is waived)."""
+        return self.kernel is not None and self.kernel < since
 
     @property
     def leftovers(self):
@@ -286,6 +332,13 @@ mark before; cat /proc/self/mountinfo
 mark add; o=$($T "$ip" netns add "$ns" 2>&1); r=$?; quoted "$o"; rc $r
 mark added; cat /proc/self/mountinfo
 mark added-files; files
+mark kernel; uname -r
+if ! readlink /proc/self/ns/net >/dev/null 2>&1; then
+  mk=nnf$(printf '%s' "${ns##*-}" | cut -c1-8)
+  mark marker; o=$($T "$ip" netns exec "$ns" "$ip" link add "${mk}a" type veth peer name "${mk}b" 2>&1); r=$?
+  quoted "$o"; rc $r
+  mark outside-dev; sed -n '3,$s/^ *\([^:]*\):.*/\1/p' /proc/net/dev
+fi
 mark probe; o=$($T "$ip" netns exec "$ns" /bin/sh -c "$probe" 2>&1); r=$?; quoted "$o"; rc $r
 mark delete; o=$($T "$ip" netns delete "$ns" 2>&1); r=$?; quoted "$o"; rc $r
 mark after; cat /proc/self/mountinfo
@@ -340,16 +393,48 @@ def made_namespace(trace):
     # type: (Trace) -> int | None
     """The inode of the network namespace bound at /run/netns/NAME after ``ip netns add`` (None: none)."""
     mounts = _at_place(trace, parse_mountinfo(trace.step("added").output))
-    bound = set(_bound_inode(m) for m in mounts)
+    bound = set(_bound_inode(m, trace.old_kernel(NSFS_SINCE)) for m in mounts)
     inodes = set(f.inode for f in _files(trace.step("added-files").output))
     found = sorted(i for i in bound & inodes if i is not None)
     return found[0] if found else None
 
 
-def _bound_inode(mount):
-    # type: (Mount) -> int | None
-    """The network namespace a mount at /run/netns/NAME holds (nsfs, root ``net:[N]``)."""
-    return ns_inode(mount.root) if mount.fstype == "nsfs" else None
+def _bound_inode(mount, proc_too=False):
+    # type: (Mount, bool) -> int | None
+    """The network namespace a mount at /run/netns/NAME holds (nsfs, root ``net:[N]``; ``proc_too``: a kernel
+    before 3.19, where the namespace file is a ``proc`` mount)."""
+    return ns_inode(mount.root) if mount.fstype == "nsfs" or (proc_too and mount.fstype == "proc") else None
+
+
+def proc_bound(trace, mountinfo, files=True):
+    # type: (Trace, str, bool) -> Mount | None
+    """Kernel < 3.8 only: the ``proc`` bind mount of a namespace file at /run/netns/NAME (with a file there)."""
+    if not trace.old_kernel(NS_SYMLINKS_SINCE) or ns_inode(trace.text("self")) is not None:
+        return None
+    mounts = [m for m in _at_place(trace, parse_mountinfo(mountinfo)) if m.fstype == "proc" and m.source == "proc"]
+    if not mounts or (files and not _files(trace.step("added-files").output)):
+        return None
+    return mounts[-1]
+
+
+def marker_entered(trace):
+    # type: (Trace) -> str
+    """Kernel < 3.8: "" when the probe saw the veth pair made inside and the outside did not; else why not."""
+    if trace.step("marker").rc != 0:
+        return "could not make the marker veth pair inside: " + trace.describe("marker")
+    inside, outside = set(trace.devices), set(trace.text("outside-dev").split())
+    missing = [name for name in trace.marker if name not in inside]
+    if missing:
+        return "the probe's /proc/net/dev lacks %s, made inside %s: ip netns exec ran it elsewhere" % (
+            ", ".join(missing),
+            trace.netns,
+        )
+    seen = [name for name in trace.marker if name in outside]
+    if seen:
+        return "the outside's /proc/net/dev lists %s too: the marker is not inside a namespace of its own" % (
+            ", ".join(seen)
+        )
+    return ""
 
 
 def outside_inode(trace):
@@ -389,6 +474,15 @@ def rule_made(trace):
     problem = ""
     if not files:
         problem = "after ip netns add nothing is at %s: no namespace was made" % where
+    elif made is None and proc_bound(trace, trace.step("added").output) is not None:
+        mount = proc_bound(trace, trace.step("added").output)
+        assert mount is not None  # for mypy: just tested
+        return Finding(
+            "netns-made",
+            PASS,
+            "%s is a proc bind mount of a namespace file (mount id %d; kernel %s: namespace files are proc mounts "
+            "before 3.19 and no net:[inode] symlinks before 3.8)" % (where, mount.mount_id, trace.text("kernel")),
+        )
     elif made is None:
         nsfs = [m for m in _at_place(trace, parse_mountinfo(trace.step("added").output)) if m.fstype == "nsfs"]
         if nsfs:
@@ -405,6 +499,15 @@ def rule_entered(trace):
     """Entered: the probe under ``ip netns exec`` ran in exactly the namespace made, not the outside's."""
     entered, outside, made = entered_inode(trace), outside_inode(trace), made_namespace(trace)
     problem = ""
+    if outside is None and trace.old_kernel(NS_SYMLINKS_SINCE):
+        problem = marker_entered(trace)
+        return _finding(
+            "netns-exec",
+            problem,
+            "ip netns exec ran the probe in the namespace made: its /proc/net/dev lists %s, made there by an "
+            "earlier ip netns exec; the outside's does not (kernel %s: no net:[inode] readlink)"
+            % ("/".join(trace.marker), trace.text("kernel")),
+        )
     if entered is None:
         problem = "ip netns exec did not run the probe (it printed no namespace of its own)"
     elif entered == outside:
@@ -420,9 +523,10 @@ def rule_fresh(trace):
     # type: (Trace) -> Finding
     """Fresh: the probe's /proc/net/dev lists only what a new namespace has (lo, fallback tunnels)."""
     devices = trace.devices
-    extra = [name for name in devices if name not in FALLBACK_DEVICES]
+    marker = trace.marker if "marker" in trace.sections else ()
+    extra = [name for name in devices if name not in FALLBACK_DEVICES and name not in marker]
     problem = ""
-    if entered_inode(trace) is None:
+    if entered_inode(trace) is None and not (marker and not marker_entered(trace)):
         return Finding("netns-devices", SKIP, "the probe did not run")
     if "lo" not in devices:
         problem = "the probe's /proc/net/dev lists %s, not even lo" % (", ".join(devices) or "nothing")
@@ -534,7 +638,9 @@ def judge_namespace(trace):
             problems = (finding.text,) if finding.rule in ("netns-deleted",) else ()
             summary = no_evidence((finding.text,)) if finding.rule == "netns-deleted" else finding.text
             return Verdict(NO_ANSWER, summary, problems, findings)
-    parts = [by["mounts"].text, "namespace net:[%s] made, entered and deleted" % made_namespace(trace)]
+    made = made_namespace(trace)
+    what = "net:[%s]" % made if made is not None else "%s (proc mount, veth marker inside)" % trace.netns
+    parts = [by["mounts"].text, "namespace %s made, entered and deleted" % what]
     if by["systemd-start"].status == PASS:
         parts.append("systemd started a unit afterwards")
     return Verdict(PASS, "; ".join(parts), (), findings)
@@ -557,8 +663,14 @@ def judge_view(trace):
 
 # The stand-in agent: ensure the router's namespace with the ip under test (as the l3 agent's ensure_namespace
 # does), say so, then keep running. Fedora 18's coreutils may not take "sleep infinity": loop instead.
+# On a kernel < 3.8 (no net:[inode] readlink) the agent also makes the marker veth pair inside its namespace.
 AGENT = r"""ip=$1 ns=$2 state=$3
-if [ -e "/run/netns/$ns" ]; then rc=exists; else "$ip" netns add "$ns" >"$state.out" 2>&1; rc=$?; fi
+if [ -e "/run/netns/$ns" ]; then rc=exists; else "$ip" netns add "$ns" >"$state.out" 2>&1; rc=$?
+  if [ "$rc" = 0 ] && ! readlink /proc/self/ns/net >/dev/null 2>&1; then
+    mk=nnf$(printf '%s' "${ns##*-}" | cut -c1-8)
+    "$ip" netns exec "$ns" "$ip" link add "${mk}a" type veth peer name "${mk}b" >>"$state.out" 2>&1 || rc=marker
+  fi
+fi
 echo "$$ $rc" >"$state.tmp" && mv "$state.tmp" "$state"
 while :; do sleep 3600; done
 """
@@ -574,6 +686,8 @@ rc() { echo "@@netnsfix-rc $1"; }
 quoted() { [ -n "$1" ] && printf '%s\n' "$1" | sed 's/^/| /'; }
 state=$dir/state
 u=/run/systemd/system/$unit
+netprobe='readlink /proc/self/ns/net; sed -n "3,\$s/^ *\([^:]*\):.*/dev \1/p" /proc/net/dev'
+mark kernel; uname -r
 mkdir -p "$dir" /run/systemd/system && printf '%s' "$agent" >"$dir/agent" || { mark install; rc 1; exit 0; }
 printf '[Unit]\nDescription=netnsfix verify: a unit shaped like a Quantum agent (Bug 881741)\n' >"$u"
 printf 'After=syslog.target network.target\n\n[Service]\nType=simple\n' >>"$u"
@@ -597,7 +711,8 @@ look() {
   mark "$1.outside-view"; grep -F " /run/netns/$ns " /proc/self/mountinfo
   mark "$1.file"; ls -ln "/run/netns/$ns" 2>&1
   mark "$1.outside-netns"; readlink /proc/self/ns/net
-  mark "$1.exec"; o=$(timeout 20 "$ip" netns exec "$ns" readlink /proc/self/ns/net 2>&1); r=$?; quoted "$o"; rc $r
+  mark "$1.outside-dev"; sed -n '3,$s/^ *\([^:]*\):.*/\1/p' /proc/net/dev
+  mark "$1.exec"; o=$(timeout 20 "$ip" netns exec "$ns" /bin/sh -c "$netprobe" 2>&1); r=$?; quoted "$o"; rc $r
   mark "$1.journal"; quoted "$(journalctl -u "$unit" --no-pager -n 5 2>&1 | tail -n 5)"
 }
 mark install; systemctl daemon-reload 2>&1; rc $?
@@ -638,10 +753,25 @@ def privatetmp_argv(ip, netns, unit, private, folder, dropin_name="", dropin_tex
     ]
 
 
-def _nsfs_line_inode(line):
-    # type: (str) -> int | None
+def _nsfs_line_inode(line, proc_too=False):
+    # type: (str, bool) -> int | None
     mounts = parse_mountinfo(line)
-    return _bound_inode(mounts[-1]) if mounts else None
+    return _bound_inode(mounts[-1], proc_too) if mounts else None
+
+
+def exec_answer(output):
+    # type: (str) -> tuple
+    """What the outside ``ip netns exec NAME`` probe printed: (its readlink line, the devices it listed)."""
+    lines = [line.strip() for line in output.strip().splitlines()]
+    devices = tuple(line[4:].strip() for line in lines if line.startswith("dev "))
+    others = [line for line in lines if not line.startswith("dev ")]
+    return (others[0] if others else ""), devices
+
+
+def legacy_privatetmp(trace):
+    # type: (Trace) -> bool
+    """A kernel < 3.8 whose readlink gives no namespace: the marker, not the inode, is the evidence."""
+    return trace.old_kernel(NS_SYMLINKS_SINCE) and ns_inode(trace.text(LOOKS[0] + ".outside-netns")) is None
 
 
 def describe_mount_line(line):
@@ -670,6 +800,7 @@ def look_evidence(trace, when):
         return trace.text(when + "." + name)
 
     exec_step = trace.step(when + ".exec")
+    readlink, devices = exec_answer(exec_step.output)
     return (
         "%s: systemd shows %s for %s (%s, MainPID %s, agent %s)"
         % (
@@ -683,8 +814,14 @@ def look_evidence(trace, when):
         "%s: unit's view of /run/netns: %s" % (when, describe_mount_line(_last(text("unit-view")))),
         "%s: outside view of /run/netns: %s; file: %s"
         % (when, describe_mount_line(_last(text("outside-view"))), text("file") or "-"),
-        "%s: outside ip netns exec ... readlink /proc/self/ns/net exited %s: %s (outside shell: %s)"
-        % (when, exec_step.rc, _one_line(exec_step.output), text("outside-netns") or "?"),
+        "%s: outside ip netns exec ... readlink /proc/self/ns/net exited %s: %s (outside shell: %s)%s"
+        % (
+            when,
+            exec_step.rc,
+            _one_line(readlink if exec_step.rc == 0 and readlink else exec_step.output),
+            text("outside-netns") or "?",
+            "; its /proc/net/dev: %s" % ", ".join(devices) if exec_step.rc == 0 and devices else "",
+        ),
     )
 
 
@@ -705,13 +842,30 @@ def rule_unit_ran(trace, when):
 
 def unit_namespace(trace):
     # type: (Trace) -> int | None
-    return _nsfs_line_inode(_last(trace.text(LOOKS[0] + ".unit-view")))
+    return _nsfs_line_inode(_last(trace.text(LOOKS[0] + ".unit-view")), trace.old_kernel(NSFS_SINCE))
+
+
+def unit_proc_mount(trace):
+    # type: (Trace) -> Mount | None
+    """Kernel < 3.8: the proc bind mount at /run/netns/NAME in the unit's own mount table."""
+    if not legacy_privatetmp(trace):
+        return None
+    mounts = [m for m in parse_mountinfo(_last(trace.text(LOOKS[0] + ".unit-view"))) if m.fstype == "proc"]
+    return mounts[-1] if mounts else None
 
 
 def rule_unit_made(trace):
     # type: (Trace) -> Finding
     """Made: the unit's own mount table shows a network namespace bound at /run/netns/NAME."""
     inode = unit_namespace(trace)
+    proc_mount = unit_proc_mount(trace) if inode is None else None
+    if proc_mount is not None:
+        return Finding(
+            "agent-netns-made",
+            PASS,
+            "the unit bound a namespace file at /run/netns/%s (a proc mount, id %d; kernel %s: no nsfs, no "
+            "net:[inode] readlink)" % (trace.netns, proc_mount.mount_id, trace.text("kernel")),
+        )
     if inode is None:
         agent = trace.text(LOOKS[0] + ".agent").split()
         return Finding(
@@ -737,7 +891,30 @@ def rule_outside_exec(trace, when):
     inode = unit_namespace(trace)
     step = trace.step(when + ".exec")
     outside = trace.text(when + ".outside-netns")
-    got = step.output.strip()
+    got, devices = exec_answer(step.output)
+    if step.rc == 0 and legacy_privatetmp(trace):
+        seen_outside = trace.text(when + ".outside-dev").split()
+        missing = [name for name in trace.marker if name not in devices]
+        leaked = [name for name in trace.marker if name in seen_outside]
+        if missing or leaked:
+            return Finding(
+                rule,
+                NO_ANSWER,
+                "%s: ip netns exec %s from outside listed %s, not the marker %s the agent made inside%s"
+                % (
+                    when,
+                    trace.netns,
+                    ", ".join(devices) or "no devices",
+                    "/".join(trace.marker),
+                    " (the outside lists it too)" if leaked else "",
+                ),
+            )
+        return Finding(
+            rule,
+            PASS,
+            "%s: ip netns exec from outside entered the unit's namespace: it lists %s, which the agent made "
+            "inside; the outside does not (kernel %s)" % (when, "/".join(trace.marker), trace.text("kernel")),
+        )
     if step.rc == 0:
         if got != "net:[%s]" % inode or got == outside:
             return Finding(
@@ -786,6 +963,12 @@ def judge_privatetmp(trace, unit_label="the quantum-like unit"):
         error = failed[0].split(": ", 2)[-1].split(" (outside sees")[0]
         summary = "%s: ip netns exec from outside the unit failed %s: %s" % (privatetmp, where, error)
         return Verdict(FAIL, summary, failed, findings)
+    if legacy_privatetmp(trace):
+        summary = (
+            "%s: ip netns exec from outside entered the unit's namespace (marker %s) after start and after "
+            "restart" % (privatetmp, "/".join(trace.marker))
+        )
+        return Verdict(PASS, summary, (), findings)
     summary = (
         "%s: ip netns exec from outside entered the unit's net:[%s] (outside shell %s) after start and after restart"
         % (

@@ -52,6 +52,7 @@ _SettingsBase = namedtuple(  # type: ignore[name-match]  # the records show as "
         "iscsi_ip_address",
         "ovs_db",
         "ovs_wait",
+        "systemd_version",
         "source",
     ],
 )
@@ -87,7 +88,7 @@ def physnet_text(physnet):
 def default_settings(source="settings"):
     # type: (str) -> Settings
     """No setting given: what undo needs (it reads the journal, not the settings)."""
-    return Settings("network", None, None, None, (), (), None, None, True, source)
+    return Settings("network", None, None, None, (), (), None, None, True, None, source)
 
 
 def private_bridge_name(settings):
@@ -152,6 +153,7 @@ def validate(raw, source="settings"):
     ovs_wait = raw.get("ovs_wait", True)
     if not isinstance(ovs_wait, bool):
         raise SettingsError("ovs_wait", "ovs_wait must be true or false, not %s" % show(ovs_wait), source)
+    systemd_version = _systemd_version(raw.get("systemd_version"), source)
     return Settings(
         role=str(role),
         public_nic=public_nic,
@@ -162,8 +164,25 @@ def validate(raw, source="settings"):
         iscsi_ip_address=iscsi,
         ovs_db=None if ovs_db is None else str(ovs_db),
         ovs_wait=ovs_wait,
+        systemd_version=systemd_version,
         source=source,
     )
+
+
+def _systemd_version(value, source):
+    # type: (object, str) -> int | None
+    """The node's systemd version when the operator states it (else the privatetmp step asks the node)."""
+    if value is None:
+        return None
+    if isinstance(value, TEXT) and re.match(r"^[0-9]{1,4}$", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999:
+        raise SettingsError(
+            "systemd_version",
+            "systemd_version %s is not a systemd version (a number such as 197)" % show(value),
+            source,
+        )
+    return value
 
 
 def _text(raw, key, default, source):

@@ -8,11 +8,16 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: privatetmp
-short_description: Drop-ins with PrivateTmp=false for the four quantum units (Bug 881741)
+short_description: PrivateTmp=false for the four quantum units (Bug 881741), as the node's systemd reads it
 description:
   - With a private /tmp, C(ip netns exec) fails after a quantum agent restarts (C(RTNETLINK answers - Invalid
-    argument)); a drop-in per unit turns it off and survives package updates. Runs C(systemctl daemon-reload)
-    where systemd runs the root.
+    argument)); a file per unit turns it off and survives package updates. Runs C(systemctl daemon-reload)
+    where systemd runs the root, then reads C(systemctl show -p PrivateTmp) back (it must say C(no)).
+  - The form follows the node's systemd (C(systemctl --version); under a root other than C(/) its
+    C(usr/share/pkgconfig/systemd.pc), else 197; the C(systemd_version) setting overrides) - from 198 a
+    drop-in C(/etc/systemd/system/NAME.service.d/netnsfix-privatetmp.conf); below 198 (Fedora 18 ships 197,
+    which reads no drop-ins) an C(/etc/systemd/system/NAME.service) that C(.include)s the packaged unit.
+  - A packaged unit that is gone under an override, or no longer sets PrivateTmp, is a warning.
   - One step of netnsfix's companion fixes, written once in the collection's module_utils (the same code
     C(netnsfix host privatetmp --root) runs on the controller).
 version_added: "0.1.0"
@@ -21,7 +26,7 @@ extends_documentation_fragment: netnsfix.node.common
 """
 
 EXAMPLES = r"""
-- name: Drop-ins with PrivateTmp=false for the four quantum units (Bug 881741)
+- name: PrivateTmp=false for the four quantum units (Bug 881741)
   netnsfix.node.privatetmp:
     settings: "{{ netnsfix_settings }}"
 

@@ -22,6 +22,7 @@ from plugins.module_utils.iptables_path import FIRST, FIXED, LINE, RELEASED, SHA
 from plugins.module_utils.journal import JOURNAL
 from plugins.module_utils.module_steps import run
 from plugins.module_utils.plan import Node
+from plugins.module_utils.privatetmp import systemd_version
 from plugins.module_utils.rootfs import RootFS
 from plugins.module_utils.settings import validate
 from plugins.module_utils.steps import select_steps
@@ -186,3 +187,41 @@ class ModuleResult(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PrivateTmpBySystemd(unittest.TestCase):
+    """systemd < 198 (Fedora 18's 197) reads no drop-ins: the step's form follows the node's version."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        os.makedirs(os.path.join(self.root, "usr/lib/systemd/system"))
+        os.makedirs(os.path.join(self.root, "etc/systemd/system"))
+        for unit in ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server"):
+            with open(os.path.join(self.root, "usr/lib/systemd/system", unit + ".service"), "w") as stream:
+                stream.write("[Service]\nPrivateTmp=true\n")
+
+    def node(self, runner=no_commands, **settings):
+        return Node(RootFS(self.root), validate(settings), runner)
+
+    def pc(self, text):
+        folder = os.path.join(self.root, "usr/share/pkgconfig")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "systemd.pc"), "w") as stream:
+            stream.write(text)
+
+    def test_a_root_that_says_nothing_is_197_and_gets_the_include_unit(self):
+        [plan] = plan_steps(select_steps(["privatetmp"]), self.node())
+        self.assertEqual(plan.files[0].path, "/etc/systemd/system/quantum-dhcp-agent.service")
+        self.assertIn(b".include /usr/lib/systemd/system/quantum-dhcp-agent.service\n", plan.files[0].after)
+
+    def test_the_roots_systemd_pc_and_the_setting_decide(self):
+        self.pc("Name: systemd\nVersion: 201\n")
+        self.assertEqual(systemd_version(self.node()), 201)
+        self.assertEqual(systemd_version(self.node(systemd_version=197)), 197)
+        [plan] = plan_steps(select_steps(["privatetmp"]), self.node())
+        self.assertTrue(plan.files[0].path.endswith("quantum-dhcp-agent.service.d/netnsfix-privatetmp.conf"))
+
+    def test_a_systemd_pc_without_a_version_is_refused(self):
+        self.pc("Name: systemd\n")
+        self.assertRaises(NodeError, systemd_version, self.node())
