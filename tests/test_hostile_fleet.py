@@ -257,6 +257,20 @@ def cases(repos: dict[str, Path]) -> list[Case]:
             both(plain, site('[defaults]\nphysnets = ["physnet1 "]\n')),
         ),
         Case(
+            "iscsi-scope-id-lookup",
+            EXPORT,
+            code,
+            r"work/site\.toml \[nodes\.n1\]: iscsi_ip_address \"fe80::1%\{\{lookup\('pipe','id'\)\}\}\" is not an IP address",
+            both(plain, site("[defaults]\niscsi_ip_address = \"fe80::1%{{lookup('pipe','id')}}\"\n")),
+        ),
+        Case(
+            "ovs-db-trailing-newline",
+            EXPORT,
+            code,
+            r"ovs_db 'unix:/run/db\.sock\\n' is not an OVSDB address",
+            both(plain, site('[defaults]\novs_db = "unix:/run/db.sock\\n"\n')),
+        ),
+        Case(
             "ovs-db-space",
             EXPORT,
             code,
