@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from netnsfix.cli import main
 from netnsfix.collection.plugins.module_utils.iptables_path import FIXED, RELEASED
 from netnsfix.collection.plugins.module_utils.privatetmp import DROPIN
 from netnsfix.collection.plugins.module_utils.vif_driver import DRIVER
+from netnsfix.fleet.ansible import base_environment
 from netnsfix.fleet.results import read_results
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "netnsfix"
@@ -83,6 +85,17 @@ def fleet(capsys, tmp_path: Path, repo: Path, action: str, *extra: str) -> tuple
     return code, out, err
 
 
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that reads Ansible's ``!unsafe`` tag as the plain string it carries."""
+
+
+Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def load(path: Path):
+    return yaml.load(path.read_text(), Loader=Loader)  # a SafeLoader with one tag more
+
+
 def collection_tree() -> dict[str, bytes]:
     """The collection as it is in the source tree (what netnsfix ships), without Python's caches."""
     root = SRC / "collection"
@@ -106,9 +119,9 @@ def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_dat
     for name in ("ansible.cfg", "site.yml", "verify.yml", "undo.yml", "README.md", "group_vars/all.yml"):
         assert (out / name).is_file(), name
     for path in out.rglob("*.yml"):
-        yaml.safe_load(path.read_text())  # every YAML file parses
+        load(path)  # every YAML file parses
     assert (out / "files" / "netnsfix.repo").read_bytes() == (repo / "netnsfix.repo").read_bytes()
-    host = yaml.safe_load((out / "host_vars" / "n1.yml").read_text())
+    host = load(out / "host_vars" / "n1.yml")
     assert host == {
         "netnsfix_settings": {
             "role": "network",
@@ -119,8 +132,9 @@ def test_export_copies_the_collection_verbatim_and_writes_only_the_operators_dat
             "ovs_wait": True,
         }
     }
-    assert yaml.safe_load((out / "host_vars" / "n2.yml").read_text())["netnsfix_settings"]["role"] == "compute"
-    group = yaml.safe_load((out / "group_vars" / "all.yml").read_text())
+    assert load(out / "host_vars" / "n2.yml")["netnsfix_settings"]["role"] == "compute"
+    assert "public_nic: !unsafe 'eth1'" in (out / "host_vars" / "n1.yml").read_text()  # no input text is Jinja
+    group = load(out / "group_vars" / "all.yml")
     assert group["ansible_python_interpreter"] == "/usr/bin/python2.7" and group["netnsfix_pkg_backend"] == "none"
     assert set(group["netnsfix_package"]) == {"name", "nevra", "url", "sha256"}
     site = yaml.safe_load((out / "site.yml").read_text())
@@ -191,6 +205,59 @@ def test_a_file_that_is_not_the_release_fails_that_node_and_the_other_finishes(f
     assert f"{module}: line 270: expected" in out and "found ' # edited by hand'" in out, out  # one line
     assert "nothing was changed" in out
     assert snapshot(folders["n2"]) == before
+
+
+LOOKUP = "{{lookup('pipe','touch${IFS}%s')}}"  # no space: it must pass the URL and ovs_db checks
+SHOW = """\
+- name: what the role's variables hold on the node
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: write them where the test reads them
+      ansible.builtin.copy:
+        content: "{{ netnsfix_package.url }}|{{ netnsfix_settings.ovs_db }}|{{ netnsfix_package.nevra }}"
+        dest: "{{ netnsfix_root }}/netnsfix-values"
+        mode: "0644"
+"""
+
+
+@pytest.mark.slow
+def test_a_lookup_in_every_value_stays_inert_and_reaches_the_node_literally(
+    folders, tmp_path, repo, capsys, monkeypatch
+) -> None:
+    """--repo-url, the RPM's file name (so the URL), a site value: each holds a pipe lookup; Ansible runs none."""
+    monkeypatch.chdir(tmp_path)
+    hostile = tmp_path / "hostile-repo"
+    shutil.copytree(repo, hostile)
+    (rpm,) = hostile.glob("Packages/*/iproute-3*.rpm")
+    named = rpm.with_name("iproute-" + LOOKUP % "MARKER_RPM" + ".rpm")
+    rpm.rename(named)
+    url = "http://repo.example.org/" + LOOKUP % "MARKER_URL"
+    ovs_db = "unix:" + LOOKUP % "MARKER_SITE"
+    (tmp_path / "site.toml").write_text(SITE.replace("[defaults]\n", f'[defaults]\novs_db = "{ovs_db}"\n'))
+    code, out, err = fleet(capsys, tmp_path, hostile, "plan", "--repo-url", url)
+    assert code in (0, 1), out + err  # the role ran in check mode on both nodes (argument specs template every value)
+    assert "n1" in out and "FAIL" not in out, out
+    project = tmp_path / "project"
+    code, out, err = fleet(capsys, tmp_path, hostile, "export", "--repo-url", url, "-o", str(project))
+    assert code == 0, err
+    (project / "show.yml").write_text(SHOW)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "inventory.ini", "show.yml"],
+        cwd=project,
+        env=base_environment(project),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    relative = str(named.relative_to(hostile))
+    for root in folders.values():
+        assert (
+            root / "netnsfix-values"
+        ).read_text() == f"{url}/{relative}|{ovs_db}|iproute-3.6.0-2.netnsfix1.fc18.x86_64"
+    markers = [p for folder in (tmp_path, Path.cwd(), project) for p in folder.rglob("MARKER_*")]
+    assert not markers, markers
 
 
 def test_bad_input_is_one_line(folders, tmp_path, repo, capsys) -> None:

@@ -53,7 +53,7 @@ def _sources(parser: argparse.ArgumentParser, required: bool) -> None:
 def _export(args: argparse.Namespace) -> int:
     fleet = load_fleet(args.inventory, args.site)
     package = read_package(args.repo, repo_url=args.repo_url)
-    done = export_project(fleet, package, args.output)
+    done = export_project(fleet, package, args.output, args.repo)
     print(f"wrote {done.path}: site.yml, verify.yml, undo.yml, collection netnsfix.node for {len(done.nodes)} nodes")
     print(f"  package {package.nevra} from {package.url}")
     print(f"  run: cd {done.path} && ansible-playbook -i {done.inventory.name} site.yml --check --diff")

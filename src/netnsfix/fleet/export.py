@@ -11,10 +11,19 @@ role is generated, so an operator can read, lint and extend it.
 The project is written aside and renamed into place, so a failed export
 leaves nothing half-written; an earlier export in the same folder (it carries
 a marker file) is replaced, any other non-empty folder is refused.
+
+No text from the inputs is ever Jinja: every string that came from the
+inventory, the site file, the repository or the command line is written as
+``!unsafe '...'`` (Ansible never templates it, a ``{{ lookup(...) }}`` in it
+reaches the node as those characters); only the project's own references
+(``{{ playbook_dir }}``) are live. Every file is written below the project
+through the path policy (util/confined.py), and the project may neither lie
+inside nor hold the repository, the cache or a build folder.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,9 +35,12 @@ from typing import Any
 
 import yaml
 
-from netnsfix.errors import FleetError
+from netnsfix.errors import FleetError, NetnsfixError
 from netnsfix.fleet.package import FixedPackage
 from netnsfix.fleet.site import Fleet, FleetNode, node_settings
+from netnsfix.manifest import MANIFEST_NAME, read_manifest
+from netnsfix.util.confined import enclosing, open_below, overlap
+from netnsfix.util.paths import cache_dir
 
 MARKER = ".netnsfix-fleet"
 PLAYBOOKS = ("site.yml", "verify.yml", "undo.yml")
@@ -46,8 +58,53 @@ class Exported:
     nodes: tuple[str, ...]
 
 
+class Unsafe(str):
+    """Text from an input: written as ``!unsafe '...'``, so Ansible never templates it."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _unsafe(dumper: yaml.SafeDumper, data: Unsafe) -> yaml.ScalarNode:
+    return dumper.represent_scalar("!unsafe", str(data), style="'")
+
+
+_Dumper.add_representer(Unsafe, _unsafe)
+
+
+def unsafe(value: Any) -> Any:
+    """``value`` with every string in it (keys apart) marked :class:`Unsafe`."""
+    if isinstance(value, str):
+        return Unsafe(value)
+    if isinstance(value, dict):
+        return {key: unsafe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [unsafe(item) for item in value]
+    return value
+
+
 def dump(data: Any) -> bytes:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True).encode()
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1000, allow_unicode=True
+    ).encode()
+
+
+def check_apart(dest: Path, repo: Path | None) -> None:
+    """The project may not be, hold or lie inside the repository (``serve`` would publish the inventory),
+    the cache or a stage's build folder."""
+    others = [(cache_dir(), "netnsfix's cache")]
+    if repo is not None:
+        others.insert(0, (repo, "the repository"))
+    clash = overlap(dest, others)
+    repository = enclosing(dest, "repodata/repomd.xml")
+    if clash is None and repository is not None:
+        clash = f"is inside a repository {repository}"
+    stage = enclosing(dest, MANIFEST_NAME)
+    if clash is None and stage is not None and _is_stage_folder(stage):
+        clash = f"is inside a stage's output folder {stage}"
+    if clash is not None:
+        raise FleetError(f"-o {dest}: {clash}; write the project into a folder of its own")
 
 
 def collection_files() -> Iterator[tuple[str, bytes]]:
@@ -65,8 +122,16 @@ def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, bytes]]:
             yield f"{prefix}{entry.name}", entry.read_bytes()
 
 
-def export_project(fleet: Fleet, package: FixedPackage, dest: Path) -> Exported:
-    """Write the project for ``fleet`` into ``dest``."""
+def _is_stage_folder(folder: Path) -> bool:
+    try:
+        return read_manifest(folder).tool == "netnsfix"
+    except NetnsfixError:
+        return False
+
+
+def export_project(fleet: Fleet, package: FixedPackage, dest: Path, repo: Path | None = None) -> Exported:
+    """Write the project for ``fleet`` into ``dest`` (apart from ``repo``, the repository it was read from)."""
+    check_apart(dest, repo)
     if dest.exists() and not dest.is_dir():
         raise FleetError(f"{dest}: exists and is not a folder")
     if dest.is_dir() and any(dest.iterdir()) and not (dest / MARKER).is_file():
@@ -76,10 +141,10 @@ def export_project(fleet: Fleet, package: FixedPackage, dest: Path) -> Exported:
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
         for relative, data in sorted(files.items()):
-            path = work / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            path.chmod(0o644)
+            fd = open_below(work, relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, make_folders=True)
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            os.chmod(work / relative, 0o644)
         work.chmod(0o755)
         old = None
         if dest.exists():
@@ -89,7 +154,7 @@ def export_project(fleet: Fleet, package: FixedPackage, dest: Path) -> Exported:
         work.rename(dest)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         shutil.rmtree(work, ignore_errors=True)
         raise FleetError(f"{dest}: cannot write the project: {error}") from None
     return Exported(dest, dest / _inventory_name(fleet.inventory), tuple(n.name for n in fleet.nodes))
@@ -122,12 +187,14 @@ def _group_vars(fleet: Fleet, package: FixedPackage, signed: bool) -> dict[str, 
     variables: dict[str, Any] = {
         "ansible_python_interpreter": PYTHON,
         "netnsfix_pkg_backend": fleet.options.pkg_backend,
-        "netnsfix_package": {
-            "name": package.name,
-            "nevra": package.nevra,
-            "url": package.url,
-            "sha256": package.sha256,
-        },
+        "netnsfix_package": unsafe(
+            {
+                "name": package.name,
+                "nevra": package.nevra,
+                "url": package.url,
+                "sha256": package.sha256,
+            }
+        ),
     }
     if signed:
         variables["netnsfix_gpg_key_file"] = "{{ playbook_dir }}/files/RPM-GPG-KEY-netnsfix"
@@ -136,7 +203,7 @@ def _group_vars(fleet: Fleet, package: FixedPackage, signed: bool) -> dict[str, 
 
 def _host_vars(node: FleetNode) -> dict[str, Any]:
     """The node's settings as the operator gave them (site file and group), checked, for the role."""
-    return {"netnsfix_settings": node_settings(node)}
+    return {"netnsfix_settings": unsafe(node_settings(node))}
 
 
 def _play(name: str, entry: str, handlers: bool = False) -> dict[str, Any]:

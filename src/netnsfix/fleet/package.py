@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from netnsfix.archive.signature import key_file_check, verify_packages
 from netnsfix.errors import FleetError, NetnsfixError
 from netnsfix.publish.repofile import KEY_FILE, REPO_FILE, read_baseurl, render
+from netnsfix.rpm.digests import verify_payload
 from netnsfix.rpm.header import read_header
 from netnsfix.util.fsutil import sha256_file
+from netnsfix.util.urls import repo_url as checked_repo_url
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,14 @@ class FixedPackage:
 
 
 def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None) -> FixedPackage:
-    """The one binary ``name`` RPM in the published repository ``repo``."""
+    """The one binary ``name`` RPM in the published repository ``repo``.
+
+    Its payload digests are checked before its sha256 is pinned (a truncated or
+    altered package is refused, not handed to the nodes), and every URL is
+    checked as publish checks it: ``--repo-url`` and the baseurl read back.
+    """
+    if repo_url is not None:
+        repo_url = checked_repo_url(repo_url, "--repo-url", FleetError)
     repo_file = repo / REPO_FILE
     if not repo_file.is_file():
         raise FleetError(f"{repo}: no {REPO_FILE}; is it a repository netnsfix publish made?")
@@ -53,11 +63,25 @@ def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None)
         names = ", ".join(path.name for path, _ in found) or "none"
         raise FleetError(f"{repo}: expected one binary {name} RPM under Packages/, found {names}")
     path, nevra = found[0]
-    baseurl = repo_url or read_baseurl(repo_file)
-    if not baseurl:
+    try:
+        verify_payload(path)
+    except NetnsfixError as error:
+        raise FleetError(str(error)) from None  # its message names the file
+    try:
+        kept = read_baseurl(repo_file)
+    except NetnsfixError as error:
+        raise FleetError(str(error)) from None
+    if not kept:
         raise FleetError(f"{repo_file}: no baseurl in [netnsfix]")
+    kept = checked_repo_url(kept, f"{repo_file}: baseurl", FleetError)
+    baseurl = repo_url or kept
     key = repo / KEY_FILE
     signed = key.is_file()
+    if signed:  # a signed repository: its package must carry a good signature by that key and no other
+        try:
+            verify_packages(key_file_check([key]), [(str(path), path)])
+        except NetnsfixError as error:
+            raise FleetError(_signature_words(str(error), key)) from None
     text = repo_file.read_bytes() if repo_url is None else render(repo_url, signed).encode()
     return FixedPackage(
         name=name,
@@ -68,3 +92,10 @@ def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None)
         repo_file=text,
         gpg_key=key.read_bytes() if signed else None,
     )
+
+
+def _signature_words(message: str, key: Path) -> str:
+    """archive/signature.py's line in the fleet's words: the trusted key is the repository's, not a recipe's."""
+    message = message.replace("; nothing of it was unpacked", "")
+    message = message.replace("which the recipe does not trust (it trusts ", f"not the repository's key {key} (")
+    return message.replace("(the recipe trusts key", f"(the repository has the key {key},")

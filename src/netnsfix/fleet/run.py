@@ -76,7 +76,7 @@ def run_action(action: str, inputs: Inputs) -> FleetRun:
     package = read_package(inputs.repo, repo_url=inputs.repo_url)
     with tempfile.TemporaryDirectory(prefix="netnsfix-fleet-") as scratch:
         project = Path(scratch) / "project"
-        export_project(fleet, package, project)
+        export_project(fleet, package, project, inputs.repo)
         return _run(action, inputs, project, tuple(n.name for n in fleet.nodes))
 
 

@@ -17,6 +17,7 @@ from netnsfix.collection.plugins.module_utils.settings import physnet_text
 from netnsfix.errors import FleetError, HostError
 from netnsfix.fleet import ansible
 from netnsfix.host.settings import ROLES, HostSettings, settings_from
+from netnsfix.util.confined import unconfined_reason
 from netnsfix.util.tomlfile import read_toml
 
 PKG_BACKENDS = ("yum", "rpm", "none")
@@ -62,6 +63,12 @@ def load_fleet(inventory: Path, site: Path | None) -> Fleet:
         raise FleetError(f"{where}: [nodes.{unknown[0]}] is not a host of {inventory}")
     if not groups:
         raise FleetError(f"{inventory}: no hosts")
+    for name in sorted(groups):  # each becomes host_vars/NAME.yml: one plain file name, nothing that climbs out
+        reason = unconfined_reason(name, single=True)
+        if reason is None and name.startswith("."):
+            reason = "it starts with '.' (a hidden file)"
+        if reason is not None:
+            raise FleetError(f"{inventory}: host {name!r} cannot name a host_vars file: {reason}")
     nodes = []
     for name in sorted(groups):
         table = per_node.get(name, {})

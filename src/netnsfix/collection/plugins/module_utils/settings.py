@@ -26,8 +26,9 @@ ROLES = ("network", "compute", "controller")
 SEED_PHYSNETS = ("physnet1", "physnet2:100:199")
 PUBLIC_BRIDGE = "br-ex"
 INTEGRATION_BRIDGE = "br-int"
-_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
-_PHYSNET = re.compile(r"^[A-Za-z0-9_.-]+$")
+_IFNAME = re.compile(r"^[A-Za-z0-9_.:-]{1,15}\Z")  # \Z: "$" lets a trailing newline through
+_PHYSNET = re.compile(r"^[A-Za-z0-9_.-]+\Z")
+_OVS_DB = re.compile(r"^(unix|tcp|ssl):[!-~]+\Z")  # one printable token: no space, newline or control character
 
 
 class PhysNet(namedtuple("PhysNet", ["name", "vlans"])):
@@ -146,7 +147,7 @@ def validate(raw, source="settings"):
     if iscsi is not None:
         iscsi = _ip_address(str(iscsi), source)
     ovs_db = raw.get("ovs_db")
-    if ovs_db is not None and not re.match(r"^(unix|tcp|ssl):", str(ovs_db)):
+    if ovs_db is not None and not (isinstance(ovs_db, TEXT) and _OVS_DB.match(ovs_db)):
         raise SettingsError(
             "ovs_db", "ovs_db %s is not an OVSDB address (unix:PATH, tcp:IP:PORT)" % show(ovs_db), source
         )
@@ -209,10 +210,10 @@ def _strings(raw, key, default, source):
     # type: (dict, str, tuple[str, ...], str) -> tuple[str, ...]
     value = raw.get(key, default)
     if isinstance(value, TEXT):
-        value = [part for part in value.split(",") if part.strip()]
+        value = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, TEXT) for v in value):
         raise SettingsError(key, "%s must be a list of strings, not %s" % (key, show(value)), source)
-    return tuple(str(v.strip()) for v in value)
+    return tuple(str(v) for v in value)
 
 
 def _physnet(entry, source):
@@ -241,7 +242,7 @@ def _mappings(value, source):
     if value is None:
         return ()
     if isinstance(value, TEXT):
-        value = [part for part in value.split(",") if part.strip()]
+        value = [part.strip(" ") for part in value.split(",") if part.strip(" ")]
     items = []  # type: list[tuple[object, object]]
     if isinstance(value, dict):
         items = list(value.items())
@@ -249,7 +250,7 @@ def _mappings(value, source):
         for entry in value:
             if not isinstance(entry, TEXT) or entry.count(":") != 1:
                 raise SettingsError(key, "bridge_mappings: %s is not PHYSNET:BRIDGE" % show(entry), source)
-            physnet, bridge = entry.strip().split(":")
+            physnet, bridge = entry.split(":")  # not stripped: "br-eth1\n" is refused below
             items.append((physnet, bridge))
     else:
         raise SettingsError(
