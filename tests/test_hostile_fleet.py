@@ -222,16 +222,16 @@ def cases(repos: dict[str, Path]) -> list[Case]:
             "unsigned-in-signed-repository",
             EXPORT,
             code,
-            rf"work/repo/{RPM}: not signed \(the repository has the key .*/work/repo/RPM-GPG-KEY-netnsfix, "
-            r"[0-9A-F]{16}\)$",
+            rf"work/repo/{RPM}: not signed \(the repository \(.*/work/repo/RPM-GPG-KEY-netnsfix\) trusts key "
+            r"[0-9A-F]{16}\); nothing was exported$",
             repo(repos["unsigned"], key_from=repos["signed"]),
         ),
         Case(
             "signed-by-another-key",
             EXPORT,
             code,
-            rf"work/repo/{RPM}: signed with key [0-9A-F]{{8,16}}, not the repository's key "
-            r".*/work/repo/RPM-GPG-KEY-netnsfix \([0-9A-F]{16}\)$",
+            rf"work/repo/{RPM}: signed with key [0-9A-F]{{8,16}}, which the repository "
+            r"\(.*/work/repo/RPM-GPG-KEY-netnsfix\) does not trust \(it trusts [0-9A-F]{16}\); nothing was exported$",
             repo(repos["signed"], key_from=repos["other"]),
         ),
         # site values: a trailing newline or space is not a name

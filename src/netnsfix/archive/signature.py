@@ -48,6 +48,8 @@ class GpgCheck:
     keys: tuple[GpgKey, ...]
     enabled: bool = True
     source: str = ""  # the recipe file, for messages
+    truster: str = "the recipe"  # who trusts the keys, for messages ("the repository (KEYFILE)" in fleet export)
+    aftermath: str = "nothing of it was unpacked"  # what a refusal means for the caller, for messages
 
     @classmethod
     def of_recipe(cls, recipe: Recipe) -> GpgCheck:
@@ -102,7 +104,7 @@ def verify_packages(check: GpgCheck, packages: Sequence[tuple[str, Path]]) -> Ch
     for (name, _path), text in zip(packages, (blocks.get(p) for p in paths), strict=True):
         problem = _problem(text, check, done.stderr)
         if problem:
-            raise SignatureError(f"{name}: {problem}; nothing of it was unpacked")
+            raise SignatureError(f"{name}: {problem}; {check.aftermath}")
     if done.returncode != 0:  # rpm failed something the lines above did not show: believe rpm
         raise SignatureError(f"rpmkeys --checksig failed: {last_line(done.stderr, done.stdout)}")
     return Checked(len(packages), time.monotonic() - started)
@@ -194,7 +196,7 @@ def _problem(lines: list[str] | None, check: GpgCheck, stderr: str) -> str:
         return f"altered after it was signed{by} ({bad[0].split(' (')[0]})"
     untrusted = [key for key, status in signatures if status != "OK"]
     if untrusted:
-        return f"signed with key {untrusted[0]}, which the recipe does not trust (it trusts {check.trusted})"
+        return f"signed with key {untrusted[0]}, which {check.truster} does not trust (it trusts {check.trusted})"
     if not signatures:
-        return f"not signed (the recipe trusts key {check.trusted})"
+        return f"not signed ({check.truster} trusts key {check.trusted})"
     return ""

@@ -8,7 +8,7 @@ no other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from netnsfix.archive.signature import key_file_check, verify_packages
@@ -79,9 +79,11 @@ def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None)
     signed = key.is_file()
     if signed:  # a signed repository: its package must carry a good signature by that key and no other
         try:
-            verify_packages(key_file_check([key]), [(str(path), path)])
+            trusted = replace(key_file_check([key]), truster=f"the repository ({key})")
+            trusted = replace(trusted, aftermath="nothing was exported")
+            verify_packages(trusted, [(str(path), path)])
         except NetnsfixError as error:
-            raise FleetError(_signature_words(str(error), key)) from None
+            raise FleetError(str(error)) from error
     text = repo_file.read_bytes() if repo_url is None else render(repo_url, signed).encode()
     return FixedPackage(
         name=name,
@@ -92,10 +94,3 @@ def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None)
         repo_file=text,
         gpg_key=key.read_bytes() if signed else None,
     )
-
-
-def _signature_words(message: str, key: Path) -> str:
-    """archive/signature.py's line in the fleet's words: the trusted key is the repository's, not a recipe's."""
-    message = message.replace("; nothing of it was unpacked", "")
-    message = message.replace("which the recipe does not trust (it trusts ", f"not the repository's key {key} (")
-    return message.replace("(the recipe trusts key", f"(the repository has the key {key},")
