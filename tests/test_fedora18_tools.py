@@ -218,3 +218,21 @@ def test_publish_signs_as_rpm_410_signed(tmp_path: Path, monkeypatch: pytest.Mon
     subprocess.run([*argv, str(header_only)], check=True, capture_output=True)
     assert signature_tags(header_only) & set(RPM410_SIGNATURE_TAGS) == recorded - {1002}
     subprocess.run(["gpgconf", "--homedir", str(key.home), "--kill", "gpg-agent"], check=False)
+
+
+@pytest.mark.parametrize("rpm", _rpms(), ids=lambda p: p.name)
+def test_payload_digests_of_rpm_410_packages_check_out_and_an_altered_one_does_not(rpm: Path, tmp_path: Path) -> None:
+    """rpm/digests.py's own check (what publish and fleet export run) on packages rpm 4.10 built and signed:
+    no payload digest tag (that came with 4.14), so the signature header's MD5 over header and payload must
+    carry it; one payload byte changed must be refused."""
+    from netnsfix.errors import NetnsfixError
+    from netnsfix.rpm.digests import verify_payload
+
+    checked = verify_payload(rpm).checked
+    assert "md5 (header and payload)" in checked and not any(name.startswith("payload") for name in checked), checked
+    altered = tmp_path / rpm.name
+    data = bytearray(rpm.read_bytes())
+    data[-20] ^= 0xFF  # inside the xz payload, past every header
+    altered.write_bytes(bytes(data))
+    with pytest.raises(NetnsfixError, match=rf"{altered.name}"):
+        verify_payload(altered)
