@@ -181,5 +181,6 @@ def test_the_yum_task_installs_the_exact_build_from_the_netnsfix_repository_alon
     assert yum["name"] == "{{ netnsfix_package.nevra }}", yum
     assert yum["disablerepo"] == "*" and yum["enablerepo"] == "netnsfix", yum
     assert yum["install_repoquery"] is False, yum
+    assert yum["use_backend"] == "yum", yum  # yum 3; unset, the action plugin runs setup to guess
     assert yum.get("disable_gpg_check", False) is False, yum
     assert "netnsfix_pkg_backend == 'yum'" in task["when"], task
