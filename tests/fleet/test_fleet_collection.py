@@ -168,3 +168,19 @@ def test_python27_compile_check_fails_on_a_file_python27_cannot_read(tmp_path, d
     bad = run_python27(connect(), files, ("check.py", "bad.py"))
     assert bad.code != 0 and "SyntaxError" in bad.output and "bad.py" in bad.output, bad.output
     assert os.path.exists(HERE / "scripts" / "python27.py")
+
+
+def test_the_yum_task_installs_the_exact_build_from_the_netnsfix_repository_alone() -> None:
+    """The role's yum task as Fedora 18's yum 3.4.3 must get it: only the netnsfix repository in the
+    transaction (a mirror's newer iproute cannot win), the exact NEVRA, its signature checked, no
+    yum-utils installed on the side (ansible-core 2.16's yum module does that for repoquery by default).
+    The task before issue 19 (enablerepo only, install_repoquery left on) fails this."""
+    tasks = yaml.safe_load((COLLECTION / "roles" / "node" / "tasks" / "main.yml").read_text())
+    (task,) = [task for task in tasks if "ansible.builtin.yum" in task]
+    yum = task["ansible.builtin.yum"]
+    assert yum["name"] == "{{ netnsfix_package.nevra }}", yum
+    assert yum["disablerepo"] == "*" and yum["enablerepo"] == "netnsfix", yum
+    assert yum["install_repoquery"] is False, yum
+    assert yum["use_backend"] == "yum", yum  # yum 3; unset, the action plugin runs setup to guess
+    assert yum.get("disable_gpg_check", False) is False, yum
+    assert "netnsfix_pkg_backend == 'yum'" in task["when"], task

@@ -15,8 +15,10 @@ description:
   - With O(backend=rpm), when they differ, downloads O(url), checks its sha256 against O(sha256) before
     rpm sees a byte of it, and runs C(rpm -U); rpm refuses a downgrade, so a newer installed package
     fails the node with rpm's own line and is never replaced.
-  - With O(backend=yum) it reports RV(differs) and the role's next task runs the yum module; with
-    O(backend=none) only the files are written.
+  - With O(backend=yum) it reports RV(differs) and the role's next task runs the yum module (only the
+    netnsfix repository, its key checked); a newer installed build fails the node first, named in the
+    rpm backend's words (yum would leave it and say nothing). With O(backend=none) only the files are
+    written.
   - Before it first writes the repository file or the key, it records what was there (and the folders it
     makes) in C(ROOT/var/lib/netnsfix/package.json); O(state=absent) gives them back byte for byte (or
     removes them) and removes the empty folders apply made. A file edited since apply is left in place
@@ -130,6 +132,7 @@ from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 from ansible_collections.netnsfix.node.plugins.module_utils.settings import TEXT
 
 QUERY = "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+EVR = "%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE} %{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"
 # What apply found before it wrote the repository file and the key (their first version, the folders it
 # made), so that undo gives them back; kept beside the steps' journal, in real folders only.
 RECORD = "/var/lib/netnsfix/package.json"
@@ -256,6 +259,30 @@ def install_rpm(module, root, params, result):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def refuse_newer(module, root, params):
+    # type: (AnsibleModule, str, dict) -> None
+    """Fail before yum runs when an installed build is newer than the wanted one (yum 3.4.3 would keep it
+    and exit 0); rpm's own comparison (its Python bindings, which yum needs anyway)."""
+    try:
+        import rpm  # only nodes with yum have it
+    except ImportError:
+        raise NodeError("backend yum needs rpm's Python bindings (yum's own); none here", path=root)
+    name, nevra = params["name"], params["nevra"]
+    version_release = nevra[len(name) + 1 : nevra.rindex(".")] if nevra.startswith(name + "-") else ""
+    if version_release.count("-") != 1:
+        raise NodeError("nevra %r is not %s-VERSION-RELEASE.ARCH" % (nevra, name), path=nevra)
+    want = ("0",) + tuple(version_release.split("-"))
+    _rc, out, _err = module.run_command(["rpm", "--root", root, "-q", "--qf", EVR, name])
+    for line in out.splitlines():
+        evr, _, have = line.strip().partition(" ")
+        if ":" not in evr or "-" not in evr:
+            continue
+        epoch, _, rest = evr.partition(":")
+        if rpm.labelCompare((epoch,) + tuple(rest.split("-", 1)), want) > 0:
+            said = "package %s (which is newer than %s) is already installed" % (have, nevra)
+            raise NodeError("yum install %s failed: %s; nothing was installed" % (nevra, said), path=root)
+
+
 def present(module, fs, params, result):
     # type: (AnsibleModule, RootFS, dict, dict) -> None
     want_file(module, fs, params["repo_path"], params["repo_file"].encode("utf-8"), result)
@@ -268,6 +295,8 @@ def present(module, fs, params, result):
     result["differs"] = have != [params["nevra"]]
     if params["backend"] == "rpm" and result["differs"]:
         install_rpm(module, fs.root, params, result)
+    if params["backend"] == "yum" and result["differs"] and have:
+        refuse_newer(module, fs.root, params)
 
 
 def decoded(entry):
