@@ -104,6 +104,9 @@ COLLECTION = SRC / "collection"
 MODULE_UTILS = COLLECTION / "plugins" / "module_utils"
 # What the modules may import besides the standard library: Ansible's module API and the collection's library.
 MODULE_IMPORTS = ("ansible.module_utils.", "ansible_collections.netnsfix.node.plugins.module_utils.")
+# ...and what every Fedora 18 node with yum has: rpm's Python bindings (rpm-python, which yum 3.4.3 requires;
+# package.py compares versions with rpm's own labelCompare for the yum backend, behind an ImportError guard).
+NODE_PACKAGES = {"rpm"}
 # Outside the collection, only the fleet (which drives Ansible) may name Ansible's Python packages.
 ANSIBLE_USERS = {"fleet"}
 
@@ -124,7 +127,7 @@ def collection_violations(path: str, source: str) -> list[str]:
             top = name.split(".")[0]
             if top == "__future__" or top in sys.stdlib_module_names:
                 continue
-            if "/modules/" in path and name.startswith(MODULE_IMPORTS):
+            if "/modules/" in path and (name.startswith(MODULE_IMPORTS) or name in NODE_PACKAGES):
                 continue
             if "/collection/tests/" in path and (name + ".").startswith("plugins.module_utils."):
                 continue  # the library's unit tests import it from the collection folder, as a node would
@@ -149,6 +152,8 @@ def test_the_collection_rule_catches_what_a_node_lacks() -> None:
     assert collection_violations(module, "from ansible.module_utils.basic import AnsibleModule\n") == []
     assert collection_violations(module, "from ..module_utils import apply\n") == ["..module_utils"]
     assert collection_violations(module, "import requests\n") == ["requests"]
+    assert collection_violations(module, "import rpm\n") == []  # rpm-python: yum needs it on every node
+    assert collection_violations(lib, "import rpm\n") == ["rpm"]  # the library itself stays stdlib only
     unit = str(COLLECTION / "tests" / "unit" / "test_x.py")
     assert collection_violations(unit, "from plugins.module_utils.rootfs import RootFS\n") == []
     assert collection_violations(unit, "import pytest\n") == ["pytest"]
