@@ -11,8 +11,8 @@ from netnsfix.collection.plugins.module_utils.journal import STORE
 from netnsfix.collection.plugins.module_utils.plan import Node, StepPlan, changed, command_text, diff
 from netnsfix.collection.plugins.module_utils.steps import STEPS, select_steps
 from netnsfix.host.node import host_errors, make_node
+from netnsfix.host.settings import KEYS, default_settings, load_settings
 from netnsfix.host.settings import HostSettings as Settings
-from netnsfix.host.settings import default_settings, load_settings
 from netnsfix.host.topology import load_topology, quantum_commands, shell_line
 from netnsfix.util.paths import project_root
 
@@ -95,19 +95,8 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    keys = (
-        "role",
-        "public_nic",
-        "private_nic",
-        "private_bridge",
-        "physnets",
-        "bridge_mappings",
-        "iscsi_ip_address",
-        "ovs_db",
-        "ovs_wait",
-        "systemd_version",
-    )
-    return load_settings(args.config, {key: getattr(args, key) for key in keys})
+    """Every setting the options can give (the library's KEYS: each has an option of the same name)."""
+    return load_settings(args.config, {key: getattr(args, key) for key in KEYS})
 
 
 def _node(args: argparse.Namespace) -> Node:
