@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netnsfix import __version__
-from netnsfix.errors import ManifestError
+from netnsfix.errors import ManifestError, NetnsfixError
 from netnsfix.util.confined import enclosing, inside
 from netnsfix.util.fsutil import atomic_write_text, sha256_file
 from netnsfix.util.inputfile import read_input_text
@@ -85,6 +85,14 @@ def read_manifest(folder: Path) -> Manifest:
         raise ManifestError(f"{path}: not a netnsfix manifest: it lacks the field {error}") from None
     except (ValueError, TypeError, AttributeError) as error:
         raise ManifestError(f"{path}: not a netnsfix manifest: {error}") from None
+
+
+def is_stage_folder(folder: Path) -> bool:
+    """True when ``folder`` holds a netnsfix stage's manifest (publish and fleet export keep apart from it)."""
+    try:
+        return read_manifest(folder).tool == "netnsfix"
+    except NetnsfixError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from typing import Any
 
 import yaml
 
-from netnsfix.errors import FleetError, NetnsfixError
+from netnsfix.errors import FleetError
 from netnsfix.fleet.package import FixedPackage
 from netnsfix.fleet.site import Fleet, FleetNode, node_settings
-from netnsfix.manifest import MANIFEST_NAME, read_manifest
+from netnsfix.manifest import MANIFEST_NAME, is_stage_folder
 from netnsfix.util.confined import enclosing, open_below, overlap
 from netnsfix.util.paths import cache_dir
 
@@ -101,7 +101,7 @@ def check_apart(dest: Path, repo: Path | None) -> None:
     if clash is None and repository is not None:
         clash = f"is inside a repository {repository}"
     stage = enclosing(dest, MANIFEST_NAME)
-    if clash is None and stage is not None and _is_stage_folder(stage):
+    if clash is None and stage is not None and is_stage_folder(stage):
         clash = f"is inside a stage's output folder {stage}"
     if clash is not None:
         raise FleetError(f"-o {dest}: {clash}; write the project into a folder of its own")
@@ -120,13 +120,6 @@ def _walk(folder: Traversable, prefix: str) -> Iterator[tuple[str, bytes]]:
             yield from _walk(entry, f"{prefix}{entry.name}/")
         else:
             yield f"{prefix}{entry.name}", entry.read_bytes()
-
-
-def _is_stage_folder(folder: Path) -> bool:
-    try:
-        return read_manifest(folder).tool == "netnsfix"
-    except NetnsfixError:
-        return False
 
 
 def export_project(fleet: Fleet, package: FixedPackage, dest: Path, repo: Path | None = None) -> Exported:

@@ -30,7 +30,7 @@ from pathlib import Path
 import createrepo_c as cr
 
 from netnsfix.errors import NetnsfixError, PublishError
-from netnsfix.manifest import MANIFEST_NAME, FileRecord, read_manifest
+from netnsfix.manifest import MANIFEST_NAME, FileRecord, is_stage_folder, read_manifest
 from netnsfix.publish import createrepo, filelock, ownkey, repofile, signing
 from netnsfix.rpm.digests import verify_payload
 from netnsfix.util.confined import enclosing, open_below, overlap, real_folder_below, unconfined_reason
@@ -216,7 +216,7 @@ def check_apart(outdir: Path, repo: Path) -> None:
     others = [(outdir, "the build folder"), (cache_dir(), "netnsfix's cache")]
     clash = overlap(repo, others)
     stage = enclosing(repo, MANIFEST_NAME)
-    if clash is None and stage is not None and _is_stage_folder(stage):
+    if clash is None and stage is not None and is_stage_folder(stage):
         clash = f"is inside a stage's output folder {stage}"
     if clash is not None:
         raise PublishError(f"--repo {repo}: {clash}; publish into a folder of its own")
@@ -230,13 +230,6 @@ def _repository_url(repo: Path, baseurl: str | None) -> str:
     if kept is not None:
         return repo_url(kept, f"{repo / repofile.REPO_FILE}: baseurl", PublishError)
     return repofile.default_baseurl(repo)
-
-
-def _is_stage_folder(folder: Path) -> bool:
-    try:
-        return read_manifest(folder).tool == "netnsfix"
-    except NetnsfixError:
-        return False
 
 
 def plan_repository(repo: Path, inputs: tuple[InputPackage, ...], replace: bool) -> list[TreePlan]:
