@@ -11,6 +11,9 @@ its packages; then one preparation container, committed) and reused.
 A node boots as the harness boots its systemd container, plus /dev/net/tun,
 and every mount is then made shared (``mount --make-rshared /``) as systemd
 leaves a real Fedora 18 host, so the unpatched ``ip`` shows its bug there.
+A caller may add Debian packages to the image and folders to the nodes
+(scripts/fidelity/record-yum-role: the libraries the fidelity kit's rpm and
+yum link against, and the kit itself, read-only).
 """
 
 from __future__ import annotations
