@@ -1,7 +1,8 @@
 """What netnsfix publishes, checked by Fedora 18's own rpm 4.10.3.1 and installed by its yum 3.4.3.
 
 The kit (``scripts/fidelity/pkgtools``) is built from the tools' released tags; these tests
-run only where it is (``conftest.py``). rpm runs on private ``--dbpath``/``--root`` folders only.
+run only where it is (``conftest.py``). On the host rpm runs on private ``--dbpath``/``--root`` folders
+only; the role's yum backend runs on a throwaway node (scripts/fidelity/record-yum-role).
 """
 
 from __future__ import annotations
