@@ -18,6 +18,7 @@ from hostilekit import Case, both, run_case, write
 from rpmkit import build_rpms, make_outdir
 
 from netnsfix.cli import Exit
+from netnsfix.fleet.package import NODE_KEY
 from netnsfix.publish import repofile
 
 EXPORT = (
@@ -295,3 +296,9 @@ def test_a_good_signed_repository_exports(repos: dict[str, Path], tmp_path: Path
     done = run_case(case, tmp_path)
     assert "wrote " in done.stdout
     assert (tmp_path / "work/project/files/RPM-GPG-KEY-netnsfix").is_file()
+    # the nodes' repository file names the key the role put on the node, never the one on the server: yum 3.4.3
+    # imports what gpgkey= gives it (-y says yes), so a server's own key would let it sign its own packages
+    exported = (tmp_path / "work/project/files/netnsfix.repo").read_text()
+    assert [line for line in exported.splitlines() if line.startswith("gpgkey=")] == [f"gpgkey=file://{NODE_KEY}"] * 2
+    module = (Path(__file__).parents[1] / "src/netnsfix/collection/plugins/modules/package.py").read_text()
+    assert f'key_path=dict(type="path", default="{NODE_KEY}"' in module  # where the package module writes it

@@ -1,11 +1,13 @@
 """What netnsfix publishes, checked by Fedora 18's own rpm 4.10.3.1 and installed by its yum 3.4.3.
 
 The kit (``scripts/fidelity/pkgtools``) is built from the tools' released tags; these tests
-run only where it is (``conftest.py``). rpm runs on private ``--dbpath``/``--root`` folders only.
+run only where it is (``conftest.py``). On the host rpm runs on private ``--dbpath``/``--root`` folders
+only; the role's yum backend runs on a throwaway node (scripts/fidelity/record-yum-role).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +17,9 @@ from pathlib import Path
 import pytest
 from fidelitykit import KIT
 from rpmkit import build_rpms, make_outdir
+from yumrole import problems
+
+from netnsfix.fleet.ansible import base_environment, program
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "fedora18-tools"
@@ -99,3 +104,114 @@ def test_yum_343_finds_no_other_nevra(tmp_path: Path, nevra: str) -> None:
     done = _yum_install(_publish(tmp_path, rpms), nevra)
     assert done.returncode != 0 and "Complete!" not in done.stdout
     assert f"No package {nevra} available." in done.stdout
+
+
+EPOCH_SPEC = """Name: nfxep
+Epoch: {epoch}
+Version: {version}
+Release: {release}
+Summary: a build with an epoch, for the package module's comparison
+License: GPLv2+
+BuildArch: noarch
+%description
+Empty: it only stands in the rpm database.
+%files
+"""
+
+
+def _epoch_rpm(top: Path, epoch: int, version: str, release: str) -> Path:
+    """An empty noarch nfxep built by the kit's rpmbuild 4.10.3.1 (no Epoch line when it is 0)."""
+    top.mkdir(parents=True, exist_ok=True)
+    spec = top / f"nfxep-{epoch}-{version}.spec"
+    text = EPOCH_SPEC.format(epoch=epoch, version=version, release=release)
+    spec.write_text(text if epoch else text.replace(f"Epoch: {epoch}\n", ""))
+    (KIT / "var" / "tmp").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [KIT / "bin" / "rpmbuild", "-bb", "--define", f"_topdir {top}", spec], check=True, capture_output=True
+    )
+    name = f"nfxep-{version}-{release}.noarch.rpm"
+    return top / "RPMS" / "noarch" / name
+
+
+def _package_module(tmp_path: Path, root: Path, nevra: str) -> dict:
+    """netnsfix.node.package (backend yum) run by Ansible under the kit's Python 2.7.3 with its rpm on PATH."""
+    collections = tmp_path / "collections" / "ansible_collections" / "netnsfix"
+    collections.mkdir(parents=True, exist_ok=True)
+    if not (collections / "node").exists():
+        (collections / "node").symlink_to(ROOT / "src" / "netnsfix" / "collection")
+    args = {"root": str(root), "backend": "yum", "name": "nfxep", "nevra": nevra, "repo_file": "[netnsfix]\n"}
+    env = base_environment() | {
+        "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"),
+        "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+        "ANSIBLE_STDOUT_CALLBACK": "json",
+    }
+    env["PATH"] = f"{KIT / 'bin'}:{env['PATH']}"
+    done = subprocess.run(
+        [
+            program("ansible"),
+            "all",
+            "-i",
+            "node,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={KIT}/bin/python2.7",
+            "-m",
+            "netnsfix.node.package",
+            "-a",
+            json.dumps(args),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    document = json.loads(done.stdout)
+    return document["plays"][0]["tasks"][0]["hosts"]["node"]
+
+
+@pytest.mark.slow
+def test_a_newer_build_is_told_by_epoch_version_and_release(tmp_path: Path) -> None:
+    """The wanted build has epoch 1: an installed 0:2.0-1 is older (its higher version does not count), an
+    installed 2:0.5-1 newer, 1:1.0-1 the same; compared by rpm 4.10's own labelCompare under Python 2.7.3.
+    Read as epoch 0 with version '1:1.0' (the old parse), 0:2.0-1 was called newer: the first case fails it."""
+    top = tmp_path / "rpmbuild"
+    cases = {"older": (0, "2.0", "1"), "newer": (2, "0.5", "1"), "same": (1, "1.0", "1")}
+    results = {}
+    for case, (epoch, version, release) in cases.items():
+        rpm = _epoch_rpm(top, epoch, version, release)
+        root = tmp_path / case
+        for folder in ("etc", "usr"):  # a node's root, as the module checks
+            (root / folder).mkdir(parents=True)
+        rpm410 = [KIT / "bin" / "rpm", "--root", root]
+        subprocess.run([*rpm410, "--initdb"], check=True)
+        subprocess.run([*rpm410, "-i", "--justdb", "--nodeps", rpm], check=True, capture_output=True)
+        results[case] = _package_module(tmp_path, root, "nfxep-1:1.0-1.noarch")
+    older, newer, same = results["older"], results["newer"], results["same"]
+    assert not older.get("failed"), older.get("msg")
+    assert older["installed"] == ["nfxep-2.0-1.noarch"] and older["differs"] is True, older
+    assert newer.get("failed") is True, newer
+    assert newer["msg"].endswith(
+        "yum install nfxep-1:1.0-1.noarch failed: package nfxep-2:0.5-1.noarch (which is newer than "
+        "nfxep-1:1.0-1.noarch) is already installed; nothing was installed"
+    ), newer["msg"]
+    assert not same.get("failed") and same["installed"] == ["nfxep-1:1.0-1.noarch"] and same["differs"] is False, same
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+def test_the_roles_yum_backend_on_a_node_with_yum_343(tmp_path: Path, engine) -> None:
+    """scripts/fidelity/record-yum-role run now (a booted node with the kit's yum 3.4.3, rpm 4.10.3.1 and
+    Python 2.7.3; netnsfix fleet over SSH; the fixture and the demo repository over HTTP; the must-fail
+    cases), its transcript judged as the committed one is in tests/test_yum_role.py."""
+    out = tmp_path / "yum-role.txt"
+    done = subprocess.run(
+        [ROOT / "scripts" / "fidelity" / "record-yum-role", out],
+        env={**os.environ, "NETNSFIX_PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert problems(out.read_text()) == []

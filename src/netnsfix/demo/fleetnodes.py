@@ -11,6 +11,9 @@ its packages; then one preparation container, committed) and reused.
 A node boots as the harness boots its systemd container, plus /dev/net/tun,
 and every mount is then made shared (``mount --make-rshared /``) as systemd
 leaves a real Fedora 18 host, so the unpatched ``ip`` shows its bug there.
+A caller may add Debian packages to the image and folders to the nodes
+(scripts/fidelity/record-yum-role: the libraries the fidelity kit's rpm and
+yum link against, and the kit itself, read-only).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from netnsfix.publish.repository import publish
 from netnsfix.recipe import Recipe
 from netnsfix.source.request import Request
 from netnsfix.tools.debootstrap import ensure_debian_root
-from netnsfix.tools.engine import Container, ContainerOptions, Engine
+from netnsfix.tools.engine import Bind, Container, ContainerOptions, Engine
 from netnsfix.util.command import run, streamed
 from netnsfix.util.fsutil import sha256_file
 from netnsfix.util.httpserve import serving
@@ -100,6 +103,7 @@ class FleetNode:
 class PublishedRepo:
     repo: Path  # the yum repository netnsfix publish made
     glibc_rpm: Path  # the demo archive's glibc, for the nodes' rpm database
+    build: Path | None = None  # the build folder it was published from
 
 
 def published_repo(recipe: Recipe, workdir: Path) -> PublishedRepo:
@@ -116,8 +120,9 @@ def published_repo(recipe: Recipe, workdir: Path) -> PublishedRepo:
             out=workdir / "out",
         )
         run_pipeline(request, Fetcher())
-    published = publish(request.layout.build(recipe.name), workdir / "repo")
-    return PublishedRepo(published.repo, find_glibc_rpm(binaries.root))
+    build = request.layout.build(recipe.name)
+    published = publish(build, workdir / "repo")
+    return PublishedRepo(published.repo, find_glibc_rpm(binaries.root), build)
 
 
 def find_glibc_rpm(binaries_root: Path) -> Path:
@@ -128,9 +133,10 @@ def find_glibc_rpm(binaries_root: Path) -> Path:
     return glibc[0]
 
 
-def ensure_base_image(engine: Engine) -> str:
-    """The node's root as debootstrapped (Python 2.7, systemd, OVS, rpm; not yet prepared): imported once."""
-    root = ensure_debian_root(PACKAGES, extra_suites=EXTRA_SUITES)
+def ensure_base_image(engine: Engine, extra: tuple[str, ...] = ()) -> str:
+    """The node's root as debootstrapped (Python 2.7, systemd, OVS, rpm, and ``extra``; not yet prepared):
+    imported once."""
+    root = ensure_debian_root(PACKAGES + extra, extra_suites=EXTRA_SUITES)
     base = f"{REPOSITORY}-base:{root.key}"
     if not engine.image_exists(base):
         repository, _, version = base.partition(":")
@@ -143,9 +149,9 @@ def ensure_base_image(engine: Engine) -> str:
     return base
 
 
-def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
-    """The node image's tag, made from the cached root the first time."""
-    base = ensure_base_image(engine)
+def ensure_node_image(engine: Engine, glibc_rpm: Path, extra: tuple[str, ...] = ()) -> str:
+    """The node image's tag, made from the cached root the first time (``extra``: more Debian packages)."""
+    base = ensure_base_image(engine, extra)
     tag = f"{REPOSITORY}:{base.partition(':')[2]}-{sha256_file(glibc_rpm)[:12]}"
     if engine.image_exists(tag):
         return tag
@@ -165,7 +171,9 @@ def ensure_node_image(engine: Engine, glibc_rpm: Path) -> str:
 
 
 @contextmanager
-def booted_nodes(engine: Engine, image: str, names: tuple[str, ...], prefix: str) -> Iterator[dict[str, FleetNode]]:
+def booted_nodes(
+    engine: Engine, image: str, names: tuple[str, ...], prefix: str, binds: tuple[Bind, ...] = ()
+) -> Iterator[dict[str, FleetNode]]:
     """Boot one container per name (in parallel), yield them by name, remove them all whatever happens."""
     with ExitStack() as stack:
         nodes: dict[str, Container] = {}
@@ -176,6 +184,7 @@ def booted_nodes(engine: Engine, image: str, names: tuple[str, ...], prefix: str
                 name=f"{prefix}-{name}-{uuid.uuid4().hex[:6]}",
                 environment=ENVIRONMENT,
                 labels={OWNER_LABEL: prefix, PID_LABEL: str(os.getpid())},
+                binds=binds,
                 options=NODE_OPTIONS,
             )
             stack.enter_context(container)

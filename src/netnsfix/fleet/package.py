@@ -1,9 +1,12 @@
 """The fixed package the nodes get: read from a repository ``netnsfix publish`` made.
 
-The role needs ``netnsfix.repo`` (as publish wrote it, or with the baseurl the
+The role needs ``netnsfix.repo`` (with the baseurl publish wrote, or the one the
 nodes reach it by), the GPG key when the packages are signed, and the exact
 NEVRA, path and sha256 of the iproute RPM, so a node installs that build and
-no other.
+no other. The nodes' repository file names the key the role puts on each node
+(``NODE_KEY``), never the one on the repository's server: yum 3.4.3 imports
+whatever key ``gpgkey=`` gives it (``-y`` says yes), so a key fetched from the
+server that serves the packages would let that server sign its own.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from netnsfix.rpm.digests import verify_payload
 from netnsfix.rpm.header import read_header
 from netnsfix.util.fsutil import sha256_file
 from netnsfix.util.urls import repo_url as checked_repo_url
+
+# Where the role's package module writes the key (its key_path default); the repository file points there.
+NODE_KEY = "/etc/pki/rpm-gpg/RPM-GPG-KEY-netnsfix"
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def read_package(repo: Path, name: str = "iproute", repo_url: str | None = None)
             verify_packages(trusted, [(str(path), path)])
         except NetnsfixError as error:
             raise FleetError(str(error)) from error
-    text = repo_file.read_bytes() if repo_url is None else render(repo_url, signed).encode()
+    text = render(baseurl, signed, key_url=f"file://{NODE_KEY}" if signed else None).encode()
     return FixedPackage(
         name=name,
         nevra=nevra,

@@ -52,8 +52,9 @@ def read_baseurl(path: Path) -> str | None:
     return parser.get("netnsfix", "baseurl", fallback=None)
 
 
-def render(baseurl: str, signed: bool) -> str:
-    """The .repo text; gpgcheck and gpgkey only when the packages are signed."""
+def render(baseurl: str, signed: bool, key_url: str | None = None) -> str:
+    """The .repo text; gpgcheck and gpgkey only when the packages are signed. The key is the repository's
+    own file unless ``key_url`` names another (the fleet's: the file the role put on the node)."""
     baseurl = baseurl.rstrip("/")
     sections = []
     for section, name, url, enabled in (
@@ -68,7 +69,7 @@ def render(baseurl: str, signed: bool) -> str:
             f"gpgcheck={1 if signed else 0}",
         ]
         if signed:
-            lines.append(f"gpgkey={baseurl}/{KEY_FILE}")
+            lines.append(f"gpgkey={key_url or f'{baseurl}/{KEY_FILE}'}")
         lines.append("metadata_expire=1h")
         sections.append("\n".join(lines))
     return "# Written by netnsfix publish. Copy to /etc/yum.repos.d/ on the host.\n" + "\n\n".join(sections) + "\n"

@@ -17,8 +17,8 @@ description:
     fails the node with rpm's own line and is never replaced.
   - With O(backend=yum) it reports RV(differs) and the role's next task runs the yum module (only the
     netnsfix repository, its key checked); a newer installed build fails the node first, named in the
-    rpm backend's words (yum would leave it and say nothing). With O(backend=none) only the files are
-    written.
+    rpm backend's words (yum would leave it and say nothing); in check mode it reports C(yum install NEVRA)
+    as a change. With O(backend=none) only the files are written.
   - Before it first writes the repository file or the key, it records what was there (and the folders it
     makes) in C(ROOT/var/lib/netnsfix/package.json); O(state=absent) gives them back byte for byte (or
     removes them) and removes the empty folders apply made. A file edited since apply is left in place
@@ -42,7 +42,7 @@ options:
     type: str
     required: true
   nevra:
-    description: The exact build, NAME-VERSION-RELEASE.ARCH.
+    description: The exact build, NAME-[EPOCH:]VERSION-RELEASE.ARCH (the epoch only when it is not 0).
     type: str
     required: true
   url:
@@ -92,7 +92,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 installed:
-  description: The installed builds of O(name) before this run (NAME-VERSION-RELEASE.ARCH).
+  description: The installed builds of O(name) before this run (NAME-[EPOCH:]VERSION-RELEASE.ARCH).
   returned: always
   type: list
   elements: str
@@ -128,11 +128,13 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import fetch_url
 from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.nevra import wanted_evr
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 from ansible_collections.netnsfix.node.plugins.module_utils.settings import TEXT
 
-QUERY = "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"
-EVR = "%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE} %{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+# NAME-[EPOCH:]VERSION-RELEASE.ARCH, the form fleet export writes O(nevra) in (the epoch only when not 0)
+QUERY = "%{NAME}-%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}.%{ARCH}\\n"
+EVR = "%|EPOCH?{%{EPOCH}}:{0}|:%{VERSION}-%{RELEASE} " + QUERY
 # What apply found before it wrote the repository file and the key (their first version, the folders it
 # made), so that undo gives them back; kept beside the steps' journal, in real folders only.
 RECORD = "/var/lib/netnsfix/package.json"
@@ -262,16 +264,13 @@ def install_rpm(module, root, params, result):
 def refuse_newer(module, root, params):
     # type: (AnsibleModule, str, dict) -> None
     """Fail before yum runs when an installed build is newer than the wanted one (yum 3.4.3 would keep it
-    and exit 0); rpm's own comparison (its Python bindings, which yum needs anyway)."""
+    and exit 0); rpm's own comparison (its Python bindings, which yum needs anyway), epochs included."""
     try:
         import rpm  # only nodes with yum have it
     except ImportError:
         raise NodeError("backend yum needs rpm's Python bindings (yum's own); none here", path=root)
     name, nevra = params["name"], params["nevra"]
-    version_release = nevra[len(name) + 1 : nevra.rindex(".")] if nevra.startswith(name + "-") else ""
-    if version_release.count("-") != 1:
-        raise NodeError("nevra %r is not %s-VERSION-RELEASE.ARCH" % (nevra, name), path=nevra)
-    want = ("0",) + tuple(version_release.split("-"))
+    want = wanted_evr(name, nevra)
     _rc, out, _err = module.run_command(["rpm", "--root", root, "-q", "--qf", EVR, name])
     for line in out.splitlines():
         evr, _, have = line.strip().partition(" ")
@@ -295,8 +294,12 @@ def present(module, fs, params, result):
     result["differs"] = have != [params["nevra"]]
     if params["backend"] == "rpm" and result["differs"]:
         install_rpm(module, fs.root, params, result)
-    if params["backend"] == "yum" and result["differs"] and have:
-        refuse_newer(module, fs.root, params)
+    if params["backend"] == "yum" and result["differs"]:
+        if have:
+            refuse_newer(module, fs.root, params)
+        if module.check_mode:  # the role's yum task cannot plan with a repository file check mode did not write
+            result["commands"].append("yum install %s" % params["nevra"])
+            result["changed"] = True
 
 
 def decoded(entry):

@@ -21,6 +21,7 @@ from plugins.module_utils.inifile import set_options
 from plugins.module_utils.iptables_path import FIRST, FIXED, LINE, RELEASED, SHAPES, fixed_lines
 from plugins.module_utils.journal import JOURNAL
 from plugins.module_utils.module_steps import run
+from plugins.module_utils.nevra import wanted_evr
 from plugins.module_utils.plan import Node
 from plugins.module_utils.privatetmp import systemd_version
 from plugins.module_utils.rootfs import RootFS
@@ -185,10 +186,6 @@ class ModuleResult(unittest.TestCase):
             shutil.rmtree(tmp)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class PrivateTmpBySystemd(unittest.TestCase):
     """systemd < 198 (Fedora 18's 197) reads no drop-ins: the step's form follows the node's version."""
 
@@ -225,3 +222,31 @@ class PrivateTmpBySystemd(unittest.TestCase):
     def test_a_systemd_pc_without_a_version_is_refused(self):
         self.pc("Name: systemd\n")
         self.assertRaises(NodeError, systemd_version, self.node())
+
+
+class WantedBuild(unittest.TestCase):
+    """The package module compares installed builds with (EPOCH, VERSION, RELEASE) of the wanted NEVRA."""
+
+    def test_no_epoch_is_epoch_0_and_an_epoch_is_not_part_of_the_version(self):
+        self.assertEqual(
+            wanted_evr("iproute", "iproute-3.6.0-2.netnsfix1.fc18.x86_64"), ("0", "3.6.0", "2.netnsfix1.fc18")
+        )
+        self.assertEqual(wanted_evr("iproute", "iproute-1:3.6.0-2.fc18.x86_64"), ("1", "3.6.0", "2.fc18"))
+        self.assertEqual(wanted_evr("nfxfix-data", "nfxfix-data-1.0-2.fc18.noarch"), ("0", "1.0", "2.fc18"))
+
+    def test_not_a_nevra_of_that_name_is_one_error(self):
+        for nevra in (
+            "iproute-3.6.0.x86_64",
+            "iproute-x:3.6.0-2.x86_64",
+            "iproute-3.6.0-2-3.x86_64",
+            "iproutes-3.6.0-2.x86_64",
+            "iproute",
+            "iproute-:-.x",
+        ):
+            with self.assertRaises(NodeError) as caught:
+                wanted_evr("iproute", nevra)
+            self.assertIn("is not iproute-[EPOCH:]VERSION-RELEASE.ARCH", str(caught.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
