@@ -45,11 +45,14 @@ RUNNING_UNIT = "quantum-l3-agent"  # started before the apply
 SERVICES = sorted(f"{unit}.service" for unit in UNITS)
 OVERRIDE = f"/etc/systemd/system/{RUNNING_UNIT}.service"
 AGENT = b"#!/bin/sh\n# stands in for quantum-l3-agent: runs until stopped\nexec sleep 1000000\n"
-SITE = f'[fleet]\npkg_backend = "rpm"\n\n[defaults]\nprivate_nic = "eth2"\niscsi_ip_address = "192.168.1.101"\n\n[nodes.{NODE}]\npublic_nic = "eth1"\n'
+SITE = (
+    '[fleet]\npkg_backend = "rpm"\n\n[defaults]\nprivate_nic = "eth2"\niscsi_ip_address = "192.168.1.101"\n\n'
+    f'[nodes.{NODE}]\npublic_nic = "eth1"\n'
+)
 # the agent's own /tmp: a second mount at /tmp, from /systemd-private-*, in its mount namespace (PrivateTmp=yes)
 AGENT_TMP = (
     f"pid=$(systemctl show -p MainPID {RUNNING_UNIT}.service | cut -d= -f2); "
-    "echo MainPID=$pid; awk '$5 == \"/tmp\" {print \"mount at /tmp from \" $4}' /proc/$pid/mountinfo"
+    'echo MainPID=$pid; awk \'$5 == "/tmp" {print "mount at /tmp from " $4}\' /proc/$pid/mountinfo'
 )
 
 
@@ -126,7 +129,12 @@ def record(work: Path) -> str:
     key = make_key(work)
     with booted_nodes(engine, image, (NODE,), PREFIX) as nodes:
         node = nodes[NODE]
-        prepare(node.container, make_node_root(work / "root", plugin_ini=True), published.repo, key.with_suffix(".pub").read_bytes())
+        prepare(
+            node.container,
+            make_node_root(work / "root", plugin_ini=True),
+            published.repo,
+            key.with_suffix(".pub").read_bytes(),
+        )
         inventory = work / "inventory.ini"
         inventory.write_text(
             f"[network]\n{NODE} ansible_host={node.address} ansible_user=root ansible_ssh_private_key_file={key} "

@@ -62,7 +62,8 @@ def ensure_node_image_197(engine: Engine, glibc_rpm: Path, tree: Path | None = N
     if not tree_present(tree):
         raise EngineError(f"{tree}: no systemd v197 install tree there (run scripts/fidelity/systemd197)")
     base = ensure_node_image(engine, glibc_rpm)
-    version = hashlib.sha256(ADAPT.encode()).hexdigest()[:8] + "-" + sha256_file(tree / "usr" / "lib" / "systemd" / "systemd")[:8]
+    systemd = sha256_file(tree / "usr" / "lib" / "systemd" / "systemd")
+    version = f"{hashlib.sha256(ADAPT.encode()).hexdigest()[:8]}-{systemd[:8]}"
     tag = f"{REPOSITORY}:{base.partition(':')[2]}-{version}"
     if engine.image_exists(tag):
         return tag
