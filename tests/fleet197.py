@@ -22,7 +22,8 @@ AGENT_TMP = (
     f"sh -c pid=$(systemctl show -p MainPID {RUNNING}.service | cut -d= -f2); echo MainPID=$pid; "
     'awk \'$5 == "/tmp" {print "mount at /tmp from " $4}\' /proc/$pid/mountinfo'
 )
-FLEET = "netnsfix fleet {} -i INVENTORY --site SITE --repo REPO"
+FLEET = "netnsfix fleet {} -i INVENTORY --project PROJECT"
+EXPORT = "netnsfix fleet export -i INVENTORY -o PROJECT --site SITE --repo REPO --repo-url file:///srv/netnsfix-repo"
 RESTARTS = (
     f"restarted {RUNNING}; not loaded here: {ABSENT}, openstack-nova-compute, openstack-cinder-volume; "
     "not running: quantum-dhcp-agent, quantum-openvswitch-agent"
@@ -117,6 +118,10 @@ def check_fleet197(text: str) -> None:
     assert any(root.startswith("/systemd-private-") for root in mounts), mounts
 
     runs = parts["fleet plan, apply, plan"]
+    lines, code = said(runs, EXPORT)
+    assert (
+        code == 0 and lines[0] == "wrote PROJECT: site.yml, verify.yml, undo.yml, collection netnsfix.node for 1 nodes"
+    )
     plans = every(runs, FLEET.format("plan"))
     assert len(plans) == 2, plans
     lines, code = plans[0]

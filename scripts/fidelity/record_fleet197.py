@@ -9,7 +9,8 @@ one missing unit to deal with. Ansible reaches the node over SSH with a key (its
 
 Recorded, in order (the booted.txt form: ``## PART``, ``$ COMMAND``, its output, ``exit N``): PID 1 and
 sshd; 197's plain ``systemctl show`` of a missing unit; the quantum units as packaged (systemd's
-answers, and whether the running agent has a /tmp of its own); fleet plan, apply, plan; systemd's
+answers, and whether the running agent has a /tmp of its own); fleet export, then plan, apply, plan
+with ``--project`` (the exported project, as a user runs it); systemd's
 answers after the apply; fleet verify; verify on the override set back to PrivateTmp=true (must fail);
 apply (puts it back), fleet undo and systemd's answers after it; apply again and verify on the unpatched
 3.6.0 ip (must fail). Container names,
@@ -59,9 +60,10 @@ AGENT_TMP = (
 class Transcript:
     def __init__(self, container: Container, work: Path, address: str, inventory: Path, site: Path, repo: Path):
         self.container, self.lines = container, []  # type: ignore[var-annotated]
-        self.replace = [(str(work), "WORK"), (address, "ADDRESS"), (container.name, "NODE")]
-        self.args = ["-i", str(inventory), "--site", str(site), "--repo", str(repo)]
-        self.args += ["--repo-url", f"file://{REPO_IN_NODE}"]
+        self.replace = [(str(work / "project"), "PROJECT"), (str(work), "WORK"), (address, "ADDRESS")]
+        self.replace.append((container.name, "NODE"))
+        self.inventory, self.project = inventory, work / "project"
+        self.sources = ["--site", str(site), "--repo", str(repo), "--repo-url", f"file://{REPO_IN_NODE}"]
 
     def clean(self, text: str) -> str:
         for old, new in self.replace:
@@ -86,9 +88,18 @@ class Transcript:
         for service in SERVICES:
             self.say("systemctl", "show", "-p", "LoadState", "-p", "ActiveState", "-p", "PrivateTmp", service)
 
+    def export(self) -> int:
+        """``netnsfix fleet export``: the Ansible project every later run uses (``--project``)."""
+        argv = ["export", "-i", str(self.inventory), "-o", str(self.project), *self.sources]
+        shown = f"netnsfix fleet export -i INVENTORY -o PROJECT --site SITE --repo REPO --repo-url {self.sources[-1]}"
+        return self._run(argv, shown)
+
     def fleet(self, action: str, *extra: str) -> int:
-        done = subprocess.run([*NETNSFIX, "fleet", action, *self.args, *extra], capture_output=True, text=True)
-        shown = " ".join(["netnsfix fleet", action, "-i INVENTORY --site SITE --repo REPO", *extra])
+        argv = [action, "-i", str(self.inventory), "--project", str(self.project), *extra]
+        return self._run(argv, " ".join(["netnsfix fleet", action, "-i INVENTORY --project PROJECT", *extra]))
+
+    def _run(self, argv: list[str], shown: str) -> int:
+        done = subprocess.run([*NETNSFIX, "fleet", *argv], capture_output=True, text=True)
         self.lines += [f"$ {shown}", *self.clean(done.stdout + done.stderr).splitlines(), f"exit {done.returncode}"]
         return done.returncode
 
@@ -160,6 +171,7 @@ def record(work: Path) -> str:
         t.units()
         t.sh(AGENT_TMP)
         t.part("fleet plan, apply, plan")
+        t.export()
         t.fleet("plan")
         t.fleet("apply")
         t.fleet("plan")
