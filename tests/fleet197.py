@@ -175,3 +175,5 @@ def check_fleet197(text: str) -> None:
     lines, code = said(unpatched, FLEET.format("verify"))
     assert code == 1 and table_row(lines)[1] == "FAIL", lines
     assert any(line.startswith("f18node: FAIL mounts: /sys was replaced") for line in lines), lines
+    # what 197's systemctl then says is no namespace left behind (the scenario marks its daemon-reload)
+    assert any(line.startswith("f18node: PASS netns-deleted: nothing left at /run/netns/") for line in lines), lines
