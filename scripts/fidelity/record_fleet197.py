@@ -162,6 +162,8 @@ def record(work: Path) -> str:
         t.say("readlink", "/proc/1/exe")
         t.say("systemctl", "--version")
         t.say("systemctl", "show", "-p", "Version")
+        t.say("systemctl", "is-system-running", "--wait")  # what wait_for_systemd asks first
+        t.say("systemctl", "list-jobs")  # what it asks 197 instead: nothing left once booted
         t.say("systemctl", "show", "-p", "LoadState", "-p", "ActiveState", "-p", "SubState", "ssh.service")
         t.say("test", "-e", "/usr/bin/systemd-run")
         t.part("a unit the node lacks")
