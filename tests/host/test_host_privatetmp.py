@@ -247,3 +247,35 @@ def test_a_fifo_for_systemd_pc_is_refused_without_hanging(root, capsys) -> None:
     code, out, err = cli(capsys, "host", "apply", "privatetmp", "--root", str(root))
     assert code == 2 and out == "" and str(pc) in err and len(err.splitlines()) == 1, err
     assert not (root / OVERRIDES[0]).exists()
+
+
+def test_an_apply_whose_own_reload_ran_leaves_no_reload_owed(root, monkeypatch) -> None:
+    """The restart marker owes a daemon-reload until the apply's own reload has run after its unit files; an
+    apply that fails before it (the reload itself failing here) leaves the reload owed with the restarts."""
+    from netnsfix.collection.plugins.module_utils import restart_marker
+    from netnsfix.collection.plugins.module_utils.apply import apply_steps
+
+    reload_rc = {"rc": 1}
+
+    def runner(argv):
+        if argv[:2] == ["systemctl", "--version"]:
+            return 0, "systemd 197\n+PAM +LIBWRAP\n", ""
+        if argv[:2] == ["systemctl", "daemon-reload"]:
+            return reload_rc["rc"], "", "reload failed\n" if reload_rc["rc"] else ""
+        if argv[:3] == ["systemctl", "show", "-p"]:
+            return 0, "PrivateTmp=no\n", ""
+        return 0, "", ""
+
+    monkeypatch.setattr(RootFS, "systemd_runs", lambda self: True)
+    fs = RootFS(str(root))
+    node = Node(fs, validate({}), runner)
+    with pytest.raises(Exception, match="daemon-reload"):
+        apply_steps((PrivateTmp(),), node, owe_restarts=True)
+    assert not (root / OVERRIDES[0]).exists(), "rolled back"
+    assert restart_marker.owed(fs) == list(UNITS) and restart_marker.reload_owed(fs) is True
+    reload_rc["rc"] = 0
+    apply_steps((PrivateTmp(),), node, owe_restarts=True)
+    assert restart_marker.owed(fs) == list(UNITS) and restart_marker.reload_owed(fs) is False
+    # owing more restarts again (the next apply's write-ahead) owes the reload again
+    restart_marker.owe(fs, ["openstack-nova-compute"])
+    assert restart_marker.reload_owed(fs) is True

@@ -65,9 +65,11 @@ class Systemd197:
             # 197's systemctl.c: one block per unit, in the order asked, an empty line between
             return 0, "\n\n".join("\n".join(self.block(name)) for name in names) + "\n", ""
         if verb in ("try-restart", "restart"):
-            [name] = names
-            lines, code = self.loaded_restart if name in self.units else self.absent_restart
-            return code, "", "\n".join(lines).replace(ABSENT, name) + ("\n" if lines else "")
+            # several names: v197's systemctl.c start_unit() queues one job per name and waits for them all;
+            # the recorded answer of a loaded unit is exit 0 and nothing printed, a missing one's exit 6
+            missing = [name for name in names if name not in self.units]
+            lines, code = self.absent_restart if missing else self.loaded_restart
+            return code, "", "\n".join(lines).replace(ABSENT, missing[0] if missing else "") + ("\n" if lines else "")
         raise AssertionError(f"systemd 197 simulation: no recorded answer for {argv}")
 
 
@@ -102,10 +104,13 @@ def restart(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(sys, "path", [p for p in sys.path])  # the insert above is undone with the test
     root = make_fedora18_root(tmp_path / "root")
 
-    def run(systemctl: Systemd197, owed: list[str], check_mode: bool = False) -> Done:
+    def run(systemctl: Systemd197, owed: list[str], check_mode: bool = False, reload: bool | None = None) -> Done:
         marker = root / MARKER
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"version": 1, "units": owed}))
+        written: dict[str, Any] = {"version": 1, "units": owed}
+        if reload is not None:
+            written["reload"] = reload
+        marker.write_text(json.dumps(written))
 
         class Module:
             def __init__(self, argument_spec: dict, supports_check_mode: bool) -> None:
@@ -178,3 +183,27 @@ def test_check_mode_asks_but_restarts_nothing(restart) -> None:
     done = restart(systemctl, ["quantum-l3-agent", "openstack-nova-compute"], check_mode=True)
     assert not done.failed and done.result["restarted"] == ["quantum-l3-agent"]
     assert not [call for call in systemctl.calls if call[1] in ("try-restart", "daemon-reload")]
+
+
+def test_the_running_units_restart_in_one_call_after_the_reload_the_marker_owes(restart) -> None:
+    """A marker without "reload" (an older netnsfix's, or an apply killed before its own reload) owes one."""
+    systemctl = Systemd197({"quantum-l3-agent.service": "active", "quantum-dhcp-agent.service": "active"})
+    done = restart(systemctl, ["quantum-l3-agent", "openstack-nova-compute", "quantum-dhcp-agent"])
+    assert not done.failed and done.result["restarted"] == ["quantum-l3-agent", "quantum-dhcp-agent"], done.result
+    acting = [call for call in systemctl.calls if call[1] in ("try-restart", "restart", "daemon-reload")]
+    assert acting == [
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "try-restart", "quantum-l3-agent.service", "quantum-dhcp-agent.service"],
+    ]
+    assert not (restart.root / MARKER).exists()
+
+
+def test_no_second_reload_when_the_apply_reloaded_after_its_last_unit_file(restart) -> None:
+    systemctl = Systemd197({"quantum-l3-agent.service": "active"})
+    done = restart(systemctl, ["quantum-l3-agent"], reload=False)
+    assert not done.failed and done.result["restarted"] == ["quantum-l3-agent"], done.result
+    assert ["systemctl", "daemon-reload"] not in systemctl.calls
+    # must-fail: the same marker owing the reload gets one
+    systemctl = Systemd197({"quantum-l3-agent.service": "active"})
+    restart(systemctl, ["quantum-l3-agent"], reload=True)
+    assert ["systemctl", "daemon-reload"] in systemctl.calls

@@ -6,11 +6,8 @@ import argparse
 from pathlib import Path
 
 from netnsfix.cli import Exit
-from netnsfix.fleet.export import export_project
-from netnsfix.fleet.package import read_package
 from netnsfix.fleet.results import NodeResult
 from netnsfix.fleet.run import FleetRun, Inputs, run_action
-from netnsfix.fleet.site import load_fleet
 
 HELP = {
     "plan": "what would change on each node (--check --diff); exit 1 if any node would change",
@@ -51,6 +48,12 @@ def _sources(parser: argparse.ArgumentParser, required: bool) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    # imported here: reading a site file and a repository (YAML, rpm headers, signatures) costs a run of an
+    # exported project (--project) a third of a second it does not need
+    from netnsfix.fleet.export import export_project
+    from netnsfix.fleet.package import read_package
+    from netnsfix.fleet.site import load_fleet
+
     fleet = load_fleet(args.inventory, args.site)
     package = read_package(args.repo, repo_url=args.repo_url)
     done = export_project(fleet, package, args.output, args.repo)

@@ -36,13 +36,13 @@ from typing import Any
 import yaml
 
 from netnsfix.errors import FleetError
+from netnsfix.fleet import MARKER
 from netnsfix.fleet.package import FixedPackage
 from netnsfix.fleet.site import Fleet, FleetNode, node_settings
 from netnsfix.manifest import MANIFEST_NAME, is_stage_folder
 from netnsfix.util.confined import enclosing, open_below, overlap
 from netnsfix.util.paths import cache_dir
 
-MARKER = ".netnsfix-fleet"
 PLAYBOOKS = ("site.yml", "verify.yml", "undo.yml")
 PYTHON = "/usr/bin/python2.7"
 COLLECTION = "collections/ansible_collections/netnsfix/node"

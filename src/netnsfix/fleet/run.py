@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netnsfix.errors import FleetError
-from netnsfix.fleet import ansible
-from netnsfix.fleet.export import MARKER, export_project
-from netnsfix.fleet.package import read_package
+from netnsfix.fleet import MARKER, ansible
 from netnsfix.fleet.results import NodeResult, read_results
-from netnsfix.fleet.site import load_fleet
 
 ACTIONS = {
     "plan": ("site.yml", True),
@@ -72,6 +69,11 @@ def run_action(action: str, inputs: Inputs) -> FleetRun:
         return _run(action, inputs, inputs.project, nodes)
     if inputs.repo is None:
         raise FleetError("give --project DIR (from netnsfix fleet export) or --repo DIR (a published repository)")
+    # imported only here: a run of an exported project needs none of the export's reading (a third of a second)
+    from netnsfix.fleet.export import export_project
+    from netnsfix.fleet.package import read_package
+    from netnsfix.fleet.site import load_fleet
+
     fleet = load_fleet(inputs.inventory, inputs.site)
     package = read_package(inputs.repo, repo_url=inputs.repo_url)
     with tempfile.TemporaryDirectory(prefix="netnsfix-fleet-") as scratch:

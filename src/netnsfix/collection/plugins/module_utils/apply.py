@@ -4,7 +4,9 @@ All plans are made before anything changes, so bad input stops the run
 early. Apply holds the root's lock, owes the restarts first (when asked),
 backs every file up (journal first), writes it, runs the commands, then each
 step's verify; anything that fails on the way is rolled back, so a node is
-never left half-changed.
+never left half-changed. When its own ``systemctl daemon-reload`` ran after the
+last unit file it wrote, the restart marker says so (the restart need not
+reload again).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,9 @@ __metaclass__ = type
 from . import restart_marker
 from .journal import BackupStore
 from .plan import Node, changed, run_checked
+from .privatetmp import DAEMON_RELOAD
+
+UNIT_FOLDERS = ("/etc/systemd/", "/usr/lib/systemd/", "/lib/systemd/")
 
 
 def plan_steps(steps, node):
@@ -53,16 +58,23 @@ def apply_unlocked(steps, node, owe_restarts=False):
     store.check_writable([change.path for plan in todo for change in plan.files])
     if owe_restarts:
         restart_marker.owe(node.fs, restarts_of(steps, plans, node))
+    reloaded = None  # True: a daemon-reload ran after the last unit file written here; False: a unit file since
     with store.transaction(node.runner) as journal:
         for plan in todo:
             for change in plan.files:
                 journal.write(plan.step, change)
+                if change.path.startswith(UNIT_FOLDERS):
+                    reloaded = False
             for cmd in plan.commands:
                 if cmd.run:
                     run_checked(node.runner, cmd.argv)
                     journal.ran(plan.step, cmd.argv, cmd.undo)
+                    if tuple(cmd.argv) == DAEMON_RELOAD:
+                        reloaded = True
         for step in steps:
             step.verify(node)
+    if owe_restarts and reloaded:
+        restart_marker.reloaded(node.fs)
     return plans
 
 

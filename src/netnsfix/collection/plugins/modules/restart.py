@@ -12,16 +12,18 @@ short_description: Restart each unit a netnsfix step left owed a restart, once
 description:
   - Reads the units owed a restart from the marker the step modules write on the node
     (C(ROOT/var/lib/netnsfix/restart-owed.json), written before any file changes, so a run that
-    failed or whose controller was killed still leaves them owed), adds O(units), and restarts each
-    one that runs once with C(systemctl try-restart), after one C(systemctl daemon-reload) (none when
+    failed or whose controller was killed still leaves them owed), adds O(units), and restarts the
+    ones that run, each once, with one C(systemctl try-restart U1.service U2.service ...) (systemd 197's
+    systemctl queues a job per unit and waits for them all), after one C(systemctl daemon-reload) when
+    the marker owes it (none when the apply's own reload ran after its last unit file changed, or when
     no owed unit runs).
   - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
     ...) gives one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
     this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
     (systemd 197 says C(LoadState=error) for it, later releases C(not-found)). A loaded unit that is not
     running is left stopped (try-restart).
-  - Each unit is taken off the marker as soon as it is done (restarted, not loaded, or not running);
-    a failed restart leaves it and every unit after it owed for the next run.
+  - The units are taken off the marker once done (restarted, not loaded, or not running); a unit whose
+    restart failed (not running afterwards) stays owed for the next run, and the module fails naming it.
   - Runs only where systemd runs the node (O(root) is C(/) and C(/run/systemd/system) exists);
     elsewhere (a folder, an image) nothing is owed (its units start with the new files when it boots), so
     the marker is cleared (and C(ROOT/var/lib/netnsfix) removed when that leaves it empty).
@@ -76,7 +78,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
-from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear, owed
+from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear, owed, reload_owed
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 
 RUNNING = ("active", "activating", "reloading")
@@ -106,6 +108,38 @@ def unit_states(module, units):
             module.fail_json(msg="systemctl show: asked for %s.service, answered for %s" % (unit, names[-1]))
         states[unit] = (found.get("LoadState", ""), found.get("ActiveState", ""))
     return states
+
+
+def restart_units(module, fs, running, result):
+    # type: (AnsibleModule, RootFS, list[str], dict) -> list[str]
+    """One daemon-reload when the marker owes it, then one ``systemctl try-restart`` of every running unit
+    (systemd 197's systemctl.c queues a job per unit and waits for them all); the units whose restart failed."""
+    try:
+        reload = reload_owed(fs) or any(unit not in owed(fs) for unit in running)
+    except NodeError as error:
+        result["msg"] = str(error)
+        module.fail_json(**result)
+    if reload:
+        rc, _, err = module.run_command(["systemctl", "daemon-reload"])
+        if rc != 0:
+            module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
+    rc, _, err = module.run_command(["systemctl", "try-restart"] + [unit + ".service" for unit in running])
+    if rc == 0:
+        return []
+    # which ones: a unit whose restart job failed is not running now; the others restarted and are done
+    states = unit_states(module, running)
+    failed = [unit for unit in running if states[unit][1] not in RUNNING] or list(running)
+    done = [unit for unit in running if unit not in failed]
+    result["restarted"] = done
+    result["changed"] = bool(done)
+    try:
+        clear(fs, [unit for unit in result["not_loaded"] + result["not_running"] + done])
+    except NodeError as error:
+        result["msg"] = str(error)
+        return failed
+    names = " ".join(unit + ".service" for unit in failed)
+    result["msg"] = "systemctl try-restart %s: exit %d: %s" % (names, rc, " ".join(err.split()))
+    return failed
 
 
 def main():
@@ -141,30 +175,23 @@ def main():
         module.exit_json(msg=msg % fs.root, **result)
     states = unit_states(module, units)
     running = [unit for unit in units if states[unit][0] == "loaded" and states[unit][1] in RUNNING]
-    if running and not module.check_mode:  # only a unit that runs can be restarted, and only it needs the reload
-        rc, _, err = module.run_command(["systemctl", "daemon-reload"])
-        if rc != 0:
-            module.fail_json(msg="systemctl daemon-reload: exit %d: %s" % (rc, " ".join(err.split())), **result)
     for unit in units:
-        load, active = states[unit]
-        if load != "loaded":
+        if states[unit][0] != "loaded":
             result["not_loaded"].append(unit)
-        elif active not in RUNNING:
+        elif unit not in running:
             result["not_running"].append(unit)
-        else:
-            if not module.check_mode:
-                rc, _, err = module.run_command(["systemctl", "try-restart", unit + ".service"])
-                if rc != 0:
-                    result["msg"] = "systemctl try-restart %s.service: exit %d: %s" % (unit, rc, " ".join(err.split()))
-                    module.fail_json(**result)
-            result["restarted"].append(unit)
-            result["changed"] = True
-        if not module.check_mode:
-            try:
-                clear(fs, [unit])
-            except NodeError as error:
-                result["msg"] = str(error)
-                module.fail_json(**result)
+    if running and not module.check_mode:
+        failed = restart_units(module, fs, running, result)
+        if failed:
+            module.fail_json(**result)
+    result["restarted"] = running
+    result["changed"] = bool(running)
+    if not module.check_mode:
+        try:
+            clear(fs, units)
+        except NodeError as error:
+            result["msg"] = str(error)
+            module.fail_json(**result)
     parts = []
     for key, words in (("restarted", "restarted"), ("not_loaded", "not loaded"), ("not_running", "not running")):
         if result[key]:
