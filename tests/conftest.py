@@ -7,6 +7,11 @@
   ``engine``, one that needs root ``root``, or it fails. ``pytest --fast``
   (``scripts/test --fast``) runs every test that is none of slow, engine, root,
   and fails any of them that still reaches the engine or a host off this machine.
+- ``scripts/test --fast`` runs them in several processes (pytest-xdist): each worker
+  makes its own session fixtures under its own temporary folder, ports are the
+  system's choice (port 0), and what workers share (``~/.cache/netnsfix``: keys,
+  test RPMs) is made under a lock or aside and renamed. The whole suite runs in
+  one process: its root tests mount, which every worker's mountinfo check would see.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ a rule that cannot fail is caught too.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -65,10 +66,16 @@ def _component(path: Path) -> str:
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 
-def _imports(source: str) -> set[str]:
+@functools.cache  # several rules read each module: parsed once
+def _tree(source: str) -> ast.Module:
+    return ast.parse(source)
+
+
+@functools.cache
+def _imports(source: str) -> frozenset[str]:
     """Top-level names of every module imported, and the first netnsfix component for ours."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_tree(source)):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
@@ -77,10 +84,10 @@ def _imports(source: str) -> set[str]:
             if node.module == "netnsfix":
                 names = [f"netnsfix.{alias.name}" for alias in node.names]
         found.update(names)
-    return found
+    return frozenset(found)
 
 
-def layer_violations(component: str, imports: set[str]) -> list[str]:
+def layer_violations(component: str, imports: set[str] | frozenset[str]) -> list[str]:
     wrong = []
     for name in imports:
         parts = name.split(".")
@@ -115,7 +122,7 @@ def collection_violations(path: str, source: str) -> list[str]:
     """Imports a collection file may not make (module_utils: the stdlib and each other, relatively; a module:
     also Ansible's module API and the library; nothing of netnsfix, which a node does not have)."""
     wrong = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(_tree(source)):
         if isinstance(node, ast.ImportFrom) and node.level:
             if "/module_utils/" not in path:
                 wrong.append("." * node.level + (node.module or ""))
@@ -224,7 +231,7 @@ def error_text_readings(source: str) -> list[str]:
     """Where ``source`` reads an error's message: ``str(error)`` (or a name holding it) split, replaced,
     sliced, searched with ``in`` or given to ``re``. ``error`` is any name an ``except ... as`` binds;
     each function is read on its own (a ``text`` in one is not another's)."""
-    tree = ast.parse(source)
+    tree = _tree(source)
     functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     top = [node for node in tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
     found: set[str] = set()

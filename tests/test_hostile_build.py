@@ -412,13 +412,25 @@ BOMB_OPEN_SIZE = 1536 << 20  # 1.5 GiB of zeros, about 1.5 MB as gzip
 
 
 @pytest.fixture(scope="module")
-def gzip_bomb(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip header
+def gzip_bomb() -> bytes:
+    """One gzip member of "<metadata>" and BOMB_OPEN_SIZE zeros, made in a second instead of compressing 1.5 GiB.
+
+    A full flush resets the compressor, so every further MiB of zeros compresses to the same bytes: the
+    deflate stream is the first MiB's bytes, then one MiB's bytes repeated, then the end; the trailer holds
+    the CRC-32 and size of the whole (a reader that gets that far checks them)."""
     block = b"\0" * (1 << 20)
-    parts = [packer.compress(b"<metadata>")]
-    parts += [packer.compress(block) for _ in range(BOMB_OPEN_SIZE >> 20)]
-    parts.append(packer.flush())
-    return b"".join(parts)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)  # -15: raw deflate, framed as gzip below
+    first = packer.compress(b"<metadata>" + block) + packer.flush(zlib.Z_FULL_FLUSH)
+    repeated, again = (packer.compress(block) + packer.flush(zlib.Z_FULL_FLUSH) for _ in range(2))
+    assert repeated == again, "a full flush did not make each MiB compress alike"
+    end = packer.flush()
+    crc = zlib.crc32(b"<metadata>")
+    for _ in range(BOMB_OPEN_SIZE >> 20):
+        crc = zlib.crc32(block, crc)
+    size = len(b"<metadata>") + BOMB_OPEN_SIZE
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"  # gzip, deflate, no name, mtime 0, best, unknown OS
+    trailer = crc.to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+    return header + first + repeated * ((BOMB_OPEN_SIZE >> 20) - 1) + end + trailer
 
 
 def _bomb_archive(bomb: bytes, open_size: int):

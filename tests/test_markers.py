@@ -45,8 +45,13 @@ def test_the_fast_run_fails_unmarked_and_reaching_tests(tmp_path: Path) -> None:
         shutil.copy(ROOT / "tests" / helper, tmp_path / helper)
     (tmp_path / "test_broken.py").write_text(BROKEN)
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    slow\n    engine\n    root\n")
+    # its own --basetemp: pytest then leaves the numbered folders of other runs alone (removing a big
+    # stale one at its exit once made this test take 30 s)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--fast", "-q", "-p", "no:cacheprovider", "-rfE", str(tmp_path)],
+        [
+            *(sys.executable, "-m", "pytest", "--fast", "-q", "-p", "no:cacheprovider", "-rfE"),
+            *("--basetemp", str(tmp_path / "base"), str(tmp_path / "test_broken.py")),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -8,6 +8,7 @@ anything outside its own output.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,12 @@ def unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required under CI: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def next_second() -> None:
+    """Wait until the clock shows a later second than any time taken before the call: what a run does next
+    cannot share a timestamp kept in seconds (rpm's BUILDTIME, file times in a payload) with the run before."""
+    time.sleep(1.02 - time.time() % 1)
 
 
 def tree_state(folder: Path) -> dict[str, tuple[int, int, int, str]]:

@@ -11,6 +11,7 @@ the same on booted nodes over SSH and the docker connection.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shutil
 import subprocess
@@ -296,7 +297,8 @@ def test_ansible_missing_or_wrong_is_one_line(folders, tmp_path, repo, capsys, m
 PROSE = {"summary", "DOCUMENTATION", "EXAMPLES", "RETURN"}
 
 
-def _literals() -> list[tuple[str, str | bytes]]:
+@functools.cache  # read once: every value below is looked for in the same source
+def _literals() -> tuple[tuple[str, str | bytes], ...]:
     """Every str/bytes constant in src/netnsfix that is not prose (docstrings, summaries, module docs, the CLI's help).
 
     demo/nodefiles.py is left out: it is the released node files (the fixture these tests' node roots are made
@@ -319,7 +321,7 @@ def _literals() -> list[tuple[str, str | bytes]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)) and id(node) not in prose:
                 found.append((str(path.relative_to(SRC)), node.value))
-    return found
+    return tuple(found)
 
 
 @pytest.mark.parametrize(

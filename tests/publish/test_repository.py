@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from processkit import finish
 from rpmkit import build_rpms, make_outdir, snapshot
+from testkit import next_second
 
 from netnsfix.cli import main
 from netnsfix.errors import PublishError
@@ -435,7 +436,7 @@ def test_repodata_is_reproducible(tmp_path: Path, outdir: Path) -> None:
     first = repodata_writer.build_aside(repo, packages, revision=1354492800)
     before = {path.name: path.read_bytes() for path in first.iterdir()}
     shutil.rmtree(first)
-    time.sleep(1.1)
+    next_second()
     second = repodata_writer.build_aside(repo, packages, revision=1354492800)
     after = {path.name: path.read_bytes() for path in second.iterdir()}
     shutil.rmtree(second)

@@ -157,3 +157,28 @@ def test_dnf_gpgcheck_accepts_signed_and_rejects_tampered(tmp_path: Path, outdir
     output = refused.stdout + refused.stderr
     assert "Error: GPG check FAILED" in output, output
     assert not (bad / "root/usr/share/nfxpub/nfxpub-0002.txt").exists()
+
+
+def test_a_kept_keyring_signs_for_one_process_at_a_time(tmp_path: Path, outdir: Path, need_tool) -> None:
+    """Two signers on one kept keyring (the demo key in the cache: a demo beside a test run, two test
+    workers) take turns. The one that finishes stops the keyring's gpg-agent, which cut the other's
+    rpmsign short: 11 of 50 signings failed with two processes signing at once before they took turns."""
+    need_tool("gpg", "rpmsign")
+    import fcntl
+    import threading
+
+    from netnsfix.demo.signkey import demo_key
+
+    key = demo_key(tmp_path / "cache")
+    package = sorted(outdir.glob("*.noarch.rpm"))[0]
+    unsigned = package.read_bytes()
+    with open(key.home.parent / ".lock", "w") as held:  # as another process signing with it holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        signing = threading.Thread(target=key.sign, args=([package], 1354536000))
+        signing.start()
+        signing.join(timeout=1)
+        assert signing.is_alive() and package.read_bytes() == unsigned, "signed while the keyring was in use"
+    signing.join(timeout=60)
+    check = _rpmkeys_checksig(tmp_path, key.public_file, package)
+    assert not signing.is_alive() and check.returncode == 0, check.stdout + check.stderr
+    assert f"RSA/SHA256 Signature, key ID {key.fingerprint[-8:].lower()}: OK" in check.stdout

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from testkit import next_second
 
 from netnsfix.rpm.compare import compare_rpms, payload_sha256
 from netnsfix.rpm.header import read_header
@@ -55,8 +55,16 @@ def _build(work: Path, defines: dict[str, str], env: dict[str, str], dated: bool
     result = subprocess.run([*argv, str(spec)], capture_output=True, text=True, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
     (rpm,) = (work / "top" / "RPMS" / "noarch").glob("*.rpm")
-    time.sleep(1.1)  # the next build's clock is later
     return rpm
+
+
+@pytest.fixture(scope="module")
+def identical(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two builds with SOURCE_DATE_EPOCH, a second apart (the first is also the base the next tests change)."""
+    work = tmp_path_factory.mktemp("identical")
+    first = _build(work / "a", reproducible_defines(EPOCH, True), reproducible_env(EPOCH))
+    next_second()
+    return first, _build(work / "b", reproducible_defines(EPOCH, True), reproducible_env(EPOCH))
 
 
 def _rpm410_env() -> dict[str, str]:
@@ -66,9 +74,8 @@ def _rpm410_env() -> dict[str, str]:
     return env
 
 
-def test_with_source_date_epoch_two_builds_are_identical(tmp_path: Path) -> None:
-    first = _build(tmp_path / "a", reproducible_defines(EPOCH, True), reproducible_env(EPOCH))
-    second = _build(tmp_path / "b", reproducible_defines(EPOCH, True), reproducible_env(EPOCH))
+def test_with_source_date_epoch_two_builds_are_identical(identical: tuple[Path, Path]) -> None:
+    first, second = identical
     assert compare_rpms(first, second) == []
     assert first.read_bytes() == second.read_bytes()
     header = read_header(first)
@@ -78,6 +85,7 @@ def test_with_source_date_epoch_two_builds_are_identical(tmp_path: Path) -> None
 def test_rpm_4_10_settings_leave_only_the_build_time(tmp_path: Path) -> None:
     """Clamped file times, a fixed host: the payload is identical, BUILDTIME and COOKIE are the clock."""
     first = _build(tmp_path / "a", reproducible_defines(EPOCH, False), _rpm410_env())
+    next_second()
     second = _build(tmp_path / "b", reproducible_defines(EPOCH, False), _rpm410_env())
     assert payload_sha256(first) == payload_sha256(second)
     fields = {d.field for d in compare_rpms(first, second)}
@@ -90,6 +98,7 @@ def test_without_the_clamp_the_file_times_differ(tmp_path: Path) -> None:
     """The check can fail: rpm's own settings give the build's clock to every file."""
     plain = {"_buildhost": BUILD_HOST}
     first = _build(tmp_path / "a", plain, _rpm410_env())
+    next_second()
     second = _build(tmp_path / "b", plain, _rpm410_env())
     fields = {d.field for d in compare_rpms(first, second)}
     assert "payload sha256" in fields and "file /usr/share/nfxcompare/data mtime" in fields
@@ -97,6 +106,7 @@ def test_without_the_clamp_the_file_times_differ(tmp_path: Path) -> None:
 
 def test_a_file_written_with_date_is_named_with_its_field(tmp_path: Path) -> None:
     first = _build(tmp_path / "a", reproducible_defines(EPOCH, True), reproducible_env(EPOCH), dated=True)
+    next_second()
     second = _build(tmp_path / "b", reproducible_defines(EPOCH, True), reproducible_env(EPOCH), dated=True)
     found = {d.field: d for d in compare_rpms(first, second)}
     assert "file /usr/share/nfxcompare/when digest" in found and "payload sha256" in found
@@ -104,8 +114,8 @@ def test_a_file_written_with_date_is_named_with_its_field(tmp_path: Path) -> Non
     assert all(d.package == first.name for d in found.values())
 
 
-def test_scriptlets_and_requires_are_compared(tmp_path: Path) -> None:
-    first = _build(tmp_path / "a", reproducible_defines(EPOCH, True), reproducible_env(EPOCH))
+def test_scriptlets_and_requires_are_compared(identical: tuple[Path, Path], tmp_path: Path) -> None:
+    first = identical[0]
     changed = SPEC.replace("echo installed", "echo installed again").replace("BuildArch:", "Requires: bash\nBuildArch:")
     second = _build(tmp_path / "b", reproducible_defines(EPOCH, True), reproducible_env(EPOCH), text=changed)
     fields = {d.field for d in compare_rpms(first, second)}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from netnsfix.archive.signature import GpgCheck
 from netnsfix.errors import DemoError, SigningError
-from netnsfix.publish.ownkey import kept_key, stop_agent
+from netnsfix.publish.ownkey import kept_key, keyring_in_use
 from netnsfix.publish.signing import SigningKey, sign_rpms
 from netnsfix.recipe import GpgKey
 from netnsfix.util.paths import cache_dir
@@ -42,11 +42,9 @@ class DemoKey:
 
     def sign(self, paths: Sequence[Path], at: int) -> None:
         """Sign ``paths`` in place as of Unix time ``at`` (the same bytes every time, for ``at`` after
-        :data:`CREATED`), then stop gpg's agent."""
-        try:
+        :data:`CREATED`), then stop gpg's agent; one signer at a time (the keyring is shared through the cache)."""
+        with keyring_in_use(self.home):
             sign_rpms(SigningKey(USER_ID, self.fingerprint, home=self.home), paths, at=at)
-        finally:
-            stop_agent(self.home)
 
 
 def demo_key(cache: Path | None = None) -> DemoKey:

@@ -11,9 +11,11 @@ machine signs with the same key and hosts import it once.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +57,19 @@ def gpg(home: Path, *args: str) -> str:
 def stop_agent(home: Path) -> None:
     """Stop the gpg-agent gpg started for ``home``, so no daemon outlives the command."""
     run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+
+
+@contextlib.contextmanager
+def keyring_in_use(home: Path) -> Iterator[None]:
+    """Sign with the kept keyring ``home`` alone, then stop its agent. Two processes signing with one
+    keyring (a demo beside a test run, two test workers) would otherwise stop the agent the other's
+    rpmsign still talks to, and that signing fails."""
+    with open(home.parent / ".lock", "w") as lock:  # kept_key's lock: nor is the key made anew meanwhile
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            stop_agent(home)
 
 
 def kept_key(base: Path, user_id: str, created: int | None = None, public_name: str = _PUBLIC) -> KeptKey:
