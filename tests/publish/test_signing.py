@@ -182,3 +182,39 @@ def test_a_kept_keyring_signs_for_one_process_at_a_time(tmp_path: Path, outdir: 
     check = _rpmkeys_checksig(tmp_path, key.public_file, package)
     assert not signing.is_alive() and check.returncode == 0, check.stdout + check.stderr
     assert f"RSA/SHA256 Signature, key ID {key.fingerprint[-8:].lower()}: OK" in check.stdout
+
+
+def test_a_publish_holds_its_own_kept_keyring_while_it_signs(tmp_path: Path, outdir: Path, need_tool) -> None:
+    """Two publishes on one machine (into two repositories: each repository's own lock does not order them)
+    share netnsfix's own kept keyring, and the one that finished stopped the gpg-agent under the other's
+    rpmsign. So a publish holds the keyring's lock from taking the key until its agent is stopped: while
+    it signs, another signer cannot take the keyring."""
+    need_tool("gpg", "rpmsign")
+    import fcntl
+
+    from netnsfix.publish import ownkey, signing
+    from netnsfix.publish.repository import PublishSteps
+
+    cache = tmp_path / "cache"
+    lock_file = cache / ownkey.OWN_KEY_FOLDER / ".lock"
+    taken_while_signing: list[bool] = []
+
+    def sign_rpms(key: signing.SigningKey, paths: list[Path]) -> None:
+        with open(lock_file, "w") as other:  # as another publish's signer would try it
+            try:
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                taken_while_signing.append(True)
+                fcntl.flock(other, fcntl.LOCK_UN)
+            except BlockingIOError:
+                taken_while_signing.append(False)
+        signing.sign_rpms(key, paths)
+
+    steps = PublishSteps(own_key=lambda: ownkey.own_key(cache), sign_rpms=sign_rpms)
+    repo = tmp_path / "repo"
+    publish(outdir, repo, own_key=True, steps=steps)
+    assert taken_while_signing and not any(taken_while_signing), "another signer could take the keyring meanwhile"
+    with open(lock_file, "w") as after:  # and it is free again once the publish is done
+        fcntl.flock(after, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    signed = sorted(repo.glob("Packages/*/*.rpm"))
+    check = _rpmkeys_checksig(tmp_path, repo / "RPM-GPG-KEY-netnsfix", signed[0])
+    assert check.returncode == 0 and "Signature, key ID" in check.stdout and ": OK" in check.stdout, check.stdout

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,15 +142,19 @@ def publish(
         inputs = steps.read_inputs(outdir)
         _repository_url(repo, baseurl)  # a .repo that hosts must not read is refused before anything is written
         named = steps.find_key(sign_key) if sign_key else None
-    # netnsfix's own key is made (first time) only once the repository is known to be publishable
-    signer = (lambda: named) if sign_key or not own_key else steps.own_key
-    used: list[signing.SigningKey] = []
-    try:
-        return _publish_checked(repo, inputs, signer, bool(sign_key or own_key), used, replace, baseurl, steps, clock)
-    finally:
-        for key in used:
+    with ExitStack() as held:
+
+        def own() -> signing.SigningKey:
+            """netnsfix's own key, held for this publish alone: another publish (or a demo) signing with
+            the same kept keyring waits, since the one that finishes stops the keyring's gpg-agent."""
+            key = steps.own_key()
             if key.home is not None:
-                ownkey.stop_agent(key.home)
+                held.enter_context(ownkey.keyring_in_use(key.home))
+            return key
+
+        # netnsfix's own key is made (first time) only once the repository is known to be publishable
+        signer = (lambda: named) if sign_key or not own_key else own
+        return _publish_checked(repo, inputs, signer, bool(sign_key or own_key), replace, baseurl, steps, clock)
 
 
 def _publish_checked(
@@ -158,7 +162,6 @@ def _publish_checked(
     inputs: tuple[InputPackage, ...],
     signer: Callable[[], signing.SigningKey | None],
     signs: bool,
-    used: list[signing.SigningKey],
     replace: bool,
     baseurl: str | None,
     steps: PublishSteps,
@@ -172,7 +175,6 @@ def _publish_checked(
                 refuse_signing_unsigned(repo, plans)  # before a key is made for it
             refuse_planted_links(plans)  # likewise: a refused publish makes no key
             key = signer()
-            used += [key] if key is not None else []
             check_signing_state(repo, key, plans)
             url = _repository_url(repo, baseurl)
         placed: list[Placement] = []
