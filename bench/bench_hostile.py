@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from hostilekit import SOURCE_REPOS, make_world, package_xml, write_archive
+from hostilekit import PEAK, SOURCE_REPOS, make_world, package_xml, write_archive
 from scripted_http import Running, Slow
 
 from netnsfix.archive.fetch import Cache, Fetcher
@@ -34,14 +34,6 @@ from netnsfix.errors import FetchError
 from netnsfix.rpm.digests import verify_payload
 from netnsfix.util.httpserve import serving
 from netnsfix.util.paths import cache_dir
-
-PEAK = """
-import resource, sys
-from netnsfix.cli import main
-code = main(sys.argv[1:])
-print(f"peak-rss-kib {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def bomb(size: int) -> bytes:

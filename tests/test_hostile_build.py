@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from hostilekit import (
+    PEAK,
     SOURCE_REPOS,
     Case,
     both,
@@ -449,19 +450,6 @@ def _bomb_archive(bomb: bytes, open_size: int):
         (folder / "repomd.xml").write_text(repomd)
 
     return setup
-
-
-# VmHWM, this program's own peak: ru_maxrss carries over the peak of the image before execve, which is the
-# forking pytest's size (159 MiB late in the whole suite, 50 MiB alone), not the resolve's.
-PEAK = """
-import sys
-from netnsfix.cli import main
-code = main(sys.argv[1:])
-with open("/proc/self/status") as status:
-    peak = [line.split()[1] for line in status if line.startswith("VmHWM:")][0]
-print(f"peak-rss-kib {peak}", file=sys.stderr)
-sys.exit(code)
-"""
 
 
 @pytest.mark.parametrize(
