@@ -20,16 +20,22 @@ Only docker runs systemd 197's binaries, inside the node; the host runs netnsfix
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 from netnsfix.demo.fleetnode197 import ensure_node_image_197, tree_present
-from netnsfix.demo.fleetnodes import authorize_key, booted_nodes, make_key, node_run, published_repo, put_files
+from netnsfix.demo.fleetnodes import (
+    authorize_key,
+    booted_nodes,
+    files_tar,
+    make_key,
+    node_run,
+    published_repo,
+    put_files,
+)
 from netnsfix.demo.ipvariants import build_named_variant
 from netnsfix.demo.nodefiles import UNIT_DIR, UNITS, make_node_root
 from netnsfix.recipe import find_recipe
@@ -104,16 +110,6 @@ class Transcript:
         return done.returncode
 
 
-def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, (data, mode) in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), mode
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def prepare(container: Container, root: Path, repo: Path, public_key: bytes) -> None:
     """The node's Fedora 18 files (no quantum-server.service), the repository, the NICs, the agent, the key."""
     (root / UNIT_DIR.lstrip("/") / f"{ABSENT_UNIT}.service").unlink()
@@ -123,7 +119,7 @@ def prepare(container: Container, root: Path, repo: Path, public_key: bytes) -> 
     container.put_archive(REPO_IN_NODE, tar)
     for nic in ("eth1", "eth2"):
         node_run(container, "/usr/bin/ip", "link", "add", nic, "type", "veth", "peer", "name", f"{nic}-peer")
-    container.put_archive("/usr/bin", _tar({RUNNING_UNIT: (AGENT, 0o755)}))
+    container.put_archive("/usr/bin", files_tar({RUNNING_UNIT: (AGENT, 0o755)}))
     node_run(container, "useradd", "--system", "--no-create-home", "quantum")
     node_run(container, "systemctl", "daemon-reload")
     node_run(container, "systemctl", "start", f"{RUNNING_UNIT}.service")
@@ -199,7 +195,7 @@ def record(work: Path) -> str:
         t.sh("ls /etc/systemd/system | grep quantum; true")
         t.part("must fail: the unpatched ip")
         t.fleet("apply")
-        node.container.put_archive("/usr/sbin", _tar({"ip": (unpatched.read_bytes(), 0o755)}))
+        node.container.put_archive("/usr/sbin", files_tar({"ip": (unpatched.read_bytes(), 0o755)}))
         t.fleet("verify")
     return "\n".join(t.lines) + "\n"
 

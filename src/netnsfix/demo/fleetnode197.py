@@ -14,16 +14,14 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
-import time
-import uuid
 from pathlib import Path
 
-from netnsfix.demo.fleetnodes import PREPARE_TIMEOUT, ensure_node_image
+from netnsfix.demo.fleetnodes import ensure_node_image, prepare_image
 from netnsfix.errors import EngineError
 from netnsfix.tools.engine import Engine
 from netnsfix.util.fsutil import sha256_file
 from netnsfix.util.paths import cache_dir
-from netnsfix.verify.systemd_image import ENVIRONMENT, INIT, OWNER_LABEL
+from netnsfix.verify.systemd_image import ENVIRONMENT, INIT
 
 REPOSITORY = "netnsfix-fleetnode-sd197"
 TREE_IN_PREP = "/tmp/systemd197"
@@ -67,20 +65,9 @@ def ensure_node_image_197(engine: Engine, glibc_rpm: Path, tree: Path | None = N
     tag = f"{REPOSITORY}:{base.partition(':')[2]}-{version}"
     if engine.image_exists(tag):
         return tag
-    name = f"netnsfix-fleetprep197-{uuid.uuid4().hex[:8]}"
-    labels = {OWNER_LABEL: "netnsfix-fleetprep197"}
-    with engine.create(base, ["/bin/sh", "-c", ADAPT], name=name, labels=labels) as box:
-        box.put_archive("/tmp", _tree_tar(tree))
-        box.start()
-        deadline = time.monotonic() + PREPARE_TIMEOUT
-        while box.status() in ("created", "running") and time.monotonic() < deadline:
-            time.sleep(0.5)
-        code = box.wait()
-        if code != 0:
-            raise EngineError(f"making the systemd 197 fleet node failed (exit {code}): {box.logs(tail=3).strip()}")
-        repository, _, version = tag.partition(":")
-        conf = {"Cmd": INIT, "Env": [f"{k}={v}" for k, v in ENVIRONMENT.items()]}
-        box.commit(repository, version, "netnsfix fleet node with systemd 197", conf)
+    conf = {"Cmd": INIT, "Env": [f"{k}={v}" for k, v in ENVIRONMENT.items()]}
+    what = "netnsfix fleet node with systemd 197"
+    prepare_image(engine, base, ADAPT, _tree_tar(tree), tag, "netnsfix-fleetprep197", what, conf)
     return tag
 
 

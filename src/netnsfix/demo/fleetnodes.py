@@ -155,19 +155,29 @@ def ensure_node_image(engine: Engine, glibc_rpm: Path, extra: tuple[str, ...] = 
     tag = f"{REPOSITORY}:{base.partition(':')[2]}-{sha256_file(glibc_rpm)[:12]}"
     if engine.image_exists(tag):
         return tag
-    name = f"netnsfix-fleetprep-{uuid.uuid4().hex[:8]}"
-    with engine.create(base, ["/bin/sh", "-c", PREPARE], name=name, labels={OWNER_LABEL: "netnsfix-fleetprep"}) as box:
-        box.put_archive("/tmp", _tar({"glibc.rpm": (glibc_rpm.read_bytes(), 0o644)}))
+    tmp = files_tar({"glibc.rpm": (glibc_rpm.read_bytes(), 0o644)})
+    conf = {"Cmd": INIT, "Env": ["container=docker"]}
+    prepare_image(engine, base, PREPARE, tmp, tag, "netnsfix-fleetprep", "netnsfix fleet node", conf)
+    return tag
+
+
+def prepare_image(
+    engine: Engine, base: str, script: str, tmp: bytes, tag: str, owner: str, what: str, conf: dict
+) -> None:
+    """Run ``script`` once in a container of ``base`` with the tar ``tmp`` unpacked in /tmp, and commit it as
+    ``tag`` (``conf``: the image's Cmd and Env); EngineError naming ``what`` when the script fails."""
+    name = f"{owner}-{uuid.uuid4().hex[:8]}"
+    with engine.create(base, ["/bin/sh", "-c", script], name=name, labels={OWNER_LABEL: owner}) as box:
+        box.put_archive("/tmp", tmp)
         box.start()
         deadline = time.monotonic() + PREPARE_TIMEOUT
         while box.status() in ("created", "running") and time.monotonic() < deadline:
             time.sleep(0.5)
         code = box.wait()
         if code != 0:
-            raise EngineError(f"preparing the fleet node image failed (exit {code}): {box.logs(tail=3).strip()}")
+            raise EngineError(f"making the image {what} failed (exit {code}): {box.logs(tail=3).strip()}")
         repository, _, version = tag.partition(":")
-        box.commit(repository, version, "netnsfix fleet node", {"Cmd": INIT, "Env": ["container=docker"]})
-    return tag
+        box.commit(repository, version, what, conf)
 
 
 @contextmanager
@@ -210,7 +220,7 @@ def put_files(container: Container, root: Path, skip: tuple[str, ...] = ("var", 
 
 
 def authorize_key(container: Container, public_key: bytes) -> None:
-    container.put_archive("/root/.ssh", _tar({"authorized_keys": (public_key, 0o600)}))
+    container.put_archive("/root/.ssh", files_tar({"authorized_keys": (public_key, 0o600)}))
 
 
 def make_key(folder: Path) -> Path:
@@ -228,7 +238,8 @@ def node_run(container: Container, *argv: str) -> str:
     return result.output
 
 
-def _tar(files: dict[str, tuple[bytes, int]]) -> bytes:
+def files_tar(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A tar of ``files`` (name: (bytes, mode)), for put_archive."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name, (data, mode) in files.items():
@@ -258,7 +269,7 @@ def run_python27(engine: Engine, files: dict[str, bytes], argv: tuple[str, ...],
     command = ["/usr/bin/python2.7", *argv]
     labels = {OWNER_LABEL: "netnsfix-python27", PID_LABEL: str(os.getpid())}
     with engine.create(image, command, name=name, working_dir="/work", labels=labels) as box:
-        box.put_archive("/", _tar({f"work/{path}": (data, 0o644) for path, data in files.items()}))
+        box.put_archive("/", files_tar({f"work/{path}": (data, 0o644) for path, data in files.items()}))
         box.start()
         deadline = time.monotonic() + timeout
         while box.status() in ("created", "running") and time.monotonic() < deadline:
