@@ -112,17 +112,31 @@ MODULE_UTILS = COLLECTION / "plugins" / "module_utils"
 # What the modules may import besides the standard library: Ansible's module API and the collection's library.
 MODULE_IMPORTS = ("ansible.module_utils.", "ansible_collections.netnsfix.node.plugins.module_utils.")
 # ...and what every Fedora 18 node with yum has: rpm's Python bindings (rpm-python, which yum 3.4.3 requires;
-# package.py compares versions with rpm's own labelCompare for the yum backend, behind an ImportError guard).
+# module_utils/package.py compares versions with rpm's own labelCompare for the yum backend, imported inside the
+# function, behind an ImportError guard).
 NODE_PACKAGES = {"rpm"}
 # Outside the collection, only the fleet (which drives Ansible) may name Ansible's Python packages.
 ANSIBLE_USERS = {"fleet"}
 
 
+def _inside_functions(tree: ast.AST) -> set[int]:
+    """The ids of the import statements inside a function's body (run only when the function is called)."""
+    inside = set()
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            inside |= {id(node) for node in ast.walk(function) if isinstance(node, (ast.Import, ast.ImportFrom))}
+    return inside
+
+
 def collection_violations(path: str, source: str) -> list[str]:
     """Imports a collection file may not make (module_utils: the stdlib and each other, relatively; a module:
-    also Ansible's module API and the library; nothing of netnsfix, which a node does not have)."""
+    also Ansible's module API and the library; nothing of netnsfix, which a node does not have). A library
+    function that only a module's run calls may import Ansible's module API or rpm inside its body: loading
+    the library still takes the stdlib alone (netnsfix host imports it in-process, without Ansible)."""
     wrong = []
-    for node in ast.walk(_tree(source)):
+    tree = _tree(source)
+    lazy = _inside_functions(tree) if "/module_utils/" in path else set()
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
             if "/module_utils/" not in path:
                 wrong.append("." * node.level + (node.module or ""))
@@ -135,6 +149,8 @@ def collection_violations(path: str, source: str) -> list[str]:
             if top == "__future__" or top in sys.stdlib_module_names:
                 continue
             if "/modules/" in path and (name.startswith(MODULE_IMPORTS) or name in NODE_PACKAGES):
+                continue
+            if id(node) in lazy and (name.startswith("ansible.module_utils.") or name in NODE_PACKAGES):
                 continue
             if "/collection/tests/" in path and (name + ".").startswith("plugins.module_utils."):
                 continue  # the library's unit tests import it from the collection folder, as a node would
@@ -161,6 +177,11 @@ def test_the_collection_rule_catches_what_a_node_lacks() -> None:
     assert collection_violations(module, "import requests\n") == ["requests"]
     assert collection_violations(module, "import rpm\n") == []  # rpm-python: yum needs it on every node
     assert collection_violations(lib, "import rpm\n") == ["rpm"]  # the library itself stays stdlib only
+    # ...when it is loaded: a function only a module's run calls may import them in its body
+    assert collection_violations(lib, "def f():\n    import rpm\n") == []
+    assert collection_violations(lib, "def f():\n    from ansible.module_utils.urls import fetch_url\n") == []
+    assert collection_violations(lib, "def f():\n    import yaml\n") == ["yaml"]
+    assert collection_violations(lib, "def f():\n    from netnsfix.errors import HostError\n") == ["netnsfix.errors"]
     unit = str(COLLECTION / "tests" / "unit" / "test_x.py")
     assert collection_violations(unit, "from plugins.module_utils.rootfs import RootFS\n") == []
     assert collection_violations(unit, "import pytest\n") == ["pytest"]

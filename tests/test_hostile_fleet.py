@@ -300,5 +300,5 @@ def test_a_good_signed_repository_exports(repos: dict[str, Path], tmp_path: Path
     # imports what gpgkey= gives it (-y says yes), so a server's own key would let it sign its own packages
     exported = (tmp_path / "work/project/files/netnsfix.repo").read_text()
     assert [line for line in exported.splitlines() if line.startswith("gpgkey=")] == [f"gpgkey=file://{NODE_KEY}"] * 2
-    module = (Path(__file__).parents[1] / "src/netnsfix/collection/plugins/modules/package.py").read_text()
+    module = (Path(__file__).parents[1] / "src/netnsfix/collection/plugins/module_utils/package.py").read_text()
     assert f'key_path=dict(type="path", default="{NODE_KEY}"' in module  # where the package module writes it

@@ -188,4 +188,4 @@ def test_the_yum_task_installs_the_exact_build_from_the_netnsfix_repository_alon
     # 1 h), so a build published since is not seen; and in check mode it cannot read a repository file check
     # mode did not write ("Repository netnsfix not found" in the first recording of yum-role.txt)
     assert yum["update_cache"] is True, yum
-    assert "not ansible_check_mode or not netnsfix_package_result.files" in task["when"], task
+    assert "not ansible_check_mode or not netnsfix_steps_result.package.files" in task["when"], task

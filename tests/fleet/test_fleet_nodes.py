@@ -243,7 +243,9 @@ def test_a_hand_edited_node_fails_clearly_and_an_unreachable_one_is_named(fleet,
     table = rows(out)
     assert table["fn2"][1] == "FAIL" and table["fn4"][1] == "UNREACHABLE", out
     assert table["fn1"][1] == "changed" and table["fn3"][1] == "changed", out
-    assert f"fn2: Steps | the companion steps, in one module run: {module}: line 268: expected" in out, out
+    assert (
+        f"fn2: Steps | the companion steps and the package, in one module run: {module}: line 268: expected" in out
+    ), out
     assert "nothing was changed" in out, out
     # ssh's "port 1: Connection refused", or with pipelining the closed pipe first: either names the address
     assert re.search(rf"^fn4: unreachable: .*{address}", out, re.M), out

@@ -208,8 +208,8 @@ def test_the_step_verifies_with_systemds_own_answer_where_systemd_runs(root, mon
     def runner(argv):
         if argv[:2] == ["systemctl", "--version"]:
             return 0, "systemd 197\n+PAM +LIBWRAP\n", ""
-        if argv[:3] == ["systemctl", "show", "-p"]:
-            return 0, answers["PrivateTmp"] + "\n", ""
+        if argv[:3] == ["systemctl", "show", "-p"]:  # one block per unit asked, as systemctl prints them
+            return 0, "\n\n".join(answers["PrivateTmp"] for arg in argv if arg.endswith(".service")) + "\n", ""
         return 0, "", ""
 
     monkeypatch.setattr(RootFS, "systemd_runs", lambda self: True)
@@ -263,7 +263,7 @@ def test_an_apply_whose_own_reload_ran_leaves_no_reload_owed(root, monkeypatch) 
         if argv[:2] == ["systemctl", "daemon-reload"]:
             return reload_rc["rc"], "", "reload failed\n" if reload_rc["rc"] else ""
         if argv[:3] == ["systemctl", "show", "-p"]:
-            return 0, "PrivateTmp=no\n", ""
+            return 0, "\n\n".join("PrivateTmp=no" for arg in argv if arg.endswith(".service")) + "\n", ""
         return 0, "", ""
 
     monkeypatch.setattr(RootFS, "systemd_runs", lambda self: True)

@@ -14,7 +14,9 @@ import sys
 
 from . import restart_marker
 from .apply import apply_steps, plan_steps, restarts_of, undo_steps
+from .errors import NodeError
 from .journal import BackupStore
+from .package import PACKAGE_SPEC, PackageRun, new_result, run_package
 from .plan import Node, changed, command_text
 from .rootfs import RootFS
 from .settings import validate
@@ -27,6 +29,8 @@ COMMON_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     force=dict(type="bool", default=False),
 )
+# The steps module's ``package`` option: the package module's work in the steps' own module run.
+PACKAGE_OPTION = dict(type="dict", options=PACKAGE_SPEC)
 
 
 def _text(data):
@@ -43,21 +47,57 @@ def _file_diff(path, before, after):
     return dict(before_header=path, after_header=path, before=_text(before), after=_text(after))
 
 
-def run(params, runner, check_mode=False, diff_mode=False, step_names=None):
-    # type: (dict, object, bool, bool, list[str] | None) -> dict
+def run(params, runner, check_mode=False, diff_mode=False, step_names=None, fetch=None):
+    # type: (dict, object, bool, bool, list[str] | None, object) -> dict
     """Plan (check mode), apply (state present) or undo (state absent) the steps; the module's result.
 
-    A NodeError (bad settings, a root that escapes, a journal that lies) goes
-    to the caller, which fails the module with its one line.
+    With ``params["package"]`` the package too, in this one run: after the steps on apply (the order the
+    role had with two module runs), before them on undo; its own report in the result's ``package``, its
+    files and commands in the result's too. An empty ``steps`` then means the package alone. A NodeError
+    (bad settings, a root that escapes, a journal that lies) goes to the caller, which fails the module
+    with its one line.
     """
-    names = step_names if step_names is not None else params.get("steps") or list(NAMES)
-    steps = select_steps(names)
+    package = params.get("package")
+    names = step_names if step_names is not None else params.get("steps")
+    steps = select_steps(names or []) if names or not package else ()
     fs = RootFS(params.get("root") or "/")
     settings = validate(params.get("settings") or {}, "settings")
     node = Node(fs, settings, runner)
-    if params.get("state", "present") == "absent":
-        return _absent(steps, node, bool(params.get("force")), check_mode, diff_mode)
-    return _present(steps, node, check_mode, diff_mode)
+    state = params.get("state", "present")
+    if not package:
+        if state == "absent":
+            return _absent(steps, node, bool(params.get("force")), check_mode, diff_mode)
+        return _present(steps, node, check_mode, diff_mode)
+    fs.check()
+    done = new_result()
+    work = PackageRun(runner, fetch, check_mode, diff_mode)
+    if state == "absent":
+        _package(work, fs, package, state, done)
+        result = _absent(steps, node, bool(params.get("force")), check_mode, diff_mode)
+    else:
+        result = _present(steps, node, check_mode, diff_mode)
+        _package(work, fs, package, state, done, result.get("restart"))
+    result["changed"] = result["changed"] or done["changed"]
+    result["files"] = result["files"] + done["files"]
+    result["commands"] = result["commands"] + done["commands"]
+    if diff_mode:
+        result["diff"] = result.get("diff", []) + done["diff"]
+    result["package"] = dict((key, done[key]) for key in ("installed", "differs", "files", "commands", "left"))
+    return result
+
+
+def _package(work, fs, package, state, done, owed=None):
+    # type: (PackageRun, RootFS, dict, str, dict, list | None) -> None
+    """The package's part; a NodeError says what the steps already did (their restart stays owed)."""
+    try:
+        run_package(work, fs, package, state, done)
+    except NodeError as error:
+        if owed:
+            raise NodeError(
+                "%s (the steps' changes are in place; restart owed: %s, made by the next apply)"
+                % (error, ", ".join(owed))
+            )
+        raise
 
 
 def _present(steps, node, check_mode, diff_mode):

@@ -90,6 +90,8 @@ class RootFS:
     def __init__(self, root):
         # type: (str) -> None
         self.root = os.path.abspath(str(root))
+        # answers that cannot change during one run on this root (systemd's version), asked once
+        self.memo = {}  # type: dict
 
     def show(self, node_path):
         # type: (str) -> str

@@ -7,6 +7,7 @@ Run from the collection folder: ``python2.7 -m unittest discover -s tests/unit -
 from __future__ import absolute_import, division, print_function
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -246,6 +247,100 @@ class WantedBuild(unittest.TestCase):
             with self.assertRaises(NodeError) as caught:
                 wanted_evr("iproute", nevra)
             self.assertIn("is not iproute-[EPOCH:]VERSION-RELEASE.ARCH", str(caught.exception))
+
+
+REPO = "[netnsfix]\nname=netnsfix\nbaseurl=file:///srv/repo\ngpgcheck=1\n"
+RPM = b"not really an rpm, but bytes with a sha256"
+NEVRA = "iproute-3.6.0-2.netnsfix1.fc18.x86_64"
+
+
+class PackageInTheStepsRun(unittest.TestCase):
+    """The steps module's package option: the package module's work in the steps' own module run."""
+
+    def setUp(self):
+        self.root = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.root)
+        for folder in ("etc/nova", "usr"):
+            os.makedirs(os.path.join(self.root, folder))
+        with open(os.path.join(self.root, "etc/nova/nova.conf"), "wb") as stream:
+            stream.write(NOVA)
+        self.commands = []
+
+    def runner(self, argv):
+        """rpm -q: not installed; rpm -U: the downloaded file must hold RPM."""
+        self.commands.append(list(argv))
+        if argv[:4] == ["rpm", "--root", self.root, "-q"]:
+            return 1, "", "package iproute is not installed\n"
+        if argv[:4] == ["rpm", "--root", self.root, "-U"]:
+            with open(argv[4], "rb") as stream:
+                self.assertEqual(stream.read(), RPM)
+            return 0, "", ""
+        raise AssertionError("unexpected %r" % (argv,))
+
+    def params(self, steps, state="present", **package):
+        given = dict(backend="none", name="iproute", nevra=NEVRA, url=None, sha256=None, repo_file=REPO)
+        given.update(package)
+        given.update(repo_path="/etc/yum.repos.d/netnsfix.repo", gpg_key="", key_path="/etc/pki/k")
+        return {"root": self.root, "settings": {}, "state": state, "force": False, "steps": steps, "package": given}
+
+    def read(self, path):
+        with open(os.path.join(self.root, path), "rb") as stream:
+            return stream.read()
+
+    def test_apply_writes_the_steps_then_the_repository_file_and_undo_takes_both_back(self):
+        result = run(self.params(["vif_driver"]), self.runner)
+        self.assertEqual(
+            [entry["path"] for entry in result["files"]], ["/etc/nova/nova.conf", "/etc/yum.repos.d/netnsfix.repo"]
+        )
+        self.assertEqual(result["package"]["files"], [{"path": "/etc/yum.repos.d/netnsfix.repo", "action": "created"}])
+        self.assertEqual(self.read("etc/yum.repos.d/netnsfix.repo"), REPO.encode("ascii"))
+        self.assertIn(b"libvirt_vif_driver = ", self.read("etc/nova/nova.conf"))
+        self.assertFalse(run(self.params(["vif_driver"]), self.runner)["changed"])
+        undone = run(self.params(["vif_driver"], state="absent"), self.runner)
+        self.assertTrue(undone["changed"])
+        self.assertEqual(self.read("etc/nova/nova.conf"), NOVA)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "etc/yum.repos.d")))
+
+    def test_no_steps_means_the_package_alone(self):
+        result = run(self.params([]), self.runner)
+        self.assertEqual(result["files"], [{"path": "/etc/yum.repos.d/netnsfix.repo", "action": "created"}])
+        self.assertEqual(self.read("etc/nova/nova.conf"), NOVA)
+
+    def test_the_rpm_backend_installs_only_what_has_the_right_sha256(self):
+        sha = hashlib.sha256(RPM).hexdigest()
+        fetched = []
+
+        def fetch(url):
+            fetched.append(url)
+            return io.BytesIO(RPM)
+
+        params = self.params([], backend="rpm", url="http://repo/x.rpm", sha256="0" * 64)
+        with self.assertRaises(NodeError) as caught:
+            run(params, self.runner, fetch=fetch)
+        self.assertIn("expected %s; nothing was installed" % ("0" * 64), str(caught.exception))
+        self.assertFalse([argv for argv in self.commands if "-U" in argv])
+        result = run(self.params([], backend="rpm", url="http://repo/x.rpm", sha256=sha), self.runner, fetch=fetch)
+        self.assertEqual(result["package"]["commands"], ["rpm -U %s" % NEVRA])
+        self.assertEqual(fetched, ["http://repo/x.rpm", "http://repo/x.rpm"])
+        self.assertEqual([argv[3] for argv in self.commands if argv[3] == "-U"], ["-U"])
+
+    def test_a_package_failure_after_the_steps_fails_the_run_and_leaves_the_restart_owed(self):
+        params = self.params(["vif_driver"], backend="rpm")  # no url: the rpm backend cannot install
+        with self.assertRaises(NodeError) as caught:
+            run(params, self.runner)
+        said = str(caught.exception)
+        self.assertIn("backend rpm needs url and sha256", said)
+        self.assertIn("restart owed: openstack-nova-compute, made by the next apply", said)
+        self.assertIn(b"libvirt_vif_driver = ", self.read("etc/nova/nova.conf"))
+        self.assertEqual(restart_marker.owed(RootFS(self.root)), ["openstack-nova-compute"])
+
+    def test_check_mode_changes_nothing_and_says_what_it_would(self):
+        result = run(self.params(["vif_driver"], backend="yum"), self.runner, check_mode=True, diff_mode=True)
+        self.assertTrue(result["changed"])
+        self.assertEqual(result["package"]["commands"], ["yum install %s" % NEVRA])
+        self.assertEqual(len(result["diff"]), 2)
+        self.assertEqual(self.read("etc/nova/nova.conf"), NOVA)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "etc/yum.repos.d")))
 
 
 if __name__ == "__main__":
