@@ -49,8 +49,8 @@ def _altered(section: str, old: str, new: str) -> str:
         ("demo:", "y1    up to date", "y1    would change", "$ netnsfix fleet plan"),
         (
             "must fail: a newer",
-            "is already installed; nothing was installed\napply: 1 nodes",
-            "apply: 1 nodes",
+            "is already installed; nothing was installed (the steps'",
+            "(the steps'",
             "no named failure",
         ),
         (

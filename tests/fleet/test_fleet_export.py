@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -352,6 +353,41 @@ def test_results_name_a_node_that_no_task_reached() -> None:
     document = {"plays": [], "stats": {"a": {"ok": 3, "changed": 1}}}
     results = read_results(document, ("a", "b"))
     assert [(r.node, r.verdict, r.changed) for r in results] == [("a", "ok", 1), ("b", "UNREACHABLE", 0)]
+
+
+def test_the_yum_modules_run_is_counted_and_named_and_a_loop_counts_each_item() -> None:
+    """ansible.builtin.yum returns its own ``results``, a list of strings (yum's lines), not a loop's items: it
+    is one module run, and its task shows in what changed (before, both were lost: "2 module runs" for an
+    apply with steps, yum and restart in the yum-role recording)."""
+    yum = {"action": "ansible.builtin.yum", "changed": True, "results": ["Installed: iproute-3.6.0-2"], "rc": 0}
+    loop = {
+        "action": "ansible.builtin.command",
+        "changed": True,
+        "results": [{"changed": True, "item": "a"}, {"changed": False, "item": "b"}, {"skipped": True, "item": "c"}],
+    }
+    tasks = [
+        {"task": {"name": "Package | yum"}, "hosts": {"n1": yum}},
+        {"task": {"name": "Loop"}, "hosts": {"n1": loop}},
+    ]
+    (node,) = read_results({"plays": [{"tasks": tasks}], "stats": {"n1": {"ok": 2, "changed": 2}}}, ("n1",))
+    assert node.modules == 3, node
+    assert node.changes == ("Package | yum", "Loop: a"), node
+
+
+def test_the_installed_ansible_core_is_known_without_starting_ansible_playbook(tmp_path, monkeypatch) -> None:
+    """The venv's own ansible-playbook: its version from the installation's dist-info, no command run; a copy of
+    the script elsewhere is not that installation's (its RECORD does not list it), so it would be asked."""
+    from netnsfix.fleet import ansible
+
+    def no_command(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"ran {args}")
+
+    monkeypatch.setattr(ansible, "run", no_command)
+    version = ansible.core_version()
+    assert version.startswith("2.16.") and version == metadata.version("ansible-core")
+    copy = tmp_path / "ansible-playbook"
+    copy.write_bytes(Path(ansible.program("ansible-playbook")).read_bytes())
+    assert ansible._installed_version(str(copy)) is None
 
 
 def test_doctor_reports_ansible_present_missing_and_wrong(tmp_path, monkeypatch) -> None:

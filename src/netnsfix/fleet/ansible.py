@@ -16,7 +16,6 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +51,27 @@ def program(name: str) -> str:
 
 
 def _installed_version(playbook: str) -> str | None:
-    """ansible-core's version from its package metadata, when ``playbook`` is that very installation's script.
+    """ansible-core's version, when ``playbook`` is the script of an ansible-core installed on this Python's path.
 
     Saves starting ansible-playbook once per run (about a second) in the usual case, netnsfix and Ansible in
-    one venv; any other ansible-playbook (another install, a wrapper script) is asked with --version.
+    one venv; any other ansible-playbook (another install, a wrapper script) is asked with --version. Read
+    straight from the installation's ``ansible_core-VERSION.dist-info`` folder (the name carries the version,
+    PEP 427) and its RECORD (which lists the script): importlib.metadata reads the same files, but importing
+    it and parsing RECORD into objects costs 35 ms, a quarter of what ``netnsfix fleet`` adds to every
+    ansible-playbook run.
     """
-    try:
-        dist = metadata.distribution("ansible-core")
-    except metadata.PackageNotFoundError:
-        return None
     target = Path(playbook).resolve()
-    for entry in dist.files or ():
-        if entry.name == "ansible-playbook" and Path(str(dist.locate_file(entry))).resolve() == target:
-            return dist.version
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        for info in folder.glob("ansible_core-*.dist-info"):
+            try:
+                with open(info / "RECORD", encoding="utf-8") as record:
+                    for line in record:
+                        listed = line.split(",", 1)[0]
+                        if listed.endswith("/ansible-playbook") and (folder / listed).resolve() == target:
+                            return info.name.removeprefix("ansible_core-").removesuffix(".dist-info")
+            except OSError:
+                continue
     return None
 
 

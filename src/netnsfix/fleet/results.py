@@ -94,14 +94,20 @@ def read_results(document: Mapping[str, Any], nodes: Iterable[str] = ()) -> tupl
     return tuple(results)
 
 
+def _loop_items(result: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    """A loop's per-item results; None for one run (the yum module's own ``results`` is a list of strings)."""
+    items = result.get("results")
+    if isinstance(items, list) and items and all(isinstance(item, Mapping) for item in items):
+        return items
+    return None
+
+
 def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
     into.checks.extend(verify_lines(result))  # whatever the task's name: an operator may rename it
-    items = result.get("results")
-    if isinstance(items, list) and items:
+    items = _loop_items(result)
+    if items is not None:
         labels = []
         for item in items:
-            if not isinstance(item, Mapping):
-                continue
             if item.get("changed"):
                 labels.append(_label(item))
                 into.diffs.extend(_diffs(item, _label(item)))
@@ -114,7 +120,7 @@ def _task_result(into: _Collect, task: str, result: Mapping[str, Any]) -> None:
         into.diffs.extend(_diffs(result, task))
     if result.get("unreachable"):
         into.messages.append(f"unreachable: {_message(result)}")
-    elif result.get("failed") and not (isinstance(items, list) and items and into.messages):
+    elif result.get("failed") and not (items and into.messages):
         into.messages.append(f"{task}: {_message(result)}")
 
 
@@ -201,9 +207,9 @@ def module_runs(document: Mapping[str, Any]) -> dict[str, int]:
                 action = str(result.get("action", "")).rsplit(".", 1)[-1]
                 if action in CONTROLLER_ACTIONS:
                     continue
-                items = result.get("results")
-                if isinstance(items, list):
-                    runs[host] += sum(1 for item in items if isinstance(item, Mapping) and not item.get("skipped"))
+                items = _loop_items(result)
+                if items is not None:
+                    runs[host] += sum(1 for item in items if not item.get("skipped"))
                 elif not result.get("skipped"):
                     runs[host] += 1
     return runs

@@ -8,7 +8,6 @@ repository) before any node is contacted, so bad input changes no node.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +69,8 @@ def run_action(action: str, inputs: Inputs) -> FleetRun:
     if inputs.repo is None:
         raise FleetError("give --project DIR (from netnsfix fleet export) or --repo DIR (a published repository)")
     # imported only here: a run of an exported project needs none of the export's reading (a third of a second)
+    import tempfile
+
     from netnsfix.fleet.export import export_project
     from netnsfix.fleet.package import read_package
     from netnsfix.fleet.site import load_fleet
