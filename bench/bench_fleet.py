@@ -2,15 +2,18 @@
 runs each node had; the wrapper's overhead over plain ansible-playbook on the same exported project; and
 netnsfix host apply --root ten times.
 
-Run as root with a Docker engine: .venv/bin/python bench/bench_fleet.py [--docker] [COUNT ...]   (default
-1 3 10 20; 20 only when the machine has 8 GiB available). Ansible reaches the nodes over SSH, as it reaches a
+Run as root with a Docker engine: .venv/bin/python bench/bench_fleet.py [--docker] [--rounds N] [COUNT ...]
+(default 1 3 10 20; 20 only when the machine has 8 GiB available; 3 rounds). Ansible reaches the nodes over SSH, as it reaches a
 real fleet (the exported ansible.cfg: ControlPersist, pipelining, forks = the node count, at least 10, no fact
 gathering); --docker uses the community.docker docker connection instead (a `docker exec` per module run).
 Each group of nodes is booted fresh, so every first apply installs the package and changes every file, and
 each node runs the Quantum agents its role runs (stand-ins that stay up as the agents do), so the apply's
-restart handler really restarts them, in the role's batches, as on a real fleet. Wrapper/plain is the median
-of three `netnsfix fleet apply` no-op runs over the median of three plain `ansible-playbook site.yml` no-op
-runs, taken in turns. The load average is printed before and after. The targets (issue 16): 10 nodes apply
+restart handler really restarts them, in the role's batches, as on a real fleet. Each group is booted and
+measured once per round and each figure is the median over the rounds: on this machine the same 10-node
+apply costs 7.5 to 9 CPU-seconds on the nodes from one run to the next, so one sample decides nothing.
+Wrapper/plain is the median of the `netnsfix fleet apply` no-op runs over the median of the plain
+`ansible-playbook site.yml` no-op runs, three of each per round, taken in turns; the wrapper is the
+`netnsfix` command the operator runs (the venv's script). The load average is printed before and after. The targets (issue 16): 10 nodes apply
 in at most 3x one node's time and at most 25 s; wrapper/plain at most 1.10.
 """
 
@@ -82,7 +85,9 @@ def module_runs(name: str) -> str:
 
 
 def netnsfix(*args: str) -> list[str]:
-    return [sys.executable, "-m", "netnsfix", *args]
+    """The command an operator runs: the venv's netnsfix script (python -m netnsfix where there is none)."""
+    script = Path(sys.executable).parent / "netnsfix"
+    return [str(script), *args] if script.is_file() else [sys.executable, "-m", "netnsfix", *args]
 
 
 def start_agents(container: Container, role: str) -> None:
@@ -106,9 +111,9 @@ def host_line(name: str, node: FleetNode, key: Path | None) -> str:
     return f"{name} ansible_host={node.address} ansible_user=root ansible_ssh_private_key_file={key} {SSH_OPTIONS}"
 
 
-def group(engine: Engine, image: str, repo: Path, base: Path, count: int, key: Path | None) -> dict[str, float]:
+def group(engine: Engine, image: str, repo: Path, base: Path, count: int, key: Path | None) -> dict[str, list[float]]:
     names = tuple(f"n{i:02d}" for i in range(1, count + 1))
-    figures: dict[str, float] = {}
+    figures: dict[str, list[float]] = {}
     with booted_nodes(engine, image, names, "netnsfix-fleetbench") as nodes:
         tar = subprocess.run(["tar", "-C", str(repo), "-cf", "-", "."], check=True, capture_output=True).stdout
         for name, node in nodes.items():
@@ -147,16 +152,20 @@ def group(engine: Engine, image: str, repo: Path, base: Path, count: int, key: P
             stdout=subprocess.DEVNULL,
         )
         run = ["-i", str(inventory), "--project", str(project), "--site", str(site)]
-        figures["plan"], code = timed(netnsfix("fleet", "plan", *run), keep=f"plan-{count}")
+        seconds, code = timed(netnsfix("fleet", "plan", *run), keep=f"plan-{count}")
         assert code == 1, f"plan on {count} nodes found nothing to change"
-        figures["apply"], code = timed(netnsfix("fleet", "apply", *run), keep=f"apply-{count}")
+        figures["plan"] = [seconds]
+        seconds, code = timed(netnsfix("fleet", "apply", *run), keep=f"apply-{count}")
         assert code == 0, f"apply on {count} nodes failed"
+        figures["apply"] = [seconds]
         restarts = len(re.findall(r"Restart the units owed a restart: restarted ", TABLES[f"apply-{count}"]))
         assert restarts == count, f"apply on {count} nodes restarted the agents on {restarts}"
-        figures["no-op apply"], code = timed(netnsfix("fleet", "apply", *run), keep=f"no-op-{count}")
+        seconds, code = timed(netnsfix("fleet", "apply", *run), keep=f"no-op-{count}")
         assert code == 0
-        figures["verify"], code = timed(netnsfix("fleet", "verify", *run), keep=f"verify-{count}")
+        figures["no-op apply"] = [seconds]
+        seconds, code = timed(netnsfix("fleet", "verify", *run), keep=f"verify-{count}")
         assert code == 0, f"verify on {count} nodes failed"
+        figures["verify"] = [seconds]
         env = base_environment(project)
         plain, wrapper = [], []
         for _ in range(PAIRS):  # in turns, so both see the same machine
@@ -166,9 +175,22 @@ def group(engine: Engine, image: str, repo: Path, base: Path, count: int, key: P
             seconds, code = timed(netnsfix("fleet", "apply", *run))
             assert code == 0
             wrapper.append(seconds)
-        figures["plain no-op"] = statistics.median(plain)
-        figures["wrapper no-op"] = statistics.median(wrapper)
+        figures["plain no-op"] = plain
+        figures["wrapper no-op"] = wrapper
     return figures
+
+
+def rounds_of(
+    engine: Engine, image: str, repo: Path, base: Path, count: int, key: Path | None, rounds: int
+) -> dict[str, float]:
+    """The group booted and measured ``rounds`` times; each figure's median over every sample."""
+    samples: dict[str, list[float]] = {}
+    for round_ in range(rounds):
+        folder = base / f"round-{round_}"
+        folder.mkdir(exist_ok=True)
+        for name, values in group(engine, image, repo, folder, count, key).items():
+            samples.setdefault(name, []).extend(values)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def host_apply_ten_times(base: Path) -> float:
@@ -211,6 +233,11 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("bench_fleet: run as root (the nodes are containers with systemd)")
     args = [arg for arg in sys.argv[1:] if arg != "--docker"]
+    rounds = 3
+    if "--rounds" in args:
+        at = args.index("--rounds")
+        rounds = int(args[at + 1])
+        del args[at : at + 2]
     counts = [int(arg) for arg in args] or [1, 3, 10, 20]
     if 20 in counts and not args and available_gib() < 8:
         print(f"20 nodes left out: {available_gib():.1f} GiB available, 8 wanted")
@@ -223,8 +250,10 @@ def main() -> None:
         image = ensure_node_image(engine, published.glibc_rpm)
         print(f"repository and node image ready in {time.monotonic() - started:.1f} s")
         key = None if "--docker" in sys.argv[1:] else make_key(base)
-        print(f"connection: {'docker' if key is None else 'ssh'}; load average before: {load_average()}")
-        results = {count: group(engine, image, published.repo, base, count, key) for count in counts}
+        print(
+            f"connection: {'docker' if key is None else 'ssh'}; {rounds} round(s); load average before: {load_average()}"
+        )
+        results = {count: rounds_of(engine, image, published.repo, base, count, key, rounds) for count in counts}
         host = host_apply_ten_times(base)
     print(
         f"{'nodes':>5}  {'runs/node':>9}  {'no-op runs':>10}  {'plan':>7}  {'apply':>7}  {'no-op':>7}  "

@@ -56,7 +56,7 @@ class Systemd197:
     def __call__(self, argv: list[str]) -> tuple[int, str, str]:
         self.calls.append(list(argv))
         assert argv[0] == "systemctl", argv
-        verb, names = argv[1], [a for a in argv[2:] if not a.startswith("-") and a not in ("Id", "LoadState")]
+        verb, names = argv[1], [a for a in argv[2:] if a.endswith(".service")]
         if verb == "--version":
             return self.version[1], "\n".join(self.version[0]) + "\n", ""
         if verb == "daemon-reload":

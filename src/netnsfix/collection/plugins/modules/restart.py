@@ -17,8 +17,9 @@ description:
     systemctl queues a job per unit and waits for them all), after one C(systemctl daemon-reload) when
     the marker owes it (none when the apply's own reload ran after its last unit file changed, or when
     no owed unit runs).
-  - Only units whose C(LoadState) is C(loaded) are restarted (one plain C(systemctl show U1.service U2.service
-    ...) gives one block of properties per unit, in order, as systemd 197's systemctl.c prints them), so a unit
+  - Only units whose C(LoadState) is C(loaded) are restarted (one C(systemctl show -p Id -p Names -p LoadState
+    -p ActiveState U1.service U2.service ...) gives one block per unit, in order, as systemd 197's systemctl.c
+    prints them, each asked property shown even when empty), so a unit
     this node does not have never fails the run, whatever C(systemctl)'s exit code for a missing unit is
     (systemd 197 says C(LoadState=error) for it, later releases C(not-found)). A loaded unit that is not
     running is left stopped (try-restart).
@@ -87,9 +88,11 @@ MARKER_FOLDER = "/var/lib/netnsfix"
 
 def unit_states(module, units):
     # type: (AnsibleModule, list[str]) -> dict[str, tuple[str, str]]
-    """(LoadState, ActiveState) of each UNIT.service, from one plain `systemctl show U1 U2 ...` (no -p: every
-    systemd prints every property, one block per unit in the order asked, blocks split by an empty line)."""
-    rc, out, err = module.run_command(["systemctl", "show"] + [unit + ".service" for unit in units])
+    """(LoadState, ActiveState) of each UNIT.service, from one `systemctl show -p ... U1 U2 ...`: one block per
+    unit in the order asked, blocks split by an empty line; -p shows an asked property even when it is empty
+    (systemd 197's systemctl.c sets arg_all with it), and asks systemd for four properties, not all 150."""
+    argv = ["systemctl", "show", "-p", "Id", "-p", "Names", "-p", "LoadState", "-p", "ActiveState"]
+    rc, out, err = module.run_command(argv + [unit + ".service" for unit in units])
     if rc != 0:
         module.fail_json(msg="systemctl show: exit %d: %s" % (rc, " ".join(err.split())))
     blocks = [block for block in out.split("\n\n") if block.strip()]
