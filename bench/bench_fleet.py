@@ -1,20 +1,19 @@
-"""netnsfix fleet: apply to 1, 3, 10 and 20 container nodes, the no-op second apply, verify, and the module
-runs each node had; the wrapper's overhead over plain ansible-playbook on the same exported project; and
-netnsfix host apply --root ten times.
-
-Run as root with a Docker engine: .venv/bin/python bench/bench_fleet.py [--docker] [--rounds N] [COUNT ...]
-(default 1 3 10 20; 20 only when the machine has 8 GiB available; 3 rounds). Ansible reaches the nodes over SSH, as it reaches a
-real fleet (the exported ansible.cfg: ControlPersist, pipelining, forks = the node count, at least 10, no fact
-gathering); --docker uses the community.docker docker connection instead (a `docker exec` per module run).
-Each group of nodes is booted fresh, so every first apply installs the package and changes every file, and
-each node runs the Quantum agents its role runs (stand-ins that stay up as the agents do), so the apply's
-restart handler really restarts them, in the role's batches, as on a real fleet. Each group is booted and
-measured once per round and each figure is the median over the rounds: on this machine the same 10-node
-apply costs 7.5 to 9 CPU-seconds on the nodes from one run to the next, so one sample decides nothing.
-Wrapper/plain is the median of the `netnsfix fleet apply` no-op runs over the median of the plain
-`ansible-playbook site.yml` no-op runs, three of each per round, taken in turns; the wrapper is the
-`netnsfix` command the operator runs (the venv's script). The load average is printed before and after. The targets (issue 16): 10 nodes apply
-in at most 3x one node's time and at most 25 s; wrapper/plain at most 1.10.
+"""netnsfix fleet: apply to 1, 3, 10 and 20 container nodes, the no-op second apply, verify, and the module runs
+each node had; the wrapper's overhead over plain ansible-playbook on the same exported project; and netnsfix
+host apply --root ten times. Run as root with a Docker engine: .venv/bin/python bench/bench_fleet.py
+[--docker] [--rounds N] [COUNT ...] (default 1 3 10 20; 20 only when the machine has 8 GiB available; 3
+rounds). Ansible reaches the nodes over SSH, as it reaches a real fleet (the exported ansible.cfg:
+ControlPersist, pipelining, forks = the node count, at least 10, no fact gathering); --docker uses the
+community.docker docker connection instead (a `docker exec` per module run). Each group of nodes is booted
+fresh, so every first apply installs the package and changes every file, and each node runs the Quantum agents
+its role runs (stand-ins that stay up as the agents do), so the apply's restart handler really restarts them,
+in the role's batches, as on a real fleet. Each group is booted and measured once per round and each figure is
+the median over the rounds: on this machine the same 10-node apply costs 7.5 to 9 CPU-seconds on the nodes
+from one run to the next, so one sample decides nothing. Wrapper/plain is the median of the `netnsfix fleet
+apply` no-op runs over the median of the plain `ansible-playbook site.yml` no-op runs, three of each per
+round, taken in turns; the wrapper is the `netnsfix` command the operator runs (the venv's script). The load
+average is printed before and after. The targets (issue 16): 10 nodes apply in at most 3x one node's time and
+at most 25 s; wrapper/plain at most 1.10.
 """
 
 from __future__ import annotations
@@ -250,9 +249,8 @@ def main() -> None:
         image = ensure_node_image(engine, published.glibc_rpm)
         print(f"repository and node image ready in {time.monotonic() - started:.1f} s")
         key = None if "--docker" in sys.argv[1:] else make_key(base)
-        print(
-            f"connection: {'docker' if key is None else 'ssh'}; {rounds} round(s); load average before: {load_average()}"
-        )
+        connection = "docker" if key is None else "ssh"
+        print(f"connection: {connection}; {rounds} round(s); load average before: {load_average()}")
         results = {count: rounds_of(engine, image, published.repo, base, count, key, rounds) for count in counts}
         host = host_apply_ten_times(base)
     print(
