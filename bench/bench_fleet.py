@@ -7,13 +7,14 @@ ControlPersist, pipelining, forks = the node count, at least 10, no fact gatheri
 community.docker docker connection instead (a `docker exec` per module run). Each group of nodes is booted
 fresh, so every first apply installs the package and changes every file, and each node runs the Quantum agents
 its role runs (stand-ins that stay up as the agents do), so the apply's restart handler really restarts them,
-in the role's batches, as on a real fleet. Each group is booted and measured once per round and each figure is
-the median over the rounds: on this machine the same 10-node apply costs 7.5 to 9 CPU-seconds on the nodes
-from one run to the next, so one sample decides nothing. Wrapper/plain is the median of the `netnsfix fleet
-apply` no-op runs over the median of the plain `ansible-playbook site.yml` no-op runs, three of each per
-round, taken in turns; the wrapper is the `netnsfix` command the operator runs (the venv's script). The load
-average is printed before and after. The targets (issue 16): 10 nodes apply in at most 3x one node's time and
-at most 25 s; wrapper/plain at most 1.10.
+in the role's batches, as on a real fleet. Each group is booted and measured once per round (the counts in
+turn within a round, so the one-node and ten-node applies of a round see the machine in the same state) and
+each figure is the median over the rounds, the ratio to one node the median of the rounds' ratios: on this
+machine the same 10-node apply costs 7.5 to 9 CPU-seconds on the nodes from one run to the next, so one sample
+decides nothing. Wrapper/plain is the median of the `netnsfix fleet apply` no-op runs over the median of the
+plain `ansible-playbook site.yml` no-op runs, three of each per round, taken in turns; the wrapper is the
+`netnsfix` command the operator runs (the venv's script). The load average is printed before and after. The
+targets (issue 16): 10 nodes apply in at most 3x one node's time and at most 25 s; wrapper/plain at most 1.10.
 """
 
 from __future__ import annotations
@@ -179,17 +180,27 @@ def group(engine: Engine, image: str, repo: Path, base: Path, count: int, key: P
     return figures
 
 
-def rounds_of(
-    engine: Engine, image: str, repo: Path, base: Path, count: int, key: Path | None, rounds: int
-) -> dict[str, float]:
-    """The group booted and measured ``rounds`` times; each figure's median over every sample."""
-    samples: dict[str, list[float]] = {}
+def measure_rounds(
+    engine: Engine, image: str, repo: Path, base: Path, counts: list[int], key: Path | None, rounds: int
+) -> tuple[dict[int, dict[str, float]], dict[int, list[float]]]:
+    """Every group booted and measured once per round, the counts in turn within a round (so a one-node and a
+    ten-node apply of one round see the machine in the same state); each figure's median over its samples, and
+    each round's apply ratio to one node."""
+    samples: dict[int, dict[str, list[float]]] = {count: {} for count in counts}
+    ratios: dict[int, list[float]] = {count: [] for count in counts if count > 1}
     for round_ in range(rounds):
         folder = base / f"round-{round_}"
         folder.mkdir(exist_ok=True)
-        for name, values in group(engine, image, repo, folder, count, key).items():
-            samples.setdefault(name, []).extend(values)
-    return {name: statistics.median(values) for name, values in samples.items()}
+        applied = {}
+        for count in counts:
+            for name, values in group(engine, image, repo, folder, count, key).items():
+                samples[count].setdefault(name, []).extend(values)
+            applied[count] = samples[count]["apply"][-1]
+        if 1 in applied:
+            for count in ratios:
+                ratios[count].append(applied[count] / applied[1])
+    medians = {count: {name: statistics.median(v) for name, v in figures.items()} for count, figures in samples.items()}
+    return medians, ratios
 
 
 def host_apply_ten_times(base: Path) -> float:
@@ -251,7 +262,7 @@ def main() -> None:
         key = None if "--docker" in sys.argv[1:] else make_key(base)
         connection = "docker" if key is None else "ssh"
         print(f"connection: {connection}; {rounds} round(s); load average before: {load_average()}")
-        results = {count: rounds_of(engine, image, published.repo, base, count, key, rounds) for count in counts}
+        results, ratios = measure_rounds(engine, image, published.repo, base, counts, key, rounds)
         host = host_apply_ten_times(base)
     print(
         f"{'nodes':>5}  {'runs/node':>9}  {'no-op runs':>10}  {'plan':>7}  {'apply':>7}  {'no-op':>7}  "
@@ -266,7 +277,11 @@ def main() -> None:
         )
     if 1 in results:
         for count in (c for c in results if c > 1):
-            print(f"{count} nodes / 1 node, apply: {results[count]['apply'] / results[1]['apply']:.2f}x")
+            each = ", ".join(f"{ratio:.2f}x" for ratio in ratios[count])
+            print(
+                f"{count} nodes / 1 node, apply: {statistics.median(ratios[count]):.2f}x, the median of the rounds' "
+                f"({each}); medians' ratio {results[count]['apply'] / results[1]['apply']:.2f}x"
+            )
     print(f"netnsfix host apply --root, ten folders one after another: {host:.1f} s")
     print(f"load average after: {load_average()}")
     for name in ("apply-3", "no-op-3", "verify-3"):

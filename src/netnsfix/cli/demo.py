@@ -48,11 +48,13 @@ def _say(text: str) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from netnsfix.archive.fetch import Fetcher
+    from netnsfix.cli import log_to_stderr
     from netnsfix.cli.fleet import table
     from netnsfix.cli.source import progress_for
     from netnsfix.cli.verify import privatetmp_step_files
     from netnsfix.demo.run import run_demo
 
+    log_to_stderr(args.verbose)  # the fetcher and the build image log, imported just now
     recipe = find_recipe(args.recipe)
     # off says so loudly; else None: the demo archive's own key (made by the demo itself)
     gpgcheck = gpgcheck_of(args, recipe) if args.no_gpgcheck else None

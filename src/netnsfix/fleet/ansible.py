@@ -17,11 +17,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netnsfix.doctor import Check
 from netnsfix.errors import CommandError, FleetError, NotInstalled
 from netnsfix.util.command import run
+
+if TYPE_CHECKING:  # doctor_check's only: a fleet run does not load the doctor
+    from netnsfix.doctor import Check
 
 # ansible-core 2.16 is the last series that runs modules on Python 2.7 targets (Fedora 18).
 CORE_SERIES = (2, 16)
@@ -200,6 +202,8 @@ def _last_error(text: str) -> str:
 
 def doctor_check() -> Check:
     """``netnsfix doctor``'s line for Ansible: missing, the wrong series, or the 2.16.x that fleet needs."""
+    from netnsfix.doctor import Check
+
     try:
         version = check_version()
     except FleetError as error:
