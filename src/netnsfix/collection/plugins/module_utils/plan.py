@@ -94,6 +94,25 @@ def run_checked(runner, argv):
     return out
 
 
+def show_units(runner, properties, units):
+    # type: (object, tuple, list) -> list[dict]
+    """``properties`` of each UNIT.service, in the order asked, from one ``systemctl show -p P1 -p P2 ...
+    U1.service U2.service ...``: systemd 197's systemctl.c prints one block per unit in that order, an empty
+    line between, and with -p an asked property even when it is empty; a NodeError when the count differs."""
+    argv = ("systemctl", "show")  # type: tuple
+    for name in properties:
+        argv += ("-p", name)
+    argv += tuple(unit + ".service" for unit in units)
+    blocks = [block for block in run_checked(runner, argv).split("\n\n") if block.strip()]
+    if len(blocks) != len(units):
+        raise NodeError("systemctl show: %d units asked, %d answered" % (len(units), len(blocks)))
+    answers = []
+    for block in blocks:
+        pairs = (line.partition("=") for line in block.splitlines())
+        answers.append(dict((key, value.strip()) for key, _, value in pairs if key in properties))
+    return answers
+
+
 def verify_by_replanning(step, node):
     # type: (object, Node) -> None
     """The check most steps need: planning again finds nothing left to change."""

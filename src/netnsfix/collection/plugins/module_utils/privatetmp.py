@@ -27,7 +27,18 @@ __metaclass__ = type
 import re
 
 from .errors import NodeError, show
-from .plan import Desired, FileChange, Node, StepPlan, WantedFile, command, desired, run_checked, verify_by_replanning
+from .plan import (
+    Desired,
+    FileChange,
+    Node,
+    StepPlan,
+    WantedFile,
+    command,
+    desired,
+    run_checked,
+    show_units,
+    verify_by_replanning,
+)
 
 UNITS = ("quantum-dhcp-agent", "quantum-l3-agent", "quantum-openvswitch-agent", "quantum-server")
 VENDOR_DIR = "/usr/lib/systemd/system"  # %{_unitdir}, where openstack-quantum installs the units
@@ -206,9 +217,8 @@ class PrivateTmp:
 
     def verify(self, node):
         # type: (Node) -> None
-        """The files are in place and, where systemd runs the root, systemd itself says PrivateTmp=no: one
-        ``systemctl show -p PrivateTmp U1.service U2.service ...`` (systemd 197's systemctl.c: -p shows the
-        property even when empty, one block per unit in the order asked, an empty line between)."""
+        """The files are in place and, where systemd runs the root, systemd itself says PrivateTmp=no (one
+        ``systemctl show -p PrivateTmp`` for all the units)."""
         verify_by_replanning(self, node)
         if not node.fs.systemd_runs():
             return
@@ -216,11 +226,8 @@ class PrivateTmp:
         units = [unit for unit in UNITS if node.fs.read(node.fs.resolve(wanted_file(unit, version).path)) is not None]
         if not units:
             return  # none installed here (see _vendor_finding)
-        argv = ("systemctl", "show", "-p", "PrivateTmp") + tuple(unit + ".service" for unit in units)
-        blocks = [block.strip() for block in run_checked(node.runner, argv).split("\n\n") if block.strip()]
-        if len(blocks) != len(units):
-            raise NodeError("systemctl show -p PrivateTmp: %d units asked, %d answered" % (len(units), len(blocks)))
-        for unit, shown in zip(units, blocks):
+        for unit, answer in zip(units, show_units(node.runner, ("PrivateTmp",), units)):
+            shown = "PrivateTmp=" + answer.get("PrivateTmp", "")
             if shown != "PrivateTmp=no":
                 raise NodeError(
                     "%s.service: systemd shows %s, not PrivateTmp=no, after daemon-reload (%s)"

@@ -79,6 +79,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netnsfix.node.plugins.module_utils.errors import NodeError
+from ansible_collections.netnsfix.node.plugins.module_utils.plan import show_units
 from ansible_collections.netnsfix.node.plugins.module_utils.restart_marker import clear, owed, reload_owed
 from ansible_collections.netnsfix.node.plugins.module_utils.rootfs import RootFS
 
@@ -88,23 +89,14 @@ MARKER_FOLDER = "/var/lib/netnsfix"
 
 def unit_states(module, units):
     # type: (AnsibleModule, list[str]) -> dict[str, tuple[str, str]]
-    """(LoadState, ActiveState) of each UNIT.service, from one `systemctl show -p ... U1 U2 ...`: one block per
-    unit in the order asked, blocks split by an empty line; -p shows an asked property even when it is empty
-    (systemd 197's systemctl.c sets arg_all with it), and asks systemd for four properties, not all 150."""
-    argv = ["systemctl", "show", "-p", "Id", "-p", "Names", "-p", "LoadState", "-p", "ActiveState"]
-    rc, out, err = module.run_command(argv + [unit + ".service" for unit in units])
-    if rc != 0:
-        module.fail_json(msg="systemctl show: exit %d: %s" % (rc, " ".join(err.split())))
-    blocks = [block for block in out.split("\n\n") if block.strip()]
-    if len(blocks) != len(units):
-        module.fail_json(msg="systemctl show: %d units asked, %d answered" % (len(units), len(blocks)))
+    """(LoadState, ActiveState) of each UNIT.service, from one ``systemctl show`` of the four properties this
+    reads (plan.show_units; not all 150)."""
+    try:
+        answers = show_units(module.run_command, ("Id", "Names", "LoadState", "ActiveState"), units)
+    except NodeError as error:
+        module.fail_json(msg=str(error))
     states = {}
-    for index, unit in enumerate(units):
-        found = {}
-        for line in blocks[index].splitlines():
-            key, _, value = line.partition("=")
-            if key in ("Id", "Names", "LoadState", "ActiveState"):
-                found[key] = value.strip()
+    for unit, found in zip(units, answers):
         names = found.get("Names", "").split()
         names.append(found.get("Id", ""))
         if unit + ".service" not in names:  # an alias answers with its unit's Id, and lists the alias in Names

@@ -23,7 +23,7 @@ from plugins.module_utils.iptables_path import FIRST, FIXED, LINE, RELEASED, SHA
 from plugins.module_utils.journal import JOURNAL
 from plugins.module_utils.module_steps import run
 from plugins.module_utils.nevra import wanted_evr
-from plugins.module_utils.plan import Node
+from plugins.module_utils.plan import Node, show_units
 from plugins.module_utils.privatetmp import systemd_version
 from plugins.module_utils.rootfs import RootFS
 from plugins.module_utils.settings import validate
@@ -247,6 +247,37 @@ class WantedBuild(unittest.TestCase):
             with self.assertRaises(NodeError) as caught:
                 wanted_evr("iproute", nevra)
             self.assertIn("is not iproute-[EPOCH:]VERSION-RELEASE.ARCH", str(caught.exception))
+
+
+class SystemctlShow(unittest.TestCase):
+    """One systemctl show for several units, read as systemd 197's systemctl.c prints it."""
+
+    def test_one_block_per_unit_in_order_only_the_asked_properties(self):
+        asked = []
+
+        def runner(argv):
+            asked.append(argv)
+            return 0, "PrivateTmp=no\nId=a.service\n\nPrivateTmp=\nId=b.service\n", ""
+
+        answers = show_units(runner, ("PrivateTmp",), ["a", "b"])
+        self.assertEqual(answers, [{"PrivateTmp": "no"}, {"PrivateTmp": ""}])
+        self.assertEqual(asked, [["systemctl", "show", "-p", "PrivateTmp", "a.service", "b.service"]])
+
+    def test_a_block_missing_is_one_error_not_a_shifted_answer(self):
+        def runner(argv):
+            return 0, "PrivateTmp=no\n", ""
+
+        with self.assertRaises(NodeError) as caught:
+            show_units(runner, ("PrivateTmp",), ["a", "b"])
+        self.assertEqual(str(caught.exception), "systemctl show: 2 units asked, 1 answered")
+
+    def test_a_failing_systemctl_is_its_own_line(self):
+        def runner(argv):
+            return 1, "", "Failed to get D-Bus connection\n"
+
+        with self.assertRaises(NodeError) as caught:
+            show_units(runner, ("LoadState",), ["a"])
+        self.assertIn("Failed to get D-Bus connection", str(caught.exception))
 
 
 REPO = "[netnsfix]\nname=netnsfix\nbaseurl=file:///srv/repo\ngpgcheck=1\n"
